@@ -1,0 +1,219 @@
+"""Activations g(Z) and their derivatives g'(Z), one small frozen object each, in a registry.
+
+Each activation maps Z[l] of shape (n_l, m) to A[l] = g(Z[l]) (eq. 1) and supplies the backward step
+BP4, ``dZ = dA * g'(Z)``. Elementwise activations only define ``derivative``; softmax, whose Jacobian is
+not diagonal, overrides ``backward``. Users add their own with :func:`register_activation`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Softmax", "Elementwise",
+    "ACTIVATIONS", "get_activation", "register_activation",
+]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Base class: ``forward(Z) -> A`` (eq. 1) and ``backward(dA, Z, A) -> dZ`` (BP4)."""
+
+    name = "activation"
+
+    def forward(self, Z: np.ndarray) -> np.ndarray:
+        """A = g(Z); Z and A have shape (n_l, m)."""
+        raise NotImplementedError
+
+    def derivative(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """g'(Z) elementwise, shape (n_l, m); takes both the pre-activation Z and the cached A = g(Z)."""
+        raise NotImplementedError
+
+    def backward(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """BP4: dZ = dA * g'(Z), all of shape (n_l, m)."""
+        return dA * self.derivative(Z, A)
+
+    def get_config(self) -> dict | str:
+        """The JSON-able spec that :func:`get_activation` turns back into this object."""
+        params = asdict(self)
+        return {"name": self.name, **params} if params else self.name
+
+
+@dataclass(frozen=True)
+class Sigmoid(Activation):
+    """g(Z) = 1 / (1 + e^-Z), g'(Z) = A (1 - A); computed without overflow for any |Z|."""
+
+    name = "sigmoid"
+
+    def forward(self, Z):
+        e = np.exp(-np.abs(Z))                     # never overflows: exponent <= 0
+        return np.where(Z >= 0, 1.0, e) / (1.0 + e)
+
+    def derivative(self, Z, A):
+        return A * (1.0 - A)
+
+
+@dataclass(frozen=True)
+class Tanh(Activation):
+    """g(Z) = tanh Z, g'(Z) = 1 - A²."""
+
+    name = "tanh"
+
+    def forward(self, Z):
+        return np.tanh(Z)
+
+    def derivative(self, Z, A):
+        return 1.0 - A * A
+
+
+@dataclass(frozen=True)
+class ReLU(Activation):
+    """g(Z) = max(0, Z), g'(Z) = 1 where Z > 0 else 0."""
+
+    name = "relu"
+
+    def forward(self, Z):
+        return np.maximum(Z, 0)
+
+    def derivative(self, Z, A):
+        return (Z > 0).astype(Z.dtype)
+
+    def backward(self, dA, Z, A):
+        return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class LeakyReLU(Activation):
+    """g(Z) = Z where Z > 0 else slope·Z, g'(Z) = 1 or slope."""
+
+    slope: float = 0.01  # the usual leak; the course's choice too
+
+    name = "leaky_relu"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.slope) and 0 <= self.slope < 1):
+            raise ValueError(f"leaky_relu slope must be in [0, 1), got {self.slope!r}")
+
+    def forward(self, Z):
+        return np.where(Z > 0, Z, Z * Z.dtype.type(self.slope))
+
+    def derivative(self, Z, A):
+        return np.where(Z > 0, 1, self.slope).astype(Z.dtype)
+
+
+@dataclass(frozen=True)
+class Linear(Activation):
+    """g(Z) = Z, g'(Z) = 1 (the identity, for regression outputs)."""
+
+    name = "linear"
+
+    def forward(self, Z):
+        return Z
+
+    def derivative(self, Z, A):
+        return np.ones_like(Z)
+
+    def backward(self, dA, Z, A):
+        return dA
+
+
+@dataclass(frozen=True)
+class Softmax(Activation):
+    """g(Z)_k = e^{Z_k} / Σ_j e^{Z_j} over each column (the n_L units of one example).
+
+    Its Jacobian is not diagonal, so BP4 becomes ``dZ = A * (dA - Σ_k A_k dA_k)`` per column.
+    """
+
+    name = "softmax"
+
+    def forward(self, Z):
+        e = np.exp(Z - Z.max(axis=0, keepdims=True))  # shift: exponents <= 0, no overflow
+        return e / e.sum(axis=0, keepdims=True)
+
+    def derivative(self, Z, A):
+        raise ValueError("softmax has no elementwise g'(Z); use backward(dA, Z, A), its Jacobian product")
+
+    def backward(self, dA, Z, A):
+        return A * (dA - (A * dA).sum(axis=0, keepdims=True))
+
+
+@dataclass(frozen=True)
+class Elementwise(Activation):
+    """A user's activation from two functions: ``g(Z) -> A`` and ``g_prime(Z) -> g'(Z)``."""
+
+    label: str = "custom"  # registry name
+    g: Callable[[np.ndarray], np.ndarray] = None  # forward rule, eq. (1)
+    g_prime: Callable[[np.ndarray], np.ndarray] = None  # its derivative, used by BP4
+
+    @property
+    def name(self):  # noqa: D401 - registry name
+        return self.label
+
+    def forward(self, Z):
+        return self.g(Z)
+
+    def derivative(self, Z, A):
+        return self.g_prime(Z)
+
+    def get_config(self):
+        return self.label
+
+
+ACTIVATIONS: dict[str, Callable[..., Activation]] = {
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
+    "linear": Linear, "softmax": Softmax,
+}
+
+
+def register_activation(name: str, g: Callable, g_prime: Callable, *, overwrite: bool = False) -> Activation:
+    """Add an elementwise activation to the registry.
+
+    Parameters
+    ----------
+    name : str
+        The name networks will use, e.g. ``"swish"``.
+    g : callable
+        ``g(Z) -> A``, elementwise, Z of shape (n_l, m).
+    g_prime : callable
+        ``g_prime(Z) -> g'(Z)``, elementwise, of the same shape. Note it takes Z, not A.
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    ValueError
+        If the name is taken (pass ``overwrite=True`` to replace it) or g/g_prime are not callable.
+    """
+    if not (callable(g) and callable(g_prime)):
+        raise ValueError("register_activation needs two callables: g(Z) -> A and g_prime(Z) -> g'(Z)")
+    if name in ACTIVATIONS and not overwrite:
+        raise ValueError(f"activation '{name}' is already registered; pass overwrite=True to replace it")
+    activation = Elementwise(label=name, g=g, g_prime=g_prime)
+    ACTIVATIONS[name] = lambda: activation
+    return activation
+
+
+def get_activation(spec) -> Activation:
+    """Turn a name, a ``{"name": ..., **params}`` dict or an Activation into an Activation.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones) or bad parameters.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    params = {}
+    if isinstance(spec, dict):
+        params = {k: v for k, v in spec.items() if k != "name"}
+        spec = spec.get("name")
+    if not isinstance(spec, str) or spec not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {spec!r}; expected one of: {', '.join(sorted(ACTIVATIONS))}")
+    try:
+        return ACTIVATIONS[spec](**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters {params} for activation '{spec}': {exc}") from None

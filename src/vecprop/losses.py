@@ -1,0 +1,147 @@
+"""Losses L(y, a) per example, the cost J of eq. (3), and the gradient that starts backpropagation.
+
+Every loss has the same three methods:
+
+- ``per_example(AL, Y, ZL=None) -> (m,)``: L(y(i), A[L](i)), summed over the n_L output units;
+  given the logits ZL of the loss's canonical output activation it is computed from them
+  (log-sigmoid / log-sum-exp), so it stays finite for any |Z|.
+- ``dAL(AL, Y) -> (n_L, m)``: ∂L/∂A[L] per example (no 1/m: that enters in BP1 and BP2), for any
+  output activation; BP4 then gives dZ[L].
+- ``dZL(AL, Y) -> (n_L, m)``: the fused ∂L/∂Z[L] = A[L] − Y, valid for the canonical pair only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Loss", "BinaryCrossEntropy", "CategoricalCrossEntropy", "MSE", "LOSSES", "get_loss",
+           "register_loss"]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Base class; see the module docstring for the contract."""
+
+    name = "loss"
+    canonical_activation = None  # output g for which dZ[L] = A[L] − Y
+    valid_activations: tuple = ()  # outputs whose range the loss accepts; () means any
+
+    def per_example(self, AL: np.ndarray, Y: np.ndarray, ZL: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def dAL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def dZL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Fused output gradient for the canonical pair: dZ[L] = A[L] − Y, shape (n_L, m)."""
+        return AL - Y
+
+    def check_targets(self, Y: np.ndarray) -> None:
+        """Raise ValueError if Y holds values this loss cannot take."""
+
+    def get_config(self) -> str:
+        return self.name
+
+
+def _log_clip(A):
+    """log A with A kept inside (0, 1] so a saturated probability gives a large finite loss."""
+    tiny = np.finfo(A.dtype).tiny if A.dtype.kind == "f" else 1e-300
+    return np.log(np.maximum(A, tiny))
+
+
+@dataclass(frozen=True)
+class BinaryCrossEntropy(Loss):
+    """L = −Σ_k [Y_k log A_k + (1 − Y_k) log(1 − A_k)], for sigmoid outputs (also multi-label)."""
+
+    name = "binary_cross_entropy"
+    canonical_activation = "sigmoid"
+    valid_activations = ("sigmoid", "softmax")
+
+    def per_example(self, AL, Y, ZL=None):
+        if ZL is not None:
+            # −[y log σ(z) + (1−y) log(1−σ(z))] = max(z, 0) − y z + log(1 + e^−|z|)
+            L = np.maximum(ZL, 0) - Y * ZL + np.log1p(np.exp(-np.abs(ZL)))
+        else:
+            L = -(Y * _log_clip(AL) + (1 - Y) * _log_clip(1 - AL))
+        return L.sum(axis=0)
+
+    def dAL(self, AL, Y):
+        tiny = np.finfo(AL.dtype).tiny
+        return -(Y / np.maximum(AL, tiny) - (1 - Y) / np.maximum(1 - AL, tiny))
+
+    def check_targets(self, Y):
+        if Y.size and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError("binary_cross_entropy needs targets Y in [0, 1]; encode labels as 0/1 "
+                             "(or use loss='mse' for real-valued targets)")
+
+
+@dataclass(frozen=True)
+class CategoricalCrossEntropy(Loss):
+    """L = −Σ_k Y_k log A_k, for softmax outputs and one-hot (or probability) columns Y."""
+
+    name = "categorical_cross_entropy"
+    canonical_activation = "softmax"
+    valid_activations = ("softmax", "sigmoid")
+
+    def per_example(self, AL, Y, ZL=None):
+        if ZL is not None:
+            # log softmax(z)_k = z_k − logsumexp(z), with the max shifted out first
+            shifted = ZL - ZL.max(axis=0, keepdims=True)
+            log_A = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+        else:
+            log_A = _log_clip(AL)
+        return -(Y * log_A).sum(axis=0)
+
+    def dAL(self, AL, Y):
+        return -Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
+
+    def dZL(self, AL, Y):
+        # ∂L/∂Z = A·ΣY − Y, which is A − Y for columns of Y that sum to one (one-hot)
+        return AL * Y.sum(axis=0, keepdims=True) - Y
+
+    def check_targets(self, Y):
+        if Y.size and Y.min() < 0:
+            raise ValueError("categorical_cross_entropy needs non-negative targets: one-hot columns Y of "
+                             "shape (n_classes, m)")
+
+
+@dataclass(frozen=True)
+class MSE(Loss):
+    """L = ½ Σ_k (A_k − Y_k)², for linear outputs (regression); dA[L] = A[L] − Y."""
+
+    name = "mse"
+    canonical_activation = "linear"
+
+    def per_example(self, AL, Y, ZL=None):
+        diff = AL - Y
+        return 0.5 * (diff * diff).sum(axis=0)
+
+    def dAL(self, AL, Y):
+        return AL - Y
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "binary_cross_entropy": BinaryCrossEntropy,
+    "categorical_cross_entropy": CategoricalCrossEntropy,
+    "mse": MSE,
+}
+
+
+def register_loss(loss: Loss, *, overwrite: bool = False) -> Loss:
+    """Add a Loss instance (a subclass implementing ``per_example`` and ``dAL``) to the registry."""
+    if not isinstance(loss, Loss):
+        raise ValueError("register_loss needs a vecprop.losses.Loss instance")
+    if loss.name in LOSSES and not overwrite:
+        raise ValueError(f"loss '{loss.name}' is already registered; pass overwrite=True to replace it")
+    LOSSES[loss.name] = lambda: loss
+    return loss
+
+
+def get_loss(spec) -> Loss:
+    """Turn a name or a Loss into a Loss; an unknown name raises ValueError listing the known ones."""
+    if isinstance(spec, Loss):
+        return spec
+    if not isinstance(spec, str) or spec not in LOSSES:
+        raise ValueError(f"unknown loss {spec!r}; expected one of: {', '.join(sorted(LOSSES))}")
+    return LOSSES[spec]()
