@@ -28,11 +28,18 @@ from . import propagation
 from .activations import get_activation
 from .initializers import initialize
 from .losses import BinaryCrossEntropy
+from .optimizers import GD, Adam, Momentum
+from .schedules import InverseTime
 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
     "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward", "L_model_backward",
     "update_parameters", "two_layer_model", "L_layer_model", "predict",
+    # course 2: optimization, regularization, dropout
+    "random_mini_batches", "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum",
+    "initialize_adam", "update_parameters_with_adam", "compute_cost_with_regularization",
+    "backward_propagation_with_regularization", "forward_propagation_with_dropout",
+    "backward_propagation_with_dropout", "update_lr", "schedule_lr_decay",
 ]
 
 
@@ -149,3 +156,134 @@ def predict(X, y=None, parameters=None, print_accuracy=True):
     if y is not None and print_accuracy:
         print(f"Accuracy: {float((p == np.asarray(y).reshape(p.shape)).mean())}")
     return p
+
+
+# ------------------------------------------------------------------ course 2: improving deep networks
+def random_mini_batches(X, Y, mini_batch_size: int = 64, seed: int = 0):
+    """Shuffle the m columns of (X, Y) and cut them into mini-batches, the last one smaller.
+
+    Returns a list of ``(mini_batch_X, mini_batch_Y)``, shapes (n_x, ≤ mini_batch_size) and (n_y, ≤ ...).
+    The permutation comes from ``numpy.random.default_rng(seed)``, as vecprop's trainer draws it.
+    """
+    from .training import mini_batches
+    m = X.shape[1]
+    perm, batches = mini_batches(m, mini_batch_size, np.random.default_rng(seed))
+    if perm is None:
+        return [(X, Y)]
+    X, Y = X[:, perm], Y[:, perm]
+    return [(X[:, cols], Y[:, cols]) for cols in batches]
+
+
+def _step(optimizer, parameters, grads, state_from_course, learning_rate, t=0):
+    """One optimizer update on copies of the course's dicts; returns (parameters, state)."""
+    parameters = {k: np.array(v, dtype=float) for k, v in parameters.items()}
+    state = optimizer.init(parameters)
+    state["t"] = t
+    for key, value in state_from_course.items():
+        state[key] = np.array(value, dtype=float)
+    optimizer.update(parameters, grads, state, learning_rate)
+    return parameters, state
+
+
+def update_parameters_with_gd(parameters, grads, learning_rate) -> dict:
+    """W[l] −= α dW[l], b[l] −= α db[l] (one step of gd); returns the new parameters."""
+    return _step(GD(), parameters, grads, {}, learning_rate)[0]
+
+
+def initialize_velocity(parameters) -> dict:
+    """v = {"dW1": zeros like W1, "db1": zeros like b1, ...}."""
+    return {"d" + k: np.zeros_like(v) for k, v in parameters.items()}
+
+
+def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate):
+    """v = βv + (1−β)dW; W −= α v. Returns ``(parameters, v)``."""
+    moments = {"v" + k: val for k, val in v.items()}
+    parameters, state = _step(Momentum(beta=beta), parameters, grads, moments, learning_rate)
+    return parameters, {k: state["v" + k] for k in v}
+
+
+def initialize_adam(parameters):
+    """``(v, s)``, both {"dW1": zeros like W1, "db1": ...}."""
+    return initialize_velocity(parameters), initialize_velocity(parameters)
+
+
+def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9, beta2=0.999,
+                                epsilon=1e-8):
+    """Adam's step number ``t`` (counting from 1): returns ``(parameters, v, s, v_corrected, s_corrected)``."""
+    moments = {**{"v" + k: val for k, val in v.items()}, **{"s" + k: val for k, val in s.items()}}
+    parameters, state = _step(Adam(beta1=beta1, beta2=beta2, epsilon=epsilon), parameters, grads, moments,
+                              learning_rate, t=t - 1)
+    v = {k: state["v" + k] for k in v}
+    s = {k: state["s" + k] for k in s}
+    v_corrected = {k: val / (1 - beta1 ** t) for k, val in v.items()}
+    s_corrected = {k: val / (1 - beta2 ** t) for k, val in s.items()}
+    return parameters, v, s, v_corrected, s_corrected
+
+
+def compute_cost_with_regularization(AL, Y, parameters, lambd) -> float:
+    """Cross-entropy cost plus the L2 term λ/(2m) Σ_l ‖W[l]‖²."""
+    Y = np.asarray(Y).reshape(AL.shape)
+    return propagation.cost(AL, Y, BinaryCrossEntropy(), params=parameters, l2=lambd)
+
+
+def _relu_sigmoid(L):
+    return [get_activation("relu")] * (L - 1) + [get_activation("sigmoid")]
+
+
+def _layer_caches(caches):
+    """The course's list of ``((A_prev, W, b), Z[, D])`` as propagation's LayerCaches and the parameters."""
+    L = len(caches)
+    activations = _relu_sigmoid(L)
+    layer_caches, parameters = {}, {}
+    for l, cache in enumerate(caches, start=1):
+        (A_prev, W, b), Z = cache[0], cache[1]
+        D = cache[2] if len(cache) > 2 else None
+        layer_caches[l] = propagation.LayerCache(A_prev, Z, activations[l - 1].forward(Z), D)
+        parameters[f"W{l}"], parameters[f"b{l}"] = W, b
+    return layer_caches, parameters, activations
+
+
+def backward_propagation_with_regularization(X, Y, caches, lambd) -> dict:
+    """Backpropagation of L_model_forward's network with dW[l] += (λ/m) W[l], at any depth.
+
+    ``caches`` is L_model_forward's list; returns grads ``"dA{l}"``, ``"dW{l}"``, ``"db{l}"``, ``"dZ{l}"``.
+    """
+    layer_caches, parameters, activations = _layer_caches(caches)
+    AL = layer_caches[len(caches)].A
+    Y = np.asarray(Y).reshape(AL.shape)
+    return propagation.backward(AL, Y, layer_caches, parameters, activations, BinaryCrossEntropy(), l2=lambd)
+
+
+def forward_propagation_with_dropout(X, parameters, keep_prob=0.5, seed=1):
+    """[LINEAR → RELU → DROPOUT] × (L−1) → LINEAR → SIGMOID, at any depth.
+
+    Returns ``(AL, caches)`` with caches ``((A_prev, W, b), Z, D)`` per layer, D the keep mask (None on the
+    output layer); masks come from ``numpy.random.default_rng(seed)``.
+    """
+    L = len(parameters) // 2
+    keep = propagation.keep_probs(keep_prob, L)
+    AL, caches = propagation.forward(X, parameters, _relu_sigmoid(L), keep_prob=keep,
+                                     rng=np.random.default_rng(seed))
+    return AL, [((c.A_prev, parameters[f"W{l}"], parameters[f"b{l}"]), c.Z, c.D) for l, c in caches.items()]
+
+
+def backward_propagation_with_dropout(X, Y, caches, keep_prob) -> dict:
+    """Backpropagation through forward_propagation_with_dropout's masks: dA[l] = dA[l] * D[l] / keep_prob."""
+    layer_caches, parameters, activations = _layer_caches(caches)
+    L = len(caches)
+    AL = layer_caches[L].A
+    Y = np.asarray(Y).reshape(AL.shape)
+    return propagation.backward(AL, Y, layer_caches, parameters, activations, BinaryCrossEntropy(),
+                                keep_prob=propagation.keep_probs(keep_prob, L))
+
+
+def update_lr(learning_rate0, epoch_num, decay_rate) -> float:
+    """α = α0 / (1 + decay_rate · epoch_num)."""
+    schedule = InverseTime(decay_rate=decay_rate)
+    return schedule.learning_rate(schedule.init(learning_rate0), epoch_num)
+
+
+def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000) -> float:
+    """α = α0 / (1 + decay_rate · floor(epoch_num / time_interval))."""
+    schedule = InverseTime(decay_rate=decay_rate, staircase=True, time_interval=time_interval)
+    return schedule.learning_rate(schedule.init(learning_rate0), epoch_num)
