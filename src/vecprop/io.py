@@ -1,0 +1,558 @@
+"""Safe model files: safetensors tensors plus a JSON header, never pickle.
+
+A vecprop model file is an ordinary safetensors file. Its tensors are the
+parameters ``"W1", "b1", ..., "WL", "bL"`` and, when saved, the training state
+under names prefixed ``"state/"``. Its ``__metadata__`` (a str -> str map)
+holds::
+
+    format          "vecprop"
+    format_version  "1"
+    vecprop_version the version that wrote the file
+    metadata        a JSON document: the caller's metadata dict
+
+Reading validates the raw bytes (header length, JSON header, dtypes, offsets)
+before safetensors sees them; nothing in a file is ever unpickled or executed.
+Only ``float32`` and ``float64`` tensors are accepted and every value must be
+finite. safetensors is imported lazily, so ``import vecprop`` needs only NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import import_module
+
+import numpy as np
+
+FORMAT = "vecprop"
+FORMAT_VERSION = 1
+STATE_PREFIX = "state/"
+
+_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}  # safetensors name -> dtype
+_MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit; anything larger is corrupt
+_INSTALL_HINT = "pip install 'vecprop[io]' (or: pip install safetensors)"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt, unsafe or not a vecprop model file."""
+
+
+# --------------------------------------------------------------------------- #
+# File layer: tensors + JSON metadata
+# --------------------------------------------------------------------------- #
+
+
+def write_model_file(path, tensors, metadata):
+    """Write tensors and JSON metadata to a safetensors file, atomically.
+
+    The bytes go to a temporary file in the destination directory, which is
+    flushed, fsynced and then renamed over ``path`` with :func:`os.replace`.
+    If anything fails, the temporary file is removed and any previous file at
+    ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination, conventionally ending in ``.safetensors``.
+    tensors : dict of str to ndarray
+        Arrays of dtype float32 or float64, any shape, all values finite.
+        Names must be non-empty strings.
+    metadata : dict
+        Any JSON-serializable dict; :func:`read_model_file` returns an equal one.
+
+    Raises
+    ------
+    TypeError
+        If a tensor is not a float32/float64 array or metadata is not a dict.
+    ValueError
+        If a tensor holds NaN or infinity, or metadata is not JSON-serializable.
+    ImportError
+        If safetensors is not installed.
+    """
+    path = os.fspath(path)
+    arrays = _check_tensors_to_write(tensors)
+    header = _file_metadata(metadata)
+    save = _safetensors_numpy().save
+    _atomic_write(path, save(arrays, metadata=header))
+
+
+def read_model_file(path):
+    """Read and validate a vecprop model file written by :func:`write_model_file`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.safetensors`` file.
+
+    Returns
+    -------
+    tensors : dict of str to ndarray
+        Writable, native-byte-order float32/float64 arrays, bit-identical to
+        what was written.
+    metadata : dict
+        The metadata dict that was written.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, empty, truncated, not safetensors (a pickle, a
+        NumPy archive, random bytes), not a vecprop file, from a newer
+        vecprop, holds a dtype other than F32/F64, or holds non-finite values.
+    ImportError
+        If safetensors is not installed.
+    """
+    path = os.fspath(path)
+    data = _read_bytes(path)
+    header = _parse_header(path, data)
+    metadata = _check_file_metadata(path, header.pop("__metadata__", None))
+    _check_tensor_entries(path, header, len(data) - 8 - _header_length(data))
+    load = _safetensors_numpy().load
+    try:
+        raw = load(data)
+    except Exception as exc:  # safetensors' own validation; its errors are not ValueErrors
+        raise ModelFileError(f"{path}: corrupt safetensors data ({exc})") from None
+    tensors = {}
+    for name, array in raw.items():
+        array = np.array(array, dtype=array.dtype.newbyteorder("="), copy=True)
+        if not np.all(np.isfinite(array)):
+            raise ModelFileError(
+                f"{path}: tensor {name!r} contains NaN or infinity; the file is corrupt "
+                "or was written by a diverged run; retrain or restore a good copy"
+            )
+        tensors[name] = array
+    return tensors, metadata
+
+
+def _safetensors_numpy():
+    """Import safetensors.numpy, or say how to install it."""
+    try:
+        return import_module("safetensors.numpy")
+    except ImportError:
+        raise ImportError(f"vecprop model files need safetensors: {_INSTALL_HINT}") from None
+
+
+def _vecprop_version():
+    """The running vecprop's version string, best effort."""
+    try:
+        version = getattr(import_module("vecprop"), "__version__", None)
+        if isinstance(version, str):
+            return version
+    except ImportError:
+        pass
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("vecprop")
+    except Exception:
+        return "0+unknown"
+
+
+def _check_tensors_to_write(tensors):
+    """Validate tensors for writing; return contiguous little-endian copies."""
+    if not isinstance(tensors, dict):
+        raise TypeError(f"tensors must be a dict of name -> ndarray, got {type(tensors).__name__}")
+    arrays = {}
+    for name, array in tensors.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise ValueError(f"tensor name {name!r} is not allowed; use a non-empty string")
+        array = np.asarray(array)
+        if array.dtype not in (np.float32, np.float64):
+            raise TypeError(
+                f"tensor {name!r} has dtype {array.dtype}; model files store only float32 "
+                f"or float64; convert it with .astype(np.float64)"
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"tensor {name!r} contains NaN or infinity; refusing to save a model "
+                "that could not be loaded (did training diverge? lower the learning rate)"
+            )
+        # safetensors reads raw memory: a strided view would be written scrambled.
+        arrays[name] = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return arrays
+
+
+def _file_metadata(metadata):
+    """The safetensors __metadata__ map (str -> str) for a metadata dict."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        text = json.dumps(metadata, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"metadata is not JSON-serializable ({exc}); store plain dicts, lists, "
+            "str, int, finite float, bool and None (convert arrays with .tolist())"
+        ) from None
+    return {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "vecprop_version": _vecprop_version(),
+        "metadata": text,
+    }
+
+
+def _atomic_write(path, payload):
+    """Write bytes to path via a fsynced temp file in the same directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"cannot save {path}: directory {directory} does not exist; create it first"
+        )
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save {path}: it is a directory; give a file name")
+    mode = _target_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _target_mode(path):
+    """Permission bits for the new file: the old file's, else 0o666 minus umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_directory(directory):
+    """Make the rename durable where the platform allows fsync on a directory."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_bytes(path):
+    """The whole file, or ModelFileError if it is missing or unreadable."""
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such model file; check the path")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: is a directory, not a model file")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read model file ({exc.strerror})") from None
+
+
+def _header_length(data):
+    """The 8-byte little-endian header length at the start of a safetensors file."""
+    return int.from_bytes(data[:8], "little")
+
+
+def _foreign_format(data):
+    """A description of a known non-safetensors format, or None."""
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a pickle"
+    if data[:4] == b"PK\x03\x04":
+        return "a zip archive (NumPy .npz or PyTorch checkpoint, which may hold pickles)"
+    if data[:6] == b"\x93NUMPY":
+        return "a NumPy .npy array"
+    return None
+
+
+def _parse_header(path, data):
+    """Check the header length and JSON header; return the header dict."""
+    if not data:
+        raise ModelFileError(f"{path}: file is empty; it is not a model file (was the save interrupted?)")
+    n = _header_length(data) if len(data) >= 8 else None
+    plausible = n is not None and 2 <= n <= min(len(data) - 8, _MAX_HEADER_BYTES) and data[8:9] == b"{"
+    if not plausible:
+        foreign = _foreign_format(data)
+        if foreign is not None:
+            raise ModelFileError(
+                f"{path}: this is {foreign}, not a vecprop model file; vecprop never loads "
+                "pickles or NumPy archives because they can run code; re-save the model "
+                "with vecprop.save"
+            )
+        if n is None:
+            raise ModelFileError(f"{path}: file is truncated ({len(data)} bytes); not a model file")
+        if n > _MAX_HEADER_BYTES:
+            raise ModelFileError(
+                f"{path}: header length field says {n} bytes, which is absurd; "
+                "the file is corrupt or not a safetensors file"
+            )
+        if n > len(data) - 8:
+            raise ModelFileError(
+                f"{path}: header length field says {n} bytes but only {len(data) - 8} follow; "
+                "the file is truncated or not a safetensors file"
+            )
+        raise ModelFileError(f"{path}: header does not start with a JSON object; not a safetensors file")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: header is not valid JSON ({exc}); the file is corrupt") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: header is not a JSON object; the file is corrupt")
+    return header
+
+
+def _no_duplicates(pairs):
+    """JSON object hook that refuses repeated keys (an ambiguity attack)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _check_file_metadata(path, header_metadata):
+    """Check format/format_version and return the caller's metadata dict."""
+    if not isinstance(header_metadata, dict) or header_metadata.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path}: not a vecprop model file (no format='vecprop' in its safetensors "
+            "metadata); save models with vecprop.save"
+        )
+    raw_version = header_metadata.get("format_version")
+    try:
+        version = int(raw_version)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{path}: format_version {raw_version!r} is not an integer; the file is corrupt") from None
+    if version > FORMAT_VERSION:
+        writer = header_metadata.get("vecprop_version", "a newer vecprop")
+        raise ModelFileError(
+            f"{path}: format_version {version} (written by vecprop {writer}) is newer than "
+            f"this vecprop reads (format_version {FORMAT_VERSION}); upgrade vecprop"
+        )
+    if version < 1:
+        raise ModelFileError(f"{path}: unknown format_version {version}; expected {FORMAT_VERSION}")
+    try:
+        metadata = json.loads(header_metadata.get("metadata", ""))
+    except ValueError:
+        raise ModelFileError(f"{path}: its metadata is not valid JSON; the file is corrupt") from None
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: its metadata is not a JSON object; the file is corrupt")
+    return metadata
+
+
+def _check_tensor_entries(path, header, data_bytes):
+    """Check each tensor's dtype, shape and byte range against the data section."""
+    for name, entry in header.items():
+        if not isinstance(entry, dict):
+            raise ModelFileError(f"{path}: header entry {name!r} is not an object; the file is corrupt")
+        dtype = entry.get("dtype")
+        if dtype not in _DTYPES:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has dtype {dtype!r}; vecprop model files hold only "
+                "F32 or F64 tensors"
+            )
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+            raise ModelFileError(f"{path}: tensor {name!r} has invalid shape {shape!r}")
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1] <= data_bytes
+        ):
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has byte range {offsets!r} outside the "
+                f"{data_bytes}-byte data section; the file is truncated or corrupt"
+            )
+        expected = int(np.prod(shape, dtype=np.int64)) * _DTYPES[dtype].itemsize
+        if offsets[1] - offsets[0] != expected:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} of shape {tuple(shape)} needs {expected} bytes but "
+                f"its byte range holds {offsets[1] - offsets[0]}; the file is corrupt"
+            )
+
+
+# --------------------------------------------------------------------------- #
+# Network layer
+# --------------------------------------------------------------------------- #
+
+
+def save_network(net, path, *, include_training_state=True):
+    """Save a Network's config, parameters, metadata and training state.
+
+    Parameters
+    ----------
+    net : vecprop.Network
+        The network; its ``params`` hold ``W[l]`` of shape (n_l, n_{l-1}) and
+        ``b[l]`` of shape (n_l, 1) for l = 1..L.
+    path : str or os.PathLike
+        Destination, conventionally ``model.safetensors``. Written atomically.
+    include_training_state : bool, default True
+        Also store ``net.training_state()`` (optimizer moments under
+        ``"state/..."`` tensors, RNG state and epoch in the metadata) so that
+        training can resume where it stopped.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a parameter is not a finite float32/float64 array or the config or
+        metadata is not JSON-serializable.
+    """
+    tensors = {name: np.asarray(value) for name, value in net.params.items()}
+    info = None
+    state = net.training_state() if include_training_state else None
+    if state is not None:
+        arrays, info = state
+        for name, value in arrays.items():
+            tensors[STATE_PREFIX + name] = np.asarray(value)
+    metadata = {
+        "config": net.get_config(),
+        "metadata": dict(net.metadata or {}),
+        "training_state": info,
+    }
+    write_model_file(path, tensors, metadata)
+
+
+def load(path):
+    """Load a model saved by :func:`save_network` or by a vecprop estimator.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A vecprop ``.safetensors`` model file.
+
+    Returns
+    -------
+    vecprop.Network or estimator
+        A Network with the saved config, parameters, metadata and (if saved)
+        training state; or, for a file written by a ``vecprop.estimators``
+        class, an instance of that class.
+
+    Raises
+    ------
+    ModelFileError
+        If the file fails any check of :func:`read_model_file`, or its config,
+        parameter names, shapes or dtypes do not describe a valid network.
+    """
+    path = os.fspath(path)
+    tensors, metadata = read_model_file(path)
+    if "estimator" in metadata:
+        return _load_estimator(path, tensors, metadata)
+    from vecprop.network import Network
+
+    config = _check_config(path, metadata.get("config"))
+    try:
+        net = Network.from_config(config)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelFileError(f"{path}: invalid network config: {exc}") from None
+    params = {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}
+    _check_params(path, params, config)
+    net.params = params
+    net_metadata = metadata.get("metadata", {})
+    if not isinstance(net_metadata, dict):
+        raise ModelFileError(f"{path}: 'metadata' must be a JSON object, got {type(net_metadata).__name__}")
+    net.metadata = net_metadata
+    _restore_state(path, net, tensors, metadata.get("training_state"))
+    return net
+
+
+def _load_estimator(path, tensors, metadata):
+    """Dispatch to vecprop.estimators.<name>._from_model_file."""
+    name = metadata["estimator"]
+    try:
+        module = import_module("vecprop.estimators")
+    except ModuleNotFoundError as exc:
+        if exc.name != "vecprop.estimators":
+            raise ImportError(
+                f"{path} holds a vecprop estimator ({name!r}); loading it needs {exc.name}: "
+                "pip install 'vecprop[sklearn]'"
+            ) from None
+        raise ModelFileError(
+            f"{path} holds a vecprop estimator ({name!r}) but this vecprop has no "
+            "vecprop.estimators module; upgrade vecprop"
+        ) from None
+    cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
+    if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
+        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.estimators")
+    return cls._from_model_file(tensors, metadata)
+
+
+def _check_config(path, config):
+    """Check the config's keys and types before the core sees it."""
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: no network config in the file; it was not written by vecprop.save")
+    for key in ("layer_dims", "activations", "loss", "dtype"):
+        if key not in config:
+            raise ModelFileError(f"{path}: network config lacks {key!r}; the file is corrupt")
+    dims = config["layer_dims"]
+    if not (
+        isinstance(dims, list) and len(dims) >= 2 and all(type(n) is int and n >= 1 for n in dims)
+    ):
+        raise ModelFileError(f"{path}: layer_dims {dims!r} must be a list of at least two positive ints")
+    activations = config["activations"]
+    if not (isinstance(activations, list) and all(_is_spec(a) for a in activations)):
+        raise ModelFileError(
+            f"{path}: activations {activations!r} must be a list of names or {{'name': ...}} specs"
+        )
+    if not _is_spec(config["loss"]):
+        raise ModelFileError(f"{path}: loss {config['loss']!r} must be a name or a {{'name': ...}} spec")
+    if config["dtype"] not in ("float32", "float64"):
+        raise ModelFileError(f"{path}: dtype {config['dtype']!r} must be 'float32' or 'float64'")
+    seed = config.get("seed")
+    if seed is not None and type(seed) is not int:
+        raise ModelFileError(f"{path}: seed {seed!r} must be an int or null")
+    return config
+
+
+def _is_spec(spec):
+    """True for a component spec: a name or a dict with a string 'name'."""
+    return isinstance(spec, str) or (isinstance(spec, dict) and isinstance(spec.get("name"), str))
+
+
+def _check_params(path, params, config):
+    """Check W1..WL, b1..bL: exact names, shapes from layer_dims, config dtype."""
+    dims = config["layer_dims"]
+    L = len(dims) - 1
+    expected = {}
+    for l in range(1, L + 1):
+        expected[f"W{l}"] = (dims[l], dims[l - 1])  # (n_l, n_{l-1})
+        expected[f"b{l}"] = (dims[l], 1)  # (n_l, 1)
+    missing = sorted(set(expected) - set(params))
+    extra = sorted(set(params) - set(expected))
+    if missing or extra:
+        raise ModelFileError(
+            f"{path}: parameters do not match layer_dims {dims}: "
+            f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+        )
+    dtype = np.dtype(config["dtype"])
+    for name, shape in expected.items():
+        array = params[name]
+        if array.shape != shape:
+            raise ModelFileError(
+                f"{path}: {name} has shape {array.shape} but layer_dims {dims} needs {shape}"
+            )
+        if array.dtype != dtype:
+            raise ModelFileError(f"{path}: {name} has dtype {array.dtype} but the config says {dtype}")
+
+
+def _restore_state(path, net, tensors, info):
+    """Hand "state/..." tensors and the state info back to the network."""
+    arrays = {k[len(STATE_PREFIX):]: v for k, v in tensors.items() if k.startswith(STATE_PREFIX)}
+    if info is None:
+        if arrays:
+            raise ModelFileError(f"{path}: training-state tensors present but no training_state info")
+        return
+    if not isinstance(info, dict):
+        raise ModelFileError(f"{path}: training_state must be a JSON object, got {type(info).__name__}")
+    try:
+        net.restore_training_state(arrays, info)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelFileError(f"{path}: invalid training state: {exc}") from None
