@@ -259,6 +259,15 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     if monitor.startswith("val_") and X_val is None and (restore_best or early_stopping):
         monitor = monitor[4:]
 
+    cbs = list(callbacks)
+    for cb in cbs:
+        if not isinstance(cb, Callback):
+            raise ValueError(f"callbacks must be vecprop.callbacks.Callback objects, got {type(cb).__name__}")
+    if verbose:
+        cbs.append(ProgressBar())
+    if print_every:
+        cbs.append(PrintCost(print_every))
+
     if reset:
         net.reset_training()
     state = _trainer_state(net, config)
@@ -267,14 +276,6 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     restore = early_stopping if restore_best is None else bool(restore_best)
     history = History()
     trainer = _Trainer(net, config, epochs, history)
-    cbs = list(callbacks)
-    if verbose:
-        cbs.append(ProgressBar())
-    if print_every:
-        cbs.append(PrintCost(print_every))
-    for cb in cbs:
-        if not isinstance(cb, Callback):
-            raise ValueError(f"callbacks must be vecprop.callbacks.Callback objects, got {type(cb).__name__}")
     quiet_nan = any(getattr(cb, "stop_quietly", False) for cb in cbs)
 
     params = net.params
