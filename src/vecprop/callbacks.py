@@ -84,12 +84,16 @@ class PrintCost(Callback):
 class Checkpoint(Callback):
     """Save the network to ``path`` (a safetensors model file, atomically) every ``every`` epochs.
 
-    With ``save_best_only=True`` it saves only when the monitored value improves. The file includes the
+    With ``save_best_only=True`` it saves only when the monitored value improves (losses are minimized,
+    accuracies maximized). The file includes the
     optimizer and random state, so training resumed from it continues bit for bit.
     """
 
     def __init__(self, path, every: int = 1, save_best_only: bool = False, monitor: str = "val_loss"):
+        if int(every) < 1:
+            raise ValueError(f"Checkpoint needs every >= 1, got {every!r}")
         self.path, self.every, self.save_best_only, self.monitor = path, int(every), save_best_only, monitor
+        self._sign = -1.0 if monitor.endswith("accuracy") else 1.0   # accuracies are maximized
         self._best = math.inf
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -97,9 +101,9 @@ class Checkpoint(Callback):
             value = logs.get(self.monitor)
             if value is None:
                 value = logs.get("loss")
-            if value is None or not value < self._best:
+            if value is None or not self._sign * value < self._best:
                 return
-            self._best = value
+            self._best = self._sign * value
         elif (epoch + 1) % self.every:
             return
         trainer.net.save(self.path)

@@ -11,7 +11,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -53,11 +53,10 @@ class FitConfig:
     print_every: int | None = None     # the course's "print the cost every N" (epochs)
 
     def to_json(self) -> dict:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         for k in ("optimizer", "schedule"):
-            v = d[k]
-            if v is not None and not isinstance(v, (str, dict)):
-                d[k] = v.get_config()
+            if hasattr(d[k], "get_config"):
+                d[k] = d[k].get_config()
         return d
 
 
@@ -242,6 +241,9 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
         cw = class_weights(Y, class_weight).astype(net.dtype)
         w = cw if w is None else w * cw
     is_classifier = net.activations[-1].name in ("sigmoid", "softmax")
+    if monitor.endswith("accuracy") and not is_classifier:
+        raise ValueError(f"monitor={monitor!r} needs a classifier (sigmoid or softmax output); "
+                         "use 'loss' or 'val_loss'")
 
     if validation_data is not None:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -335,9 +337,9 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             if not all(np.isfinite(v).all() for v in params.values()):
                 error = (epoch, len(batches) - 1)
                 break
-            if interrupted.flag and b < len(batches) - 1:
-                history.stop_reason = "interrupted"     # a partial epoch is not recorded
-                break
+            if (interrupted.flag or trainer.stop_training) and b < len(batches) - 1:
+                history.stop_reason = "interrupted" if interrupted.flag else "callback"
+                break                                   # a partial epoch is not recorded
             logs = {"loss": loss_sum / m}
             if is_classifier:
                 logs["accuracy"] = correct / m
