@@ -340,7 +340,7 @@ def test_save_load_round_trip_and_resume(tmp_path):
         DNNRegressor.load(path)
 
 
-def test_sklearn_sgd_schedule_survives_the_file_and_leaves_the_registry_alone(tmp_path):
+def test_sklearn_sgd_schedule_survives_estimator_and_network_files(tmp_path):
     from vecprop.schedules import SCHEDULES
     X, y_reg, _ = _data()
     params = dict(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling", batch_size=16,
@@ -351,7 +351,11 @@ def test_sklearn_sgd_schedule_survives_the_file_and_leaves_the_registry_alone(tm
     reg.partial_fit(X, y_reg)
     loaded.partial_fit(X, y_reg)
     assert all(np.array_equal(a, b) for a, b in zip(reg.coefs_, loaded.coefs_))
-    assert "sklearn_mlp" not in SCHEDULES
+    assert "sklearn_mlp" in SCHEDULES
+    reg.network_.save(tmp_path / "net.safetensors")           # the bare network resumes with it too
+    net = vecprop.load(tmp_path / "net.safetensors")
+    assert net.training_state()[1]["schedule"]["name"] == "sklearn_mlp"
+    assert net.training_state()[1]["schedule_state"] == reg.network_.training_state()[1]["schedule_state"]
 
 
 def test_save_load_regressor_float32_and_pickle(tmp_path):

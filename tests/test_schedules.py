@@ -235,7 +235,7 @@ def test_specs_and_overrides():
 def test_unknown_schedule():
     with pytest.raises(ValueError, match=r"^unknown schedule 'cosin'; expected one of: "
                                          r"adaptive, constant, cosine, exponential, "
-                                         r"inverse_time, invscaling, reduce_on_plateau, step$"):
+                                         r"inverse_time, invscaling, reduce_on_plateau, sklearn_mlp, step$"):
         get_schedule("cosin")
     with pytest.raises(ValueError, match=r"has no 'name'"):
         get_schedule({"gamma": 0.5})

@@ -106,11 +106,15 @@ def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
 
 
 def normalized_weights(sample_weight, m: int, dtype):
-    """Per-example weights scaled to mean one, shape (1, m), so J stays an average (eq. 3); None if unweighted."""
+    """Per-example weights scaled to mean one, shape (1, m), so J stays an average (eq. 3); None if unweighted.
+
+    A batch whose weights are all zero contributes nothing (J = 0, zero gradients).
+    """
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=dtype).reshape(1, m)
-    return w * (m / w.sum())
+    total = w.sum()
+    return w * (m / total) if total > 0 else w
 
 
 def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = None,

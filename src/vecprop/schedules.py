@@ -429,9 +429,62 @@ class Adaptive(Schedule):
             state["wait"] = 0
 
 
+_SKLEARN_RATES = ("constant", "invscaling", "adaptive")
+
+
+@dataclass(frozen=True)
+class MLPLearningRate(Schedule):
+    """scikit-learn MLP's ``learning_rate`` rules, stepped by the estimator at the end of each epoch.
+
+    ``constant``: α = α0. ``invscaling``: after each epoch α = α0 / (t + 1)^power_t, t the number of
+    samples seen so far (scikit-learn's ``t_``). ``adaptive``: each time the loss stalls (the
+    estimator's convergence rule fires) α is divided by 5, and training stops once α is already at or
+    below ``min_learning_rate``. State: ``learning_rate0``, ``learning_rate`` (current), JSON-able.
+
+    The estimators hand it to the trainer; it is registered as ``sklearn_mlp`` so that a network saved
+    mid-training with it loads and resumes like any other.
+    """
+
+    policy: str = "constant"         # constant, invscaling or adaptive (scikit-learn's learning_rate)
+    power_t: float = 0.5             # exponent of invscaling
+    min_learning_rate: float = 1e-6  # adaptive stops instead of dividing at or below this rate
+
+    name: ClassVar[str] = "sklearn_mlp"
+
+    def _validate(self):
+        """policy one of the three; power_t >= 0; min_learning_rate >= 0."""
+        if self.policy not in _SKLEARN_RATES:
+            raise ValueError(f"schedule '{self.name}': policy must be one of {', '.join(_SKLEARN_RATES)}, "
+                             f"got {self.policy!r}")
+        self._real("power_t", 0.0)
+        self._real("min_learning_rate", 0.0)
+
+    def init(self, learning_rate0):
+        """As ``Schedule.init``, plus the current rate."""
+        state = super().init(learning_rate0)
+        state["learning_rate"] = state["learning_rate0"]
+        return state
+
+    def _rate(self, state, epoch):
+        """The current rate."""
+        return state["learning_rate"]
+
+    def samples_seen(self, state, t: int) -> None:
+        """invscaling: α = α0 / (t + 1)^power_t after an epoch that brought the count to t."""
+        if self.policy == "invscaling":
+            state["learning_rate"] = state["learning_rate0"] / (t + 1) ** self.power_t
+
+    def stalled(self, state) -> bool:
+        """The loss stalled: divide α by 5 (adaptive) and return False, or return True to stop."""
+        if self.policy != "adaptive" or state["learning_rate"] <= self.min_learning_rate:
+            return True
+        state["learning_rate"] /= 5.0
+        return False
+
+
 SCHEDULES: dict[str, type[Schedule]] = {
     cls.name: cls for cls in (Constant, InverseTime, Exponential, Step, Cosine, InvScaling,
-                              ReduceOnPlateau, Adaptive)}
+                              ReduceOnPlateau, Adaptive, MLPLearningRate)}
 
 
 def register_schedule(name: str, cls: type[Schedule]) -> type[Schedule]:

@@ -185,8 +185,9 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
 class _Trainer:
     """The state of one fit call, handed to callbacks."""
 
-    def __init__(self, net, config, epochs, history):
+    def __init__(self, net, config, epochs, history, state):
         self.net, self.config, self.epochs, self.history = net, config, epochs, history
+        self.state = state              # the TrainerState being stepped (optimizer, schedule, epoch)
         self.stop_training = False
         self.last_epoch = None
 
@@ -277,7 +278,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     kp = kp if any(p < 1 for p in kp) else None
     restore = early_stopping if restore_best is None else bool(restore_best)
     history = History()
-    trainer = _Trainer(net, config, epochs, history)
+    trainer = _Trainer(net, config, epochs, history, state)
     quiet_nan = any(getattr(cb, "stop_quietly", False) for cb in cbs)
 
     params = net.params
