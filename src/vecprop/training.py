@@ -294,7 +294,8 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
 
     for cb in cbs:
         cb.on_train_begin(trainer)
-    with interrupted:
+    # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
+    with interrupted, np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
             epoch = state.epoch
             trainer.last_epoch = epoch if _ == epochs - 1 else None
