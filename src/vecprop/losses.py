@@ -12,6 +12,7 @@ Every loss has the same three methods:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Loss:
 
     name = "loss"
     canonical_activation = None  # output g for which dZ[L] = A[L] − Y
-    valid_activations: tuple = ()  # outputs whose range the loss accepts; () means any
+    valid_activations: ClassVar[tuple] = ()  # outputs whose range the loss accepts; () means any
 
     def per_example(self, AL: np.ndarray, Y: np.ndarray, ZL: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError

@@ -261,7 +261,7 @@ class Network:
             g = self.activations[l - 1].name
             rows += [
                 (f"W[{l}]", f"({n_l}, {n_prev})", f"{n_l * n_prev} weights"),
-                (f"b[{l}]", f"({n_l}, 1)", f"{n_l} biases"),
+                (f"b[{l}]", f"({n_l}, 1)", f"{n_l} bias" + ("es" if n_l > 1 else "")),
                 (f"Z[{l}]", f"({n_l}, {mm})", "eq. (2)"),
                 (f"A[{l}]", f"({n_l}, {mm})", f"eq. (1), g = {g}"),
                 (f"dZ[{l}]", f"({n_l}, {mm})", "BP4"),
