@@ -23,17 +23,17 @@ class Activation:
 
     name = "activation"
 
-    def forward(self, Z: np.ndarray) -> np.ndarray:
-        """A = g(Z); Z and A have shape (n_l, m)."""
+    def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """A = g(Z); Z and A have shape (n_l, m). ``out``, if given, receives A (no allocation)."""
         raise NotImplementedError
 
     def derivative(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
         """g'(Z) elementwise, shape (n_l, m); takes both the pre-activation Z and the cached A = g(Z)."""
         raise NotImplementedError
 
-    def backward(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """BP4: dZ = dA * g'(Z), all of shape (n_l, m)."""
-        return dA * self.derivative(Z, A)
+    def backward(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """BP4: dZ = dA * g'(Z), all of shape (n_l, m). ``out`` (not aliasing dA) receives dZ."""
+        return np.multiply(dA, self.derivative(Z, A), out=out)
 
     def get_config(self) -> dict | str:
         """The JSON-able spec that :func:`get_activation` turns back into this object."""
@@ -47,12 +47,21 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
 
-    def forward(self, Z):
-        e = np.exp(-np.abs(Z))                     # never overflows: exponent <= 0
-        return np.where(Z >= 0, 1.0, e) / (1.0 + e)
+    def forward(self, Z, out=None):
+        # σ(Z) = exp(−log(1 + e^−Z)); logaddexp never overflows and keeps tiny σ's relative precision
+        A = np.negative(Z, out=out)
+        np.logaddexp(0, A, out=A)
+        np.negative(A, out=A)
+        return np.exp(A, out=A)
 
     def derivative(self, Z, A):
         return A * (1.0 - A)
+
+    def backward(self, dA, Z, A, out=None):
+        dZ = np.subtract(1.0, A, out=out)          # 1 − A
+        dZ *= A                                    # g'(Z) = A (1 − A)
+        dZ *= dA                                   # BP4
+        return dZ
 
 
 @dataclass(frozen=True)
@@ -61,11 +70,17 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, Z):
-        return np.tanh(Z)
+    def forward(self, Z, out=None):
+        return np.tanh(Z, out=out)
 
     def derivative(self, Z, A):
         return 1.0 - A * A
+
+    def backward(self, dA, Z, A, out=None):
+        dZ = np.multiply(A, A, out=out)
+        np.subtract(1.0, dZ, out=dZ)               # g'(Z) = 1 − A²
+        dZ *= dA                                   # BP4
+        return dZ
 
 
 @dataclass(frozen=True)
@@ -74,14 +89,16 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, Z):
-        return np.maximum(Z, 0)
+    def forward(self, Z, out=None):
+        return np.maximum(Z, 0, out=out)
 
     def derivative(self, Z, A):
         return (Z > 0).astype(Z.dtype)
 
-    def backward(self, dA, Z, A):
-        return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
+    def backward(self, dA, Z, A, out=None):
+        dZ = np.greater(Z, 0, out=np.empty_like(dA) if out is None else out)
+        dZ *= dA                                   # BP4: dA * g'(Z), g'(Z) = 1 where Z > 0, else 0
+        return dZ
 
 
 @dataclass(frozen=True)
@@ -96,11 +113,18 @@ class LeakyReLU(Activation):
         if not (np.isfinite(self.slope) and 0 <= self.slope < 1):
             raise ValueError(f"leaky_relu slope must be in [0, 1), got {self.slope!r}")
 
-    def forward(self, Z):
-        return np.where(Z > 0, Z, Z * Z.dtype.type(self.slope))
+    def forward(self, Z, out=None):
+        A = np.multiply(Z, self.slope, out=out)    # slope·Z, then max(Z, slope·Z) as slope < 1
+        return np.maximum(Z, A, out=A)
 
     def derivative(self, Z, A):
         return np.where(Z > 0, 1, self.slope).astype(Z.dtype)
+
+    def backward(self, dA, Z, A, out=None):
+        dZ = np.greater(Z, 0, out=np.empty_like(dA) if out is None else out)
+        np.maximum(dZ, self.slope, out=dZ)         # g'(Z): 1 where Z > 0, else slope (exactly)
+        dZ *= dA                                   # BP4
+        return dZ
 
 
 @dataclass(frozen=True)
@@ -109,13 +133,13 @@ class Linear(Activation):
 
     name = "linear"
 
-    def forward(self, Z):
+    def forward(self, Z, out=None):
         return Z
 
     def derivative(self, Z, A):
         return np.ones_like(Z)
 
-    def backward(self, dA, Z, A):
+    def backward(self, dA, Z, A, out=None):
         return dA
 
 
@@ -128,15 +152,20 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def forward(self, Z):
-        e = np.exp(Z - Z.max(axis=0, keepdims=True))  # shift: exponents <= 0, no overflow
-        return e / e.sum(axis=0, keepdims=True)
+    def forward(self, Z, out=None):
+        e = np.subtract(Z, Z.max(axis=0, keepdims=True), out=out)  # shift: exponents <= 0, no overflow
+        np.exp(e, out=e)
+        e /= e.sum(axis=0, keepdims=True)
+        return e
 
     def derivative(self, Z, A):
         raise ValueError("softmax has no elementwise g'(Z); use backward(dA, Z, A), its Jacobian product")
 
-    def backward(self, dA, Z, A):
-        return A * (dA - (A * dA).sum(axis=0, keepdims=True))
+    def backward(self, dA, Z, A, out=None):
+        dZ = np.multiply(A, dA, out=out)
+        np.subtract(dA, dZ.sum(axis=0, keepdims=True), out=dZ)   # dA − Σ_k A_k dA_k
+        dZ *= A
+        return dZ
 
 
 @dataclass(frozen=True)
@@ -151,8 +180,11 @@ class Elementwise(Activation):
     def name(self):  # noqa: D401 - registry name
         return self.label
 
-    def forward(self, Z):
-        return self.g(Z)
+    def forward(self, Z, out=None):
+        if out is None:
+            return self.g(Z)
+        out[...] = self.g(Z)
+        return out
 
     def derivative(self, Z, A):
         return self.g_prime(Z)

@@ -34,9 +34,9 @@ class Loss:
     def dAL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def dZL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """Fused output gradient for the canonical pair: dZ[L] = A[L] − Y, shape (n_L, m)."""
-        return AL - Y
+    def dZL(self, AL: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Fused output gradient for the canonical pair: dZ[L] = A[L] − Y, shape (n_L, m) (into ``out``)."""
+        return np.subtract(AL, Y, out=out)
 
     def check_targets(self, Y: np.ndarray) -> None:
         """Raise ValueError if Y holds values this loss cannot take."""
@@ -97,9 +97,11 @@ class CategoricalCrossEntropy(Loss):
     def dAL(self, AL, Y):
         return -Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
 
-    def dZL(self, AL, Y):
+    def dZL(self, AL, Y, out=None):
         # ∂L/∂Z = A·ΣY − Y, which is A − Y for columns of Y that sum to one (one-hot)
-        return AL * Y.sum(axis=0, keepdims=True) - Y
+        dZ = np.multiply(AL, Y.sum(axis=0, keepdims=True), out=out)
+        dZ -= Y
+        return dZ
 
     def check_targets(self, Y):
         if Y.size and Y.min() < 0:

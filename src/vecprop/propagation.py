@@ -17,7 +17,7 @@ import numpy as np
 from .activations import Activation
 from .losses import Loss
 
-__all__ = ["LayerCache", "linear_forward", "layer_forward", "forward", "cost", "linear_backward",
+__all__ = ["LayerCache", "Workspace", "linear_forward", "layer_forward", "forward", "cost", "linear_backward",
            "layer_backward", "backward", "keep_probs", "normalized_weights"]
 
 
@@ -36,17 +36,47 @@ class LayerCache(NamedTuple):
     D: np.ndarray | None = None
 
 
-def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+class Workspace:
+    """Arrays that every training batch of m examples reuses, so the training loop allocates nothing.
+
+    For layers l = 1..L: ``Z[l]``, ``A[l]`` (n_l, m), and with dropout the uniform draws ``U[l]``, the
+    mask ``D[l]`` and the dropped activations ``A_drop[l]``; for backward ``dZ[l]``, ``dA[l]``
+    (n_l, m), ``dW[l]`` (n_l, n_{l-1}) and ``db[l]`` (n_l, 1). Results computed with a workspace
+    are views into it, valid until the next batch.
+    """
+
+    def __init__(self, layer_dims, m: int, dtype, keep_prob=None):
+        L = len(layer_dims) - 1
+        new = lambda *shape: np.empty(shape, dtype)  # noqa: E731
+        self.m = m
+        self.Z = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
+        self.A = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
+        self.dZ = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
+        self.dA = {l: new(layer_dims[l], m) for l in range(1, L)}
+        self.dW = {l: new(layer_dims[l], layer_dims[l - 1]) for l in range(1, L + 1)}
+        self.db = {l: new(layer_dims[l], 1) for l in range(1, L + 1)}
+        dropped = [l for l in range(1, L + 1) if keep_prob is not None and keep_prob[l - 1] < 1.0]
+        self.U = {l: np.empty((layer_dims[l], m)) for l in dropped}       # float64, as rng.random draws
+        self.D = {l: np.empty((layer_dims[l], m), bool) for l in dropped}
+        self.A_drop = {l: new(layer_dims[l], m) for l in dropped}
+
+
+def _buffer(ws, name, l):
+    """ws.<name>[l], or None (allocate) without a workspace."""
+    return None if ws is None else getattr(ws, name).get(l)
+
+
+def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Eq. (2): Z = W A_prev + b, with W (n_l, n_{l-1}), A_prev (n_{l-1}, m), b (n_l, 1) -> Z (n_l, m)."""
-    Z = W @ A_prev                      # (n_l, m)
+    Z = np.matmul(W, A_prev, out=out)   # (n_l, m)
     Z += b                              # b broadcasts over the m columns
     return Z
 
 
-def layer_forward(A_prev, W, b, g: Activation):
-    """Eqs. (2) then (1) for one layer; returns ``(Z, A)``, both (n_l, m)."""
-    Z = linear_forward(A_prev, W, b)    # eq. (2)
-    A = g.forward(Z)                    # eq. (1)
+def layer_forward(A_prev, W, b, g: Activation, Z_out=None, A_out=None):
+    """Eqs. (2) then (1) for one layer; returns ``(Z, A)``, both (n_l, m) (into the buffers if given)."""
+    Z = linear_forward(A_prev, W, b, out=Z_out)   # eq. (2)
+    A = g.forward(Z, out=A_out)                    # eq. (1)
     return Z, A
 
 
@@ -71,7 +101,8 @@ def keep_probs(keep_prob, L: int) -> tuple:
 
 
 def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
-            keep_prob: Sequence[float] | None = None, rng: np.random.Generator | None = None):
+            keep_prob: Sequence[float] | None = None, rng: np.random.Generator | None = None,
+            ws: Workspace | None = None):
     """Forward propagation through layers 1..L.
 
     Parameters
@@ -83,6 +114,7 @@ def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
         Inverted dropout while training (the course's): A[l] ← A[l] * D[l] / keep_prob[l] with
         D[l] ~ Bernoulli(keep_prob[l]) drawn from ``rng``. None at prediction time.
     rng : numpy.random.Generator, required when any keep_prob < 1
+    ws : Workspace, optional — buffers for m examples to compute into (the training loop's)
 
     Returns
     -------
@@ -94,12 +126,15 @@ def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
     A = X
     for l in range(1, L + 1):
         A_prev = A
-        Z, A = layer_forward(A_prev, params[f"W{l}"], params[f"b{l}"], activations[l - 1])  # (1)(2)
+        Z, A = layer_forward(A_prev, params[f"W{l}"], params[f"b{l}"], activations[l - 1],
+                             _buffer(ws, "Z", l), _buffer(ws, "A", l))       # eqs. (2)(1)
         D = None
         if keep_prob is not None and keep_prob[l - 1] < 1.0:
-            D = rng.random(A.shape) < keep_prob[l - 1]              # keep each unit with prob keep_prob
+            U = rng.random(A.shape, out=_buffer(ws, "U", l))
+            D = np.less(U, keep_prob[l - 1], out=_buffer(ws, "D", l))   # keep each unit with prob keep_prob
             caches[l] = LayerCache(A_prev, Z, A, D)
-            A = A * D / A.dtype.type(keep_prob[l - 1])              # inverted dropout: E[A] unchanged
+            A = np.multiply(A, D, out=_buffer(ws, "A_drop", l))
+            np.divide(A, keep_prob[l - 1], out=A)                      # inverted dropout: E[A] unchanged
         else:
             caches[l] = LayerCache(A_prev, Z, A, D)
     return A, caches
@@ -139,16 +174,18 @@ def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = N
     w = normalized_weights(sample_weight, m, losses.dtype)
     J = (losses.sum() if w is None else (w[0] * losses).sum()) / m      # eq. (3)
     if l2:
-        J += l2 / (2 * m) * sum(float((W * W).sum()) for k, W in params.items() if k[0] == "W")
+        J += l2 / (2 * m) * sum(float(np.vdot(W, W)) for k, W in params.items() if k[0] == "W")
     return float(J)
 
 
-def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_dA_prev: bool = True):
+def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_dA_prev: bool = True,
+                    dW_out=None, db_out=None, dA_prev_out=None):
     """BP1–BP3 for one layer.
 
     Parameters
     ----------
     dZ : (n_l, m); A_prev : (n_{l-1}, m); W : (n_l, n_{l-1})
+    dW_out, db_out, dA_prev_out : optional buffers to write the results into
 
     Returns
     -------
@@ -157,25 +194,27 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_d
     db : (n_l, 1)
     """
     m = A_prev.shape[1]
-    dW = dZ @ A_prev.T                           # BP1  (n_l, n_{l-1})
+    dW = np.matmul(dZ, A_prev.T, out=dW_out)                 # BP1  (n_l, n_{l-1})
     dW /= m
-    db = dZ.sum(axis=1, keepdims=True)           # BP2  (n_l, 1)
+    db = np.add.reduce(dZ, axis=1, keepdims=True, out=db_out)  # BP2  (n_l, 1): Σ_i dZ(i)
     db /= m
-    dA_prev = W.T @ dZ if need_dA_prev else None  # BP3  (n_{l-1}, m)
+    dA_prev = np.matmul(W.T, dZ, out=dA_prev_out) if need_dA_prev else None  # BP3  (n_{l-1}, m)
     return dA_prev, dW, db
 
 
 def layer_backward(dA: np.ndarray, cache: LayerCache, W: np.ndarray, g: Activation, *,
-                   need_dA_prev: bool = True):
-    """BP4 then BP1–BP3 for one layer: returns ``(dA_prev, dW, db, dZ)``."""
-    dZ = g.backward(dA, cache.Z, cache.A)        # BP4  dZ = dA * g'(Z)  (n_l, m)
-    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, need_dA_prev=need_dA_prev)
+                   need_dA_prev: bool = True, ws: Workspace | None = None, l: int | None = None):
+    """BP4 then BP1–BP3 for one layer l: returns ``(dA_prev, dW, db, dZ)`` (into ws's buffers if given)."""
+    dZ = g.backward(dA, cache.Z, cache.A, out=_buffer(ws, "dZ", l))   # BP4  dZ = dA * g'(Z)  (n_l, m)
+    dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, need_dA_prev=need_dA_prev,
+                                      dW_out=_buffer(ws, "dW", l), db_out=_buffer(ws, "db", l),
+                                      dA_prev_out=None if ws is None else ws.dA.get(l - 1))
     return dA_prev, dW, db, dZ
 
 
 def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activations: Sequence[Activation],
              loss: Loss, *, keep_prob: Sequence[float] | None = None, sample_weight=None, l2: float = 0.0,
-             need_dA0: bool = True) -> dict:
+             need_dA0: bool = True, ws: Workspace | None = None) -> dict:
     """Backpropagation: one pass from layer L down to 1, reusing the forward caches.
 
     Parameters
@@ -187,6 +226,7 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     sample_weight : array of shape (m,), optional
     l2 : float — λ; adds (λ/m) W[l] to dW[l]
     need_dA0 : bool — also compute dA[0] = W[1]ᵀ dZ[1] (not needed to train)
+    ws : Workspace, optional — buffers to compute into (the training loop's; needs need_dA0=False)
 
     Returns
     -------
@@ -199,26 +239,28 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     w = normalized_weights(sample_weight, m, AL.dtype)
     grads = {}
     if g_L.name == loss.canonical_activation:
-        dZ = loss.dZL(AL, Y)                     # fused output: dZ[L] = A[L] − Y
+        dZ = loss.dZL(AL, Y, out=_buffer(ws, "dZ", L))   # fused output: dZ[L] = A[L] − Y
         if w is not None:
             dZ *= w
         dA_prev, dW, db = linear_backward(dZ, caches[L].A_prev, params[f"W{L}"],
-                                          need_dA_prev=need_dA0 or L > 1)
+                                          need_dA_prev=need_dA0 or L > 1, dW_out=_buffer(ws, "dW", L),
+                                          db_out=_buffer(ws, "db", L), dA_prev_out=_buffer(ws, "dA", L - 1))
     else:
         dA = loss.dAL(AL, Y)                     # ∂L/∂A[L], then BP4 through g_L
         if w is not None:
             dA *= w
         dA_prev, dW, db, dZ = layer_backward(dA, caches[L], params[f"W{L}"], g_L,
-                                             need_dA_prev=need_dA0 or L > 1)
+                                             need_dA_prev=need_dA0 or L > 1, ws=ws, l=L)
     grads[f"dZ{L}"], grads[f"dW{L}"], grads[f"db{L}"] = dZ, dW, db
     for l in range(L - 1, 0, -1):
         dA = dA_prev                             # dA[l] from BP3 of layer l+1
         cache = caches[l]
         if cache.D is not None:
-            dA = dA * cache.D / dA.dtype.type(keep_prob[l - 1])   # same mask and scale as forward
+            dA *= cache.D                        # the same mask and scale as forward
+            np.divide(dA, keep_prob[l - 1], out=dA)
         grads[f"dA{l}"] = dA
         dA_prev, dW, db, dZ = layer_backward(dA, cache, params[f"W{l}"], activations[l - 1],
-                                             need_dA_prev=need_dA0 or l > 1)
+                                             need_dA_prev=need_dA0 or l > 1, ws=ws, l=l)
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:
         grads["dA0"] = dA_prev

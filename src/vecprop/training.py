@@ -290,6 +290,9 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     X_perm, Y_perm = (np.empty_like(X), np.empty_like(Y)) if batch_size and batch_size < m and shuffle else (X, Y)
     w_perm = None if w is None else np.empty_like(w)
     interrupted = _SigintFlag()
+    workspaces = {}                                           # batch size -> preallocated Workspace
+    canonical = net.activations[-1].name == net.loss.canonical_activation
+    softmax = net.activations[-1].name == "softmax"
     error = None
 
     for cb in cbs:
@@ -315,21 +318,23 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             for b, cols in enumerate(batches):
                 Xb, Yb = X_perm[:, cols], Y_perm[:, cols]
                 wb = None if w_perm is None else w_perm[cols]
-                AL = net._forward(Xb, kp)
-                ZL = net.caches[net.L].Z if net.activations[-1].name == net.loss.canonical_activation else None
+                n_b = Yb.shape[1]
+                ws = workspaces.get(n_b) or workspaces.setdefault(
+                    n_b, propagation.Workspace(net.layer_dims, n_b, net.dtype, kp))
+                AL = net._forward(Xb, kp, ws)
+                ZL = net.caches[net.L].Z if canonical else None
                 J = propagation.cost(AL, Yb, net.loss, ZL=ZL, sample_weight=wb, params=params, l2=l2)
                 if not math.isfinite(J):
                     error = (epoch, b)
                     break
                 grads = propagation.backward(AL, Yb, net.caches, params, net.activations, net.loss,
-                                             keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False)
+                                             keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
                 if clip_norm:
                     _clip_global_norm(grads, net.L, clip_norm)
                 state.optimizer.update(params, grads, state.opt_state, lr)
-                n_b = Yb.shape[1]
                 loss_sum += J * n_b
                 if is_classifier:
-                    correct += _n_correct(AL, Yb)
+                    correct += _n_correct(AL, Yb, softmax)
                 for cb in cbs:
                     cb.on_batch_end(trainer, b, {"loss": J, "size": n_b})
                 if interrupted.flag or trainer.stop_training:
@@ -440,10 +445,11 @@ def _clip_global_norm(grads, L, clip_norm):
             grads[k] *= clip_norm / norm
 
 
-def _n_correct(AL, Y) -> int:
-    if AL.shape[0] == 1 or not np.allclose(Y.sum(axis=0), 1):
-        return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
-    return int((AL.argmax(axis=0) == Y.argmax(axis=0)).sum())
+def _n_correct(AL, Y, softmax: bool) -> int:
+    """Examples classified right: argmax agreement (softmax) or every 0/1 output right (sigmoid)."""
+    if softmax:
+        return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
+    return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
 
 
 def _evaluate(net, X, Y, is_classifier):
@@ -451,7 +457,8 @@ def _evaluate(net, X, Y, is_classifier):
     AL, caches = propagation.forward(X, net.params, net.activations)
     ZL = caches[net.L].Z if net.activations[-1].name == net.loss.canonical_activation else None
     J = propagation.cost(AL, Y, net.loss, ZL=ZL)
-    return J, (_n_correct(AL, Y) / Y.shape[1] if is_classifier else None)
+    softmax = net.activations[-1].name == "softmax"
+    return J, (_n_correct(AL, Y, softmax) / Y.shape[1] if is_classifier else None)
 
 
 class _SigintFlag:
