@@ -283,28 +283,13 @@ def _cmd_predict(args):
         rows = [[classes[k], *(f"{p:.6f}" for p in probs[:, i])] for i, k in enumerate(labels)]
     text = "\n".join(",".join(r) for r in [header, *rows]) + "\n"
     if args.out:
-        _atomic_text(args.out, text)
+        from .io import atomic_write
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.out, text.encode())
         print(f"Wrote {len(rows)} predictions to {args.out}")
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _atomic_text(path, text):
-    import tempfile
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _cmd_gradcheck(args):

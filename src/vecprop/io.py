@@ -74,7 +74,7 @@ def write_model_file(path, tensors, metadata):
     arrays = _check_tensors_to_write(tensors)
     header = _file_metadata(metadata)
     save = _safetensors_numpy().save
-    _atomic_write(path, save(arrays, metadata=header))
+    atomic_write(path, save(arrays, metadata=header))
 
 
 def read_model_file(path):
@@ -191,8 +191,11 @@ def _file_metadata(metadata):
     }
 
 
-def _atomic_write(path, payload):
-    """Write bytes to path via a fsynced temp file in the same directory."""
+def atomic_write(path, payload: bytes) -> None:
+    """Write bytes to path via a fsynced temp file in the same directory, then os.replace.
+
+    A failure at any moment leaves the previous file (if any) intact and no temporary file behind.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(
