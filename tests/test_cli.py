@@ -88,6 +88,16 @@ def test_train_evaluate_predict_on_a_csv_with_string_labels(tmp_path, iris_like)
     probs = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
 
+    # new examples without the target column, columns in another order: same predictions
+    rows = iris_like.read_text().splitlines()
+    unlabeled = ["c,a,b"] + [",".join([r.split(",")[2], *r.split(",")[:2]]) for r in rows[1:]]
+    (tmp_path / "new.csv").write_text("\n".join(unlabeled) + "\n")
+    out = run("predict", "m.safetensors", "--data", "new.csv", cwd=tmp_path).stdout.splitlines()
+    assert out == lines
+    (tmp_path / "short.csv").write_text("a,b\n1,2\n")
+    one_error_line(run("predict", "m.safetensors", "--data", "short.csv", cwd=tmp_path, expect=2),
+                   "short.csv", "missing feature column(s) c")
+
 
 def test_train_on_npz_regression(tmp_path):
     rng = np.random.default_rng(1)

@@ -374,3 +374,20 @@ def test_standardizer_errors():
         Standardizer.from_dict({"mean": [0.0]})
     with pytest.raises(ValueError, match="scale > 0"):
         Standardizer.from_dict({"mean": [0.0], "scale": [0.0]})
+
+
+def test_load_features_with_or_without_the_target(tmp_path):
+    from vecprop.datasets import DataFileError, load_features
+    A = np.arange(12, dtype=float).reshape(4, 3)                 # 4 examples, 3 features
+    np.save(tmp_path / "f.npy", A)
+    np.save(tmp_path / "ft.npy", np.hstack([A, np.ones((4, 1))]))  # target last
+    np.savez(tmp_path / "f.npz", X=A)
+    for name in ("f.npy", "ft.npy", "f.npz"):
+        X = load_features(tmp_path / name, ["x1", "x2", "x3"])
+        assert X.shape == (3, 4) and np.array_equal(X, A.T)
+    (tmp_path / "f.csv").write_text("b,label,a\n2,x,1\n4,y,3\n")
+    assert np.array_equal(load_features(tmp_path / "f.csv", ["a", "b"]), [[1, 3], [2, 4]])
+    with pytest.raises(DataFileError, match=r"f\.csv: missing feature column\(s\) c"):
+        load_features(tmp_path / "f.csv", ["a", "c"])
+    with pytest.raises(DataFileError, match=r"f\.npy: array has shape \(4, 3\); expected \(m, 5\)"):
+        load_features(tmp_path / "f.npy", ["p", "q", "r", "s", "t"])

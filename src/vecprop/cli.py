@@ -120,10 +120,15 @@ def _build_parser():
 
 
 # ------------------------------------------------------------------------------ data
+def _is_file(data) -> bool:
+    """Whether --data names a file (else a built-in dataset)."""
+    return os.path.exists(data) or os.sep in data or "." in Path(data).name
+
+
 def _load(data, target=None):
     """A Dataset from a file path or a built-in name."""
     from . import datasets
-    if os.path.exists(data) or os.sep in data or "." in Path(data).name:
+    if _is_file(data):
         return datasets.load_data_file(data, target=target)
     return datasets.load_dataset(data)
 
@@ -269,7 +274,16 @@ def _cmd_evaluate(args):
 
 
 def _cmd_predict(args):
-    net, ds, X = _model_and_data(args.model, args.data, None)
+    from .datasets import Standardizer, load_features
+    from .io import load
+    net = load(args.model)
+    features = net.metadata.get("feature_names")
+    if features and _is_file(args.data):           # new examples need no target column
+        X = load_features(args.data, features)
+        if "standardizer" in net.metadata:
+            X = Standardizer.from_dict(net.metadata["standardizer"]).transform(X)
+    else:
+        net, _, X = _model_and_data(args.model, args.data, None)
     names = net.metadata.get("target_names")
     if net.loss.name == "mse":
         header, rows = ["prediction"], [[f"{v:.10g}" for v in col] for col in net.predict_output(X).T]

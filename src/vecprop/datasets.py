@@ -389,6 +389,65 @@ def load_data_file(path, *, target=None, task=None):
     raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .npy or .npz")
 
 
+def load_features(path, feature_names):
+    """The feature columns of a data file, with or without its target: X of shape (n_x, m), float64.
+
+    For prediction on new examples. A CSV/TSV's columns are picked by ``feature_names`` (any order,
+    other columns such as the target ignored); a ``.npy`` holds n_x columns, or n_x + 1 with the target
+    last; an ``.npz`` holds ``"X"`` of shape (m, n_x).
+
+    Raises
+    ------
+    DataFileError
+        One line naming the file (and ``file:row:column``): missing columns, a wrong column count,
+        non-numeric, missing or non-finite values.
+    """
+    path = os.fspath(path)
+    n_x = len(feature_names)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise DataFileError(f"{path}: " + ("file is empty" if os.path.isfile(path) else "file does not exist; check the path"))
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".csv", ".tsv", ".tab", ".txt"):
+        header, body = _read_rows(path, "\t" if suffix in (".tsv", ".tab") else ",")
+        _check_header(path, header)
+        missing = [f for f in feature_names if f not in header]
+        if missing:
+            raise DataFileError(f"{path}: missing feature column(s) {', '.join(missing)}; the model needs: "
+                                f"{', '.join(feature_names)}")
+        if not body:
+            raise DataFileError(f"{path}: has a header but no data rows")
+        columns = [header.index(f) for f in feature_names]
+        X = np.empty((n_x, len(body)))  # (n_x, m)
+        for i, (line, row) in enumerate(body):
+            if len(row) != len(header):
+                raise DataFileError(f"{path}:{line}: row has {len(row)} fields, expected {len(header)} "
+                                    "(one per header column)")
+            for r, j in enumerate(columns):
+                X[r, i] = _parse_number(path, line, j, header[j], row[j])
+        return X
+    if suffix in (".npy", ".npz"):
+        loaded = _np_load(path)
+        if suffix == ".npz":
+            with loaded as archive:
+                if "X" not in archive.files:
+                    raise DataFileError(f"{path}: needs an array 'X' of shape (m, n_x)")
+                try:
+                    A = archive["X"]
+                except ValueError:
+                    raise DataFileError(f"{path}: contains pickled Python objects; vecprop never unpickles "
+                                        "data files") from None
+        else:
+            A = loaded
+        if not isinstance(A, np.ndarray) or A.ndim != 2 or A.shape[1] not in (n_x, n_x + 1):
+            shape = getattr(A, "shape", None)
+            raise DataFileError(f"{path}: array has shape {shape}; expected (m, {n_x}) features, or "
+                                f"(m, {n_x + 1}) with the target last")
+        A = _check_numeric(path, A[:, :n_x], "array")
+        _check_finite(path, A, "array")
+        return np.ascontiguousarray(A.T, dtype=np.float64)
+    raise DataFileError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .npy or .npz")
+
+
 def _is_missing(cell):
     """True for an empty cell or a conventional missing-value marker."""
     return cell.strip().lower() in _MISSING
