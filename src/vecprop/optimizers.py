@@ -34,6 +34,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .registry import Registry, check_real
+
 __all__ = [
     "OPTIMIZERS",
     "SCRATCH_PREFIX",
@@ -51,23 +53,6 @@ __all__ = [
 ]
 
 SCRATCH_PREFIX = "_"  # state keys starting with this are scratch buffers, never saved
-
-
-def _check_real(owner: str, name: str, value: Any, low: float, high: float,
-                low_open: bool, high_open: bool) -> float:
-    """Return ``value`` as a Python float, or raise ValueError naming it and its valid range."""
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    interval = f"{lo}{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}{hi}"
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = not math.isnan(value)
-        ok = ok and (value > low if low_open else value >= low)
-        ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"{owner}: {name} must be a number in {interval}, got {value!r}")
-    return value
 
 
 class Optimizer:
@@ -88,8 +73,8 @@ class Optimizer:
             if field.name not in self._ranges:
                 continue  # a user optimizer may validate its own extra fields
             low, high, low_open, high_open = self._ranges[field.name]
-            value = _check_real(f"optimizer '{self.name}'", field.name,
-                                getattr(self, field.name), low, high, low_open, high_open)
+            value = check_real(f"optimizer '{self.name}'", field.name,
+                               getattr(self, field.name), low, high, low_open, high_open)
             # Python floats keep float32 arithmetic in float32 (NEP 50 weak scalars).
             object.__setattr__(self, field.name, value)
 
@@ -317,8 +302,10 @@ class AdamW(Adam):
         super()._step(key, W, dW, state, tmp, alpha, t)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (GD, Momentum, Nesterov, RMSprop, Adam, AdamW)}
+_REGISTRY: Registry[Optimizer] = Registry(
+    "optimizer", Optimizer, "gd", (GD, Momentum, Nesterov, RMSprop, Adam, AdamW),
+    "a name, an Optimizer or a dict")
+OPTIMIZERS: dict[str, type[Optimizer]] = _REGISTRY.classes
 
 
 def register_optimizer(name: str, cls: type[Optimizer]) -> type[Optimizer]:
@@ -341,33 +328,7 @@ def register_optimizer(name: str, cls: type[Optimizer]) -> type[Optimizer]:
         If ``cls`` is not a dataclass subclass of Optimizer, ``cls.name != name``, or
         ``name`` is already registered.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Optimizer)
-            and dataclasses.is_dataclass(cls)):
-        raise ValueError(f"cannot register {cls!r} as optimizer '{name}': it must be a "
-                         "@dataclass(frozen=True) subclass of vecprop.optimizers.Optimizer")
-    if cls.name != name:
-        raise ValueError(f"cannot register {cls.__name__} as optimizer '{name}': its class "
-                         f"attribute name is {cls.name!r}; set name = {name!r} on the class")
-    if name in OPTIMIZERS:
-        raise ValueError(f"optimizer '{name}' is already registered "
-                         f"(to {OPTIMIZERS[name].__name__}); choose another name")
-    OPTIMIZERS[name] = cls
-    return cls
-
-
-def _build(name: Any, hyperparams: dict[str, Any]) -> Optimizer:
-    """Construct the registered optimizer ``name`` with ``hyperparams``."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of: "
-                         f"{', '.join(sorted(OPTIMIZERS))}")
-    cls = OPTIMIZERS[key]
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(hyperparams) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown hyperparameter {unknown[0]!r} for optimizer '{key}'; "
-                         f"expected one of: {', '.join(allowed) or '(none)'}")
-    return cls(**hyperparams)
+    return _REGISTRY.register(name, cls)
 
 
 def get_optimizer(spec: Any = None, **overrides: Any) -> Optimizer:
@@ -393,22 +354,7 @@ def get_optimizer(spec: Any = None, **overrides: Any) -> Optimizer:
     TypeError
         If ``spec`` is none of the accepted types.
     """
-    if spec is None:
-        return _build("gd", overrides)
-    if isinstance(spec, Optimizer):
-        if not overrides:
-            return spec
-        return _build(spec.name, {**dataclasses.asdict(spec), **overrides})
-    if isinstance(spec, str):
-        return _build(spec, overrides)
-    if isinstance(spec, dict):
-        if "name" not in spec:
-            raise ValueError(f"optimizer spec {spec!r} has no 'name'; expected one of: "
-                             f"{', '.join(sorted(OPTIMIZERS))}")
-        hyperparams = {k: v for k, v in spec.items() if k != "name"}
-        return _build(spec["name"], {**hyperparams, **overrides})
-    raise TypeError(f"optimizer must be a name, an Optimizer or a dict, "
-                    f"got {type(spec).__name__}")
+    return _REGISTRY.get(spec, **overrides)
 
 
 def state_for_saving(state: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -25,6 +25,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .registry import Registry, check_int, check_real
+
 __all__ = [
     "SCHEDULES",
     "Adaptive",
@@ -39,30 +41,6 @@ __all__ = [
     "get_schedule",
     "register_schedule",
 ]
-
-
-def _check_real(owner: str, name: str, value: Any, low: float, high: float,
-                low_open: bool, high_open: bool) -> float:
-    """Return ``value`` as a Python float, or raise ValueError naming it and its valid range."""
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    interval = f"{lo}{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}{hi}"
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = not math.isnan(value)
-        ok = ok and (value > low if low_open else value >= low)
-        ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"{owner}: {name} must be a number in {interval}, got {value!r}")
-    return value
-
-
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an int, or raise ValueError naming it and its minimum."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Schedule:
@@ -89,13 +67,13 @@ class Schedule:
     def _real(self, name: str, low: float, high: float = math.inf,
               low_open: bool = False, high_open: bool = True) -> None:
         """Validate the real field ``name`` against an interval and store it as a float."""
-        self._set(name, _check_real(f"schedule '{self.name}'", name, getattr(self, name),
-                                    low, high, low_open, high_open))
+        self._set(name, check_real(f"schedule '{self.name}'", name, getattr(self, name),
+                                   low, high, low_open, high_open))
 
     def _int(self, name: str, minimum: int) -> None:
         """Validate the integer field ``name`` against a minimum and store it as an int."""
-        self._set(name, _check_int(f"schedule '{self.name}'", name, getattr(self, name),
-                                   minimum))
+        self._set(name, check_int(f"schedule '{self.name}'", name, getattr(self, name),
+                                  minimum))
 
     def init(self, learning_rate0: float) -> dict[str, Any]:
         """Return the schedule state for the initial learning rate.
@@ -116,8 +94,8 @@ class Schedule:
         ValueError
             If ``learning_rate0`` is not a finite number > 0.
         """
-        learning_rate0 = _check_real(f"schedule '{self.name}'", "learning_rate",
-                                     learning_rate0, 0.0, math.inf, True, True)
+        learning_rate0 = check_real(f"schedule '{self.name}'", "learning_rate",
+                                    learning_rate0, 0.0, math.inf, True, True)
         return {"learning_rate0": learning_rate0}
 
     def learning_rate(self, state: dict[str, Any], epoch: int) -> float:
@@ -139,7 +117,7 @@ class Schedule:
         ValueError
             If ``epoch`` is not an integer >= 0.
         """
-        epoch = _check_int(f"schedule '{self.name}'", "epoch", epoch, 0)
+        epoch = check_int(f"schedule '{self.name}'", "epoch", epoch, 0)
         return float(self._rate(state, epoch))
 
     def _rate(self, state: dict[str, Any], epoch: int) -> float:
@@ -482,9 +460,12 @@ class MLPLearningRate(Schedule):
         return False
 
 
-SCHEDULES: dict[str, type[Schedule]] = {
-    cls.name: cls for cls in (Constant, InverseTime, Exponential, Step, Cosine, InvScaling,
-                              ReduceOnPlateau, Adaptive, MLPLearningRate)}
+_REGISTRY: Registry[Schedule] = Registry(
+    "schedule", Schedule, "constant",
+    (Constant, InverseTime, Exponential, Step, Cosine, InvScaling, ReduceOnPlateau, Adaptive,
+     MLPLearningRate),
+    "None, a name, a Schedule or a dict")
+SCHEDULES: dict[str, type[Schedule]] = _REGISTRY.classes
 
 
 def register_schedule(name: str, cls: type[Schedule]) -> type[Schedule]:
@@ -493,47 +474,24 @@ def register_schedule(name: str, cls: type[Schedule]) -> type[Schedule]:
     Parameters
     ----------
     name : str
-        The registry key; must equal ``cls.name`` so that ``get_config`` round-trips.
-    cls : subclass of Schedule
-        A frozen dataclass implementing ``_rate`` (and ``init``/``step`` if it monitors).
+        Key that ``get_schedule`` looks up; the same as ``cls.name``, so that a saved
+        ``get_config()`` builds the class again.
+    cls : type
+        A frozen-dataclass subclass of Schedule implementing ``_rate`` (and ``init`` and
+        ``step`` if it monitors a value).
 
     Returns
     -------
-    cls : the class, unchanged.
+    type
+        The class passed in, so that the call can be used inline.
 
     Raises
     ------
     ValueError
-        If ``cls`` is not a dataclass subclass of Schedule, ``cls.name != name``, or
-        ``name`` is already registered.
+        If ``cls`` is no dataclass subclass of Schedule, its ``name`` attribute differs from
+        ``name``, or another class already holds ``name``.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Schedule)
-            and dataclasses.is_dataclass(cls)):
-        raise ValueError(f"cannot register {cls!r} as schedule '{name}': it must be a "
-                         "@dataclass(frozen=True) subclass of vecprop.schedules.Schedule")
-    if cls.name != name:
-        raise ValueError(f"cannot register {cls.__name__} as schedule '{name}': its class "
-                         f"attribute name is {cls.name!r}; set name = {name!r} on the class")
-    if name in SCHEDULES:
-        raise ValueError(f"schedule '{name}' is already registered "
-                         f"(to {SCHEDULES[name].__name__}); choose another name")
-    SCHEDULES[name] = cls
-    return cls
-
-
-def _build(name: Any, hyperparams: dict[str, Any]) -> Schedule:
-    """Construct the registered schedule ``name`` with ``hyperparams``."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}; expected one of: "
-                         f"{', '.join(sorted(SCHEDULES))}")
-    cls = SCHEDULES[key]
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(hyperparams) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown hyperparameter {unknown[0]!r} for schedule '{key}'; "
-                         f"expected one of: {', '.join(allowed) or '(none)'}")
-    return cls(**hyperparams)
+    return _REGISTRY.register(name, cls)
 
 
 def get_schedule(spec: Any = None, **overrides: Any) -> Schedule:
@@ -546,33 +504,19 @@ def get_schedule(spec: Any = None, **overrides: Any) -> Schedule:
         Schedule instance; or a dict ``{"name": "step", "step_size": 30}`` as ``get_config``
         returns.
     **overrides
-        Hyperparameters that replace those in ``spec``.
+        Hyperparameters replacing those that ``spec`` gives.
 
     Returns
     -------
     Schedule
+        The instance itself when ``spec`` is a Schedule and there are no overrides.
 
     Raises
     ------
     ValueError
-        For an unknown name (listing the known ones), an unknown hyperparameter, or a
-        hyperparameter outside its valid range (naming it and the range).
+        If the name is not registered or a hyperparameter is unknown (the message lists the
+        valid ones), or a hyperparameter is out of range (the message gives the range).
     TypeError
-        If ``spec`` is none of the accepted types.
+        If ``spec`` is not None, a str, a Schedule or a dict.
     """
-    if spec is None:
-        return _build("constant", overrides)
-    if isinstance(spec, Schedule):
-        if not overrides:
-            return spec
-        return _build(spec.name, {**dataclasses.asdict(spec), **overrides})
-    if isinstance(spec, str):
-        return _build(spec, overrides)
-    if isinstance(spec, dict):
-        if "name" not in spec:
-            raise ValueError(f"schedule spec {spec!r} has no 'name'; expected one of: "
-                             f"{', '.join(sorted(SCHEDULES))}")
-        hyperparams = {k: v for k, v in spec.items() if k != "name"}
-        return _build(spec["name"], {**hyperparams, **overrides})
-    raise TypeError(f"schedule must be None, a name, a Schedule or a dict, "
-                    f"got {type(spec).__name__}")
+    return _REGISTRY.get(spec, **overrides)
