@@ -1,0 +1,94 @@
+"""Smoke test of the benchmark harness (bench/run.py) on its tiny --quick configuration.
+
+Nothing here is timed: the test only checks that the harness runs end to end in subprocesses and
+reports what it promises (positive seconds per epoch, throughput, the ratio columns, the Markdown
+report). PyTorch is left out so the test behaves the same with or without it installed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """Run ``bench/run.py --quick`` once (vecprop and MLPClassifier, both dtypes) and load its outputs."""
+    tmp = tmp_path_factory.mktemp("bench")
+    report, data = tmp / "BENCH.md", tmp / "bench.json"
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"}
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--frameworks", "vecprop,sklearn", "--no-accuracy", "-q",
+         "--write", str(report), "--json", str(data)],
+        cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc, report.read_text(encoding="utf-8"), json.loads(data.read_text(encoding="utf-8"))
+
+
+def test_quick_reports_one_row_per_framework_and_dtype(quick):
+    _, _, results = quick
+    got = sorted((r["regime"], r["dtype"], r["framework"]) for r in results["rows"])
+    assert got == [("tiny", d, f) for d in ("float32", "float64") for f in ("sklearn", "vecprop")]
+    assert not [r for r in results["raw"] if "error" in r]
+    for raw in results["raw"]:                  # the guard against other jobs reports what it saw
+        assert raw["background_cores"] is None or raw["background_cores"] >= 0
+        assert 0 <= raw["retries"] <= results["guard"]["retries"]
+
+
+def test_rows_have_positive_times_throughput_and_ratios(quick):
+    _, _, results = quick
+    m = results["regimes"]["tiny"]["m"]
+    for row in results["rows"]:
+        assert row["seconds_per_epoch"] > 0
+        assert row["cpu_seconds_per_epoch"] > 0
+        assert row["examples_per_second"] == pytest.approx(m / row["seconds_per_epoch"])
+        assert row["gflops"] > 0 and row["maxrss_mb"] > 0
+        assert row["vs_sklearn"] > 0 and math.isfinite(row["vs_sklearn"])
+        assert row["vs_torch"] is None                       # torch not asked for: no ratio, no crash
+    sk = next(r for r in results["rows"] if r["framework"] == "sklearn" and r["dtype"] == "float64")
+    assert sk["vs_sklearn"] == pytest.approx(1.0)
+    vp = next(r for r in results["rows"] if r["framework"] == "vecprop" and r["dtype"] == "float64")
+    assert vp["vs_sklearn"] == pytest.approx(sk["seconds_per_epoch"] / vp["seconds_per_epoch"])
+
+
+def test_flops_follow_the_formula(quick):
+    _, _, results = quick
+    dims = results["regimes"]["tiny"]["layer_dims"]            # [20, 32, 32, 10]
+    m = results["regimes"]["tiny"]["m"]
+    expected = 6 * m * (20 * 32 + 32 * 32 + 32 * 10) - 2 * m * 32 * 20
+    for raw in results["raw"]:
+        assert raw["flops_per_epoch"] == expected
+
+
+def test_workers_run_without_the_forced_openblas_settings(quick):
+    _, _, results = quick
+    assert results["stripped_env"] == {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"}
+    env = results["info"]["env"]
+    assert env["OPENBLAS_CORETYPE"] is None and env["OPENBLAS_L2_SIZE"] is None
+    assert env["OPENBLAS_NUM_THREADS"] == str(results["threads"])
+    assert results["gemm_gflops"]["float32"] > 0 and results["gemm_gflops"]["float64"] > 0
+
+
+def test_markdown_report_has_the_ratio_table_and_the_machine(quick):
+    proc, report, _ = quick
+    assert "× MLPClassifier" in report and "× PyTorch" in report
+    assert "| tiny | float64 | vecprop Network.fit |" in report
+    assert "## Machine" in report and "GEMM peak" in report
+    assert "vs_sklearn" in proc.stdout
+
+
+def test_bad_option_is_rejected():
+    proc = subprocess.run([sys.executable, str(RUN), "--quick", "--dtypes", "float16"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "float32, float64" in proc.stderr
