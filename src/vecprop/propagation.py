@@ -45,10 +45,16 @@ class Workspace:
     are views into it, valid until the next batch.
     """
 
-    def __init__(self, layer_dims, m: int, dtype, keep_prob=None):
+    def __init__(self, layer_dims, m: int, dtype, keep_prob=None, batch=None):
         L = len(layer_dims) - 1
         new = lambda *shape: np.empty(shape, dtype)  # noqa: E731
         self.m = m
+        self.ones = np.ones((m, 1), dtype)           # BP2's Σ_i as a matrix-vector product
+        self.pred, self.label, self.hit = np.empty(m, np.intp), np.empty(m, np.intp), np.empty(m, bool)
+        if batch is not None:                        # the shuffled batch itself: X (n_0, m), Y (n_L, m), w (m,)
+            X, Y, w = batch
+            self.X, self.Y = np.empty((X.shape[0], m), X.dtype), np.empty((Y.shape[0], m), Y.dtype)
+            self.w = None if w is None else np.empty(m, w.dtype)
         self.Z = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
         self.A = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
         self.dZ = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
@@ -59,6 +65,14 @@ class Workspace:
         self.U = {l: np.empty((layer_dims[l], m)) for l in dropped}       # float64, as rng.random draws
         self.D = {l: np.empty((layer_dims[l], m), bool) for l in dropped}
         self.A_drop = {l: new(layer_dims[l], m) for l in dropped}
+
+    def gather(self, X, Y, w, idx):
+        """The columns idx of X, Y (and w) copied into this workspace's batch buffers."""
+        np.take(X, idx, axis=1, out=self.X)
+        np.take(Y, idx, axis=1, out=self.Y)
+        if w is not None:
+            np.take(w, idx, out=self.w)
+        return self.X, self.Y, self.w
 
 
 def _buffer(ws, name, l):
@@ -179,13 +193,14 @@ def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = N
 
 
 def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_dA_prev: bool = True,
-                    dW_out=None, db_out=None, dA_prev_out=None):
+                    dW_out=None, db_out=None, dA_prev_out=None, ones=None):
     """BP1–BP3 for one layer.
 
     Parameters
     ----------
     dZ : (n_l, m); A_prev : (n_{l-1}, m); W : (n_l, n_{l-1})
     dW_out, db_out, dA_prev_out : optional buffers to write the results into
+    ones : (m, 1) ones, optional — reused for BP2's sum over examples
 
     Returns
     -------
@@ -196,7 +211,7 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_d
     m = A_prev.shape[1]
     dW = np.matmul(dZ, A_prev.T, out=dW_out)                 # BP1  (n_l, n_{l-1})
     dW /= m
-    db = np.add.reduce(dZ, axis=1, keepdims=True, out=db_out)  # BP2  (n_l, 1): Σ_i dZ(i)
+    db = np.matmul(dZ, ones if ones is not None else np.ones((m, 1), dZ.dtype), out=db_out)  # BP2  (n_l, 1): Σ_i dZ(i)
     db /= m
     dA_prev = np.matmul(W.T, dZ, out=dA_prev_out) if need_dA_prev else None  # BP3  (n_{l-1}, m)
     return dA_prev, dW, db
@@ -208,7 +223,8 @@ def layer_backward(dA: np.ndarray, cache: LayerCache, W: np.ndarray, g: Activati
     dZ = g.backward(dA, cache.Z, cache.A, out=_buffer(ws, "dZ", l))   # BP4  dZ = dA * g'(Z)  (n_l, m)
     dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, need_dA_prev=need_dA_prev,
                                       dW_out=_buffer(ws, "dW", l), db_out=_buffer(ws, "db", l),
-                                      dA_prev_out=None if ws is None else ws.dA.get(l - 1))
+                                      dA_prev_out=None if ws is None else ws.dA.get(l - 1),
+                                      ones=None if ws is None else ws.ones)
     return dA_prev, dW, db, dZ
 
 
@@ -244,7 +260,8 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
             dZ *= w
         dA_prev, dW, db = linear_backward(dZ, caches[L].A_prev, params[f"W{L}"],
                                           need_dA_prev=need_dA0 or L > 1, dW_out=_buffer(ws, "dW", L),
-                                          db_out=_buffer(ws, "db", L), dA_prev_out=_buffer(ws, "dA", L - 1))
+                                          db_out=_buffer(ws, "db", L), dA_prev_out=_buffer(ws, "dA", L - 1),
+                                          ones=None if ws is None else ws.ones)
     else:
         dA = loss.dAL(AL, Y)                     # ∂L/∂A[L], then BP4 through g_L
         if w is not None:

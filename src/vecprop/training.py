@@ -7,6 +7,7 @@ bit for bit the parameters of ``fit(2E)``. ``net.reset_training()`` starts afres
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -287,8 +288,6 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     best_value, best_epoch, wait = math.inf, None, 0
     sign = -1.0 if monitor.endswith("accuracy") else 1.0     # minimize sign·value
     m = X.shape[1]
-    X_perm, Y_perm = (np.empty_like(X), np.empty_like(Y)) if batch_size and batch_size < m and shuffle else (X, Y)
-    w_perm = None if w is None else np.empty_like(w)
     interrupted = _SigintFlag()
     workspaces = {}                                           # batch size -> preallocated Workspace
     canonical = net.activations[-1].name == net.loss.canonical_activation
@@ -298,7 +297,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     for cb in cbs:
         cb.on_train_begin(trainer)
     # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
-    with interrupted, np.errstate(over="ignore", invalid="ignore"):
+    with interrupted, np.errstate(over="ignore", invalid="ignore"), _blas_threads(net.layer_dims, batch_size or m):
         for _ in range(epochs):
             epoch = state.epoch
             trainer.last_epoch = epoch if _ == epochs - 1 else None
@@ -307,20 +306,16 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             for k, v in params.items():
                 np.copyto(last_good[k], v)
             perm, batches = mini_batches(m, batch_size, net.rng, shuffle)
-            if perm is not None:
-                np.take(X, perm, axis=1, out=X_perm)
-                np.take(Y, perm, axis=1, out=Y_perm)
-                if w is not None:
-                    np.take(w, perm, out=w_perm)
-            else:
-                X_perm, Y_perm, w_perm = X, Y, w
             loss_sum, correct = 0.0, 0
             for b, cols in enumerate(batches):
-                Xb, Yb = X_perm[:, cols], Y_perm[:, cols]
-                wb = None if w_perm is None else w_perm[cols]
-                n_b = Yb.shape[1]
+                n_b = cols.stop - cols.start
                 ws = workspaces.get(n_b) or workspaces.setdefault(
-                    n_b, propagation.Workspace(net.layer_dims, n_b, net.dtype, kp))
+                    n_b, propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
+                                               batch=None if perm is None else (X, Y, w)))
+                if perm is None:
+                    Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
+                else:                                         # gather this batch's columns, no copy of X
+                    Xb, Yb, wb = ws.gather(X, Y, w, perm[cols])
                 AL = net._forward(Xb, kp, ws)
                 ZL = net.caches[net.L].Z if canonical else None
                 J = propagation.cost(AL, Yb, net.loss, ZL=ZL, sample_weight=wb, params=params, l2=l2)
@@ -334,7 +329,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                 state.optimizer.update(params, grads, state.opt_state, lr)
                 loss_sum += J * n_b
                 if is_classifier:
-                    correct += _n_correct(AL, Yb, softmax)
+                    correct += _n_correct(AL, Yb, softmax, ws)
                 for cb in cbs:
                     cb.on_batch_end(trainer, b, {"loss": J, "size": n_b})
                 if interrupted.flag or trainer.stop_training:
@@ -445,10 +440,14 @@ def _clip_global_norm(grads, L, clip_norm):
             grads[k] *= clip_norm / norm
 
 
-def _n_correct(AL, Y, softmax: bool) -> int:
+def _n_correct(AL, Y, softmax: bool, ws=None) -> int:
     """Examples classified right: argmax agreement (softmax) or every 0/1 output right (sigmoid)."""
     if softmax:
-        return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
+        if ws is None:
+            return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
+        np.argmax(AL, axis=0, out=ws.pred)
+        np.argmax(Y, axis=0, out=ws.label)
+        return int(np.count_nonzero(np.equal(ws.pred, ws.label, out=ws.hit)))
     return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
 
 
@@ -459,6 +458,19 @@ def _evaluate(net, X, Y, is_classifier):
     J = propagation.cost(AL, Y, net.loss, ZL=ZL)
     softmax = net.activations[-1].name == "softmax"
     return J, (_n_correct(AL, Y, softmax) / Y.shape[1] if is_classifier else None)
+
+
+def _blas_threads(layer_dims, batch: int):
+    """One BLAS thread while the products are small (n_l·n_{l-1}·batch < 4e6): a second thread only
+    adds synchronization there, and on a busy machine it can cost 10×. Needs threadpoolctl (optional)."""
+    largest = max(n * p for p, n in zip(layer_dims[:-1], layer_dims[1:])) * batch
+    if largest >= 4e6:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 class _SigintFlag:
