@@ -53,7 +53,9 @@ class Workspace:
         self.pred, self.label, self.hit = np.empty(m, np.intp), np.empty(m, np.intp), np.empty(m, bool)
         if batch is not None:                        # the shuffled batch itself: X (n_0, m), Y (n_L, m), w (m,)
             X, Y, w = batch
-            self.X, self.Y = np.empty((X.shape[0], m), X.dtype), np.empty((Y.shape[0], m), Y.dtype)
+            # in the data's own memory order, so gathering columns is a straight copy
+            self.X = np.empty((X.shape[0], m), X.dtype, order="F" if _columns_contiguous(X) else "C")
+            self.Y = np.empty((Y.shape[0], m), Y.dtype, order="F" if _columns_contiguous(Y) else "C")
             self.w = None if w is None else np.empty(m, w.dtype)
         self.Z = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
         self.A = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
@@ -68,11 +70,19 @@ class Workspace:
 
     def gather(self, X, Y, w, idx):
         """The columns idx of X, Y (and w) copied into this workspace's batch buffers."""
-        np.take(X, idx, axis=1, out=self.X)
-        np.take(Y, idx, axis=1, out=self.Y)
+        for A, out in ((X, self.X), (Y, self.Y)):
+            if _columns_contiguous(out):               # whole columns at a time: rows of A.T
+                np.take(A.T, idx, axis=0, out=out.T)
+            else:
+                np.take(A, idx, axis=1, out=out)
         if w is not None:
             np.take(w, idx, out=self.w)
         return self.X, self.Y, self.w
+
+
+def _columns_contiguous(A) -> bool:
+    """Whether each column of A is contiguous (Fortran order), as X.T of a row-major array is."""
+    return A.flags.f_contiguous and not A.flags.c_contiguous
 
 
 def _buffer(ws, name, l):

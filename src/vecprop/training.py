@@ -288,6 +288,10 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     best_value, best_epoch, wait = math.inf, None, 0
     sign = -1.0 if monitor.endswith("accuracy") else 1.0     # minimize sign·value
     m = X.shape[1]
+    if shuffle and batch_size is not None and batch_size < m:
+        # Each shuffled batch gathers whole columns; with columns contiguous (Fortran order, as X_rows.T
+        # already is) that is a straight copy. A row-major X is copied once into that layout.
+        X, Y = np.asfortranarray(X), np.asfortranarray(Y)
     interrupted = _SigintFlag()
     workspaces = {}                                           # batch size -> preallocated Workspace
     canonical = net.activations[-1].name == net.loss.canonical_activation
