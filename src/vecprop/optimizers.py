@@ -179,7 +179,7 @@ class Momentum(Optimizer):
 
 
 @dataclass(frozen=True)
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov momentum in the course's (1 - beta)-scaled convention.
 
     ``v = beta v + (1 - beta) dW``; ``W = W - alpha (beta v + (1 - beta) dW)`` with the new ``v``.
@@ -192,12 +192,7 @@ class Nesterov(Optimizer):
     ``dW + beta v`` becomes ``(1 - beta) dW + beta v``).
     """
 
-    beta: float = 0.9  # weight of the previous velocity; 0 gives plain gd
-
-    name: ClassVar[str] = "nesterov"
-    moments: ClassVar[tuple[str, ...]] = ("v",)
-    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
-        "beta": (0.0, 1.0, False, True)}
+    name: ClassVar[str] = "nesterov"   # beta, moments and ranges as Momentum's
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """Nesterov step."""
