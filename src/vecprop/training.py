@@ -318,7 +318,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                                                batch=None if perm is None else (X, Y, w)))
                 if perm is None:
                     Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
-                else:                                         # gather this batch's columns, no copy of X
+                else:                                         # copy this batch's columns into the workspace
                     Xb, Yb, wb = ws.gather(X, Y, w, perm[cols])
                 AL = net._forward(Xb, kp, ws)
                 ZL = net.caches[net.L].Z if canonical else None
