@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vecprop import course
+from vecprop.gradcheck import numeric_gradient
 
 
 def deep_params(layer_dims, seed=0, scale=0.7):
@@ -28,23 +29,6 @@ def data(n_x=4, m=9, seed=2):
     X = rng.normal(size=(n_x, m))
     Y = (rng.random((1, m)) > 0.5).astype(np.float64)
     return X, Y
-
-
-def numeric_gradient(J, params, eps=1e-6):
-    """Central differences of J() for every entry of every parameter."""
-    out = {}
-    for k, theta in params.items():
-        g = np.empty_like(theta)
-        for idx in np.ndindex(theta.shape):
-            saved = theta[idx]
-            theta[idx] = saved + eps
-            jp = J()
-            theta[idx] = saved - eps
-            jm = J()
-            theta[idx] = saved
-            g[idx] = (jp - jm) / (2 * eps)
-        out["d" + k] = g
-    return out
 
 
 def relative_difference(grads, numeric):
@@ -188,7 +172,7 @@ def test_backward_propagation_with_regularization_against_finite_differences(lay
     for l in range(1, L):
         assert grads[f"dA{l}"].shape == (layer_dims[l], 9)
     numeric = numeric_gradient(
-        lambda: course.compute_cost_with_regularization(course.L_model_forward(X, p)[0], Y, p, lambd), p)
+        lambda: course.compute_cost_with_regularization(course.L_model_forward(X, p)[0], Y, p, lambd), p, 1e-6)
     assert relative_difference(grads, numeric) < 1e-7
 
 
@@ -242,7 +226,7 @@ def test_backward_propagation_with_dropout_against_finite_differences(layer_dims
     for l in range(1, len(layer_dims)):
         assert grads[f"dW{l}"].shape == p[f"W{l}"].shape
     numeric = numeric_gradient(
-        lambda: course.compute_cost(course.forward_propagation_with_dropout(X, p, keep_prob, seed=5)[0], Y), p)
+        lambda: course.compute_cost(course.forward_propagation_with_dropout(X, p, keep_prob, seed=5)[0], Y), p, 1e-6)
     assert relative_difference(grads, numeric) < 1e-7
 
 

@@ -12,7 +12,34 @@ import numpy as np
 
 from . import propagation
 
-__all__ = ["gradient_check", "GradCheckResult", "ParameterCheck", "relative_difference"]
+__all__ = ["gradient_check", "numeric_gradient", "GradCheckResult", "ParameterCheck", "relative_difference"]
+
+
+def numeric_gradient(J, params: dict, epsilon: float = 1e-7) -> dict:
+    """Central differences ĝ = (J(θ + ε e_i) − J(θ − ε e_i)) / (2ε) for every entry of every parameter.
+
+    Parameters
+    ----------
+    J : callable with no arguments returning the cost for the current values in ``params``
+    params : dict ``{"W1": ..., "b1": ...}`` — perturbed in place, each entry restored afterwards
+
+    Returns
+    -------
+    dict ``{"dW1": ĝ (same shape as W1), "db1": ..., ...}``
+    """
+    numeric = {}
+    for name, theta in params.items():
+        g_hat = np.empty_like(theta)
+        for idx in np.ndindex(theta.shape):
+            saved = theta[idx]
+            theta[idx] = saved + epsilon
+            J_plus = J()
+            theta[idx] = saved - epsilon
+            J_minus = J()
+            theta[idx] = saved
+            g_hat[idx] = (J_plus - J_minus) / (2 * epsilon)
+        numeric["d" + name] = g_hat
+    return numeric
 
 
 def relative_difference(g: np.ndarray, g_hat: np.ndarray) -> float:
@@ -103,18 +130,10 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
         ZL = caches[net64.L].Z if canonical else None
         return propagation.cost(AL, Y, net64.loss, ZL=ZL, sample_weight=sample_weight, params=params, l2=l2)
 
+    numeric = numeric_gradient(J, params, epsilon)
     checks, g_all, g_hat_all = {}, [], []
-    for name, theta in params.items():
-        g = grads["d" + name]
-        g_hat = np.empty_like(theta)
-        for idx in np.ndindex(theta.shape):
-            saved = theta[idx]
-            theta[idx] = saved + epsilon
-            J_plus = J()
-            theta[idx] = saved - epsilon
-            J_minus = J()
-            theta[idx] = saved
-            g_hat[idx] = (J_plus - J_minus) / (2 * epsilon)
+    for name in params:
+        g, g_hat = grads["d" + name], numeric["d" + name]
         worst = np.unravel_index(np.argmax(np.abs(g - g_hat)), g.shape)
         checks[name] = ParameterCheck(name, relative_difference(g, g_hat), tuple(int(i) for i in worst),
                                       float(g[worst]), float(g_hat[worst]))
