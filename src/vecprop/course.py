@@ -176,11 +176,11 @@ def random_mini_batches(X, Y, mini_batch_size: int = 64, seed: int = 0):
 
 def _step(optimizer, parameters, grads, state_from_course, learning_rate, t=0):
     """One optimizer update on copies of the course's dicts; returns (parameters, state)."""
-    parameters = {k: np.array(v, dtype=float) for k, v in parameters.items()}
+    parameters = {k: np.array(v, dtype=np.result_type(v, np.float32)) for k, v in parameters.items()}  # copies
     state = optimizer.init(parameters)
     state["t"] = t
     for key, value in state_from_course.items():
-        state[key] = np.array(value, dtype=float)
+        state[key] = np.array(value, dtype=state[key].dtype)
     optimizer.update(parameters, grads, state, learning_rate)
     return parameters, state
 

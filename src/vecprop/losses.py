@@ -47,8 +47,7 @@ class Loss:
 
 def _log_clip(A):
     """log A with A kept inside (0, 1] so a saturated probability gives a large finite loss."""
-    tiny = np.finfo(A.dtype).tiny if A.dtype.kind == "f" else 1e-300
-    return np.log(np.maximum(A, tiny))
+    return np.log(np.maximum(A, np.finfo(A.dtype).tiny))
 
 
 @dataclass(frozen=True)
