@@ -279,6 +279,44 @@ def test_vectorized_backward_equals_naive_per_example_loop(dims, hidden, output,
             np.testing.assert_allclose(grads[f"dA{l}"], dA[l], rtol=0, atol=1e-12, err_msg=f"dA{l}")
 
 
+@pytest.mark.parametrize("output,loss", PAIRS, ids=[f"{g}+{l}" for g, l in PAIRS])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_workspace_backward_equals_the_plain_one_bit_for_bit(output, loss, dtype):
+    """The trainer's path (buffers, 1/m applied to every layer at once) gives the plain path's dW, db."""
+    rng = np.random.default_rng(3)
+    dims, m = [4, 5, 3, 3], 6
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = targets(loss, dims[-1], m, rng).astype(dtype)
+    sw = rng.uniform(0.2, 2.0, m)
+    for l2, weights, keep in [(0.0, None, None), (0.3, sw, (0.8, 0.6, 1.0))]:
+        plain, buffered = (make_net(dims, "tanh", output, loss, seed=5, dtype=dtype) for _ in range(2))
+        AL, caches = propagation.forward(X, plain.params, plain.activations, keep_prob=keep, rng=plain.rng)
+        grads = propagation.backward(AL, Y, caches, plain.params, plain.activations, plain.loss, keep_prob=keep,
+                                     sample_weight=weights, l2=l2, need_dA0=False)
+        ws = propagation.Workspace(dims, m, dtype, keep, l2=bool(l2))
+        AL_ws, caches_ws = propagation.forward(X, buffered.params, buffered.activations, keep_prob=keep,
+                                               rng=buffered.rng, ws=ws)
+        grads_ws = propagation.backward(AL_ws, Y, caches_ws, buffered.params, buffered.activations, buffered.loss,
+                                        keep_prob=keep, sample_weight=weights, l2=l2, need_dA0=False, ws=ws)
+        np.testing.assert_array_equal(AL_ws, AL)
+        for l in range(1, len(dims)):
+            for key in (f"dW{l}", f"db{l}"):
+                assert grads_ws[key].dtype == dtype
+                np.testing.assert_array_equal(grads_ws[key], grads[key], err_msg=key)
+                assert np.shares_memory(grads_ws[key], ws.grads)       # views of the one flat gradient
+
+
+def test_param_layout_puts_every_weight_first_then_every_bias():
+    layout = propagation.param_layout([3, 4, 2])
+    assert layout == {"W1": (0, (4, 3)), "W2": (12, (2, 4)), "b1": (20, (4, 1)), "b2": (24, (2, 1))}
+    flat = np.arange(26.0)
+    views = propagation.param_views(flat, [3, 4, 2], prefix="d")
+    assert list(views) == ["dW1", "db1", "dW2", "db2"]          # the course's order
+    np.testing.assert_array_equal(views["dW2"], np.arange(12.0, 20.0).reshape(2, 4))
+    views["db2"][1, 0] = -1.0
+    assert flat[25] == -1.0
+
+
 # =========================================================================== (3) one step by hand
 def test_one_gradient_descent_step_on_the_seeds_2_3_1_network_by_hand():
     W1 = [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]]

@@ -4,6 +4,7 @@ Columns are examples throughout: X (n_0, m), Y (n_L, m). Hand references step a 
 with ``net.forward``/``net.backward`` and the optimizers' formulas written out here, so what is
 tested is the integration: which gradient, which learning rate, which state the trainer hands on.
 """
+import copy
 import math
 import re
 import signal
@@ -633,6 +634,53 @@ def test_fit_config_json_of_optimizer_and_schedule_objects_rebuilds_them():
     assert cfg["schedule"] == Step(step_size=3, gamma=0.5).get_config()
     assert get_optimizer(cfg["optimizer"]) == Momentum(beta=0.5)
     assert get_schedule(cfg["schedule"]) == Step(step_size=3, gamma=0.5)
+
+
+def test_params_keep_their_identity_through_fit_and_are_views_of_one_vector():
+    X, Y = softmax_data()
+    net = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=0)
+    before = dict(net.params)
+    net.fit(X, Y, epochs=3, learning_rate=0.1, batch_size=8, optimizer="adam", verbose=0)
+    for k, v in net.params.items():
+        assert v is before[k]                                  # updated in place
+        assert v.base is net._theta
+    assert not np.array_equal(net.params["W1"], copy_params(Network([4, 5, 3], "relu", seed=0))["W1"])
+
+
+@pytest.mark.parametrize("how", ["item", "setter", "deepcopy"])
+def test_fit_trains_parameters_however_they_were_set(how):
+    """Assigning one entry of net.params, the whole dict, or deep-copying the network: fit trains those values."""
+    X, Y = softmax_data()
+    ref = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=0)
+    W1 = np.full((5, 4), 0.1)
+    net = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=0)
+    if how == "item":
+        net.params["W1"] = W1.copy()
+    elif how == "setter":
+        net.params = {**net.params, "W1": W1.copy()}
+    else:
+        original = net
+        original.params = {**original.params, "W1": W1.copy()}
+        net = copy.deepcopy(original)
+    ref.params = {**ref.params, "W1": W1.copy()}
+    kw = dict(epochs=4, learning_rate=0.1, batch_size=10, optimizer="momentum", verbose=0)
+    ref.fit(X, Y, **kw)
+    net.fit(X, Y, **kw)
+    assert_params_equal(copy_params(net), copy_params(ref))
+    if how == "deepcopy":
+        np.testing.assert_array_equal(original.params["W1"], W1)     # the original is untouched
+
+
+def test_saved_training_state_has_the_course_per_layer_keys():
+    X, Y = softmax_data()
+    net = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=0)
+    net.fit(X, Y, epochs=2, learning_rate=0.01, batch_size=10, optimizer="adam", verbose=0)
+    arrays, info = net.training_state()
+    assert set(arrays) == {f"{m}d{p}{l}" for m in "vs" for p in "Wb" for l in (1, 2)}
+    assert arrays["vdW1"].shape == (5, 4) and arrays["sdb2"].shape == (3, 1)
+    assert info["optimizer_scalars"]["t"] == 6
+    # v after 6 Adam steps is a weighted mean of the gradients: nonzero and per layer where it belongs
+    assert np.abs(arrays["vdW2"]).sum() > 0 and np.abs(arrays["vdb1"]).sum() > 0
 
 
 def test_float32_network_trains_in_float32():

@@ -53,7 +53,8 @@ class Network:
 
     Attributes
     ----------
-    params : dict ``{"W1": (n_1, n_0), "b1": (n_1, 1), ...}`` (assignable; shapes are checked)
+    params : dict ``{"W1": (n_1, n_0), "b1": (n_1, 1), ...}`` (assignable; shapes are checked and the
+        values copied into the network's own arrays, which keep their identity through training)
     caches : dict l -> LayerCache(A_prev, Z, A, D) from the last :meth:`forward`
     L, layer_dims, activations (list of Activation, layers 1..L), loss, dtype, rng, metadata
     """
@@ -75,7 +76,12 @@ class Network:
         self.initializer = initializer
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else None
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self._params = initialize(self.layer_dims, initializer, self.rng, self.dtype)
+        # every parameter is a view into one flat vector [W1..WL, b1..bL] (propagation.param_layout), so
+        # the trainer can update, copy and clip them all with one call each
+        self._theta = np.empty(self.n_params, self.dtype)
+        self._params = propagation.param_views(self._theta, self.layer_dims)
+        for key, value in initialize(self.layer_dims, initializer, self.rng, self.dtype).items():
+            self._params[key][...] = value
         self.caches = {}
         self.metadata = {}
         self._last = None               # (AL, Y-independent id) of the last forward, for cost()
@@ -99,9 +105,25 @@ class Network:
                                  f"needs {shape}")
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"params['{key}'] contains NaN or inf")
-            new[key] = np.array(value, dtype=self.dtype)
-        self._params = new
+            new[key] = np.array(value, dtype=self.dtype)      # a copy: params may be views of self._theta
+        if self._theta.dtype != self.dtype:           # the dtype was changed (gradient_check's float64 copy)
+            self._theta = np.empty(self.n_params, self.dtype)
+        self._params = propagation.param_views(self._theta, self.layer_dims)
+        for key, value in new.items():
+            self._params[key][...] = value
         self._last = None
+
+    def _flat_params(self) -> np.ndarray:
+        """The flat vector that ``params`` are views of, re-linking them first if they no longer are
+        (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
+        theta = self._theta
+        for key, (start, _) in propagation.param_layout(self.layer_dims).items():
+            v = self._params.get(key)
+            if not (isinstance(v, np.ndarray) and v.base is theta
+                    and v.ctypes.data == theta.ctypes.data + start * theta.itemsize):
+                self.params = dict(self._params)      # validates, copies in, re-links
+                break
+        return self._theta
 
     def _param_shapes(self) -> dict:
         shapes = {}

@@ -17,7 +17,7 @@ import numpy as np
 from .activations import Activation
 from .losses import Loss
 
-__all__ = ["LayerCache", "Workspace", "linear_forward", "layer_forward", "forward", "cost", "linear_backward",
+__all__ = ["LayerCache", "Workspace", "param_layout", "param_views", "linear_forward", "layer_forward", "forward", "cost", "linear_backward",
            "layer_backward", "backward", "keep_probs", "normalized_weights"]
 
 
@@ -36,16 +36,43 @@ class LayerCache(NamedTuple):
     D: np.ndarray | None = None
 
 
+def param_layout(layer_dims) -> dict:
+    """Where each parameter sits in one flat vector ``[W1, ..., WL, b1, ..., bL]``: key -> (start, shape).
+
+    All weights come first, then all biases, so ``flat[:n_W]`` holds every W[l] and ``flat[n_W:]``
+    every b[l] (an optimizer updates each group with one call; weight decay touches only the first).
+    """
+    L = len(layer_dims) - 1
+    shapes = [(f"W{l}", (layer_dims[l], layer_dims[l - 1])) for l in range(1, L + 1)]
+    shapes += [(f"b{l}", (layer_dims[l], 1)) for l in range(1, L + 1)]
+    layout, start = {}, 0
+    for key, shape in shapes:
+        layout[key] = (start, shape)
+        start += shape[0] * shape[1]
+    return layout
+
+
+def param_views(flat: np.ndarray, layer_dims, prefix: str = "") -> dict:
+    """``{prefix + "W1": (n_1, n_0) view, prefix + "b1": (n_1, 1) view, ...}`` into ``flat`` (see param_layout),
+    in the course's order W1, b1, W2, b2, ..."""
+    layout = param_layout(layer_dims)
+    keys = [f"{p}{l}" for l in range(1, len(layer_dims)) for p in "Wb"]
+    return {prefix + k: flat[layout[k][0]:layout[k][0] + layout[k][1][0] * layout[k][1][1]].reshape(layout[k][1])
+            for k in keys}
+
+
 class Workspace:
     """Arrays that every training batch of m examples reuses, so the training loop allocates nothing.
 
     For layers l = 1..L: ``Z[l]``, ``A[l]`` (n_l, m), and with dropout the uniform draws ``U[l]``, the
     mask ``D[l]`` and the dropped activations ``A_drop[l]``; for backward ``dZ[l]``, ``dA[l]``
-    (n_l, m), ``dW[l]`` (n_l, n_{l-1}) and ``db[l]`` (n_l, 1). Results computed with a workspace
-    are views into it, valid until the next batch.
+    (n_l, m), and the gradients ``dW[l]`` (n_l, n_{l-1}) and ``db[l]`` (n_l, 1), which are views into
+    one flat vector ``grads`` laid out as :func:`param_layout` (so that BP1–BP2's 1/m, clipping and the
+    optimizer each take one call for all layers). Results computed with a workspace are views into it,
+    valid until the next batch.
     """
 
-    def __init__(self, layer_dims, m: int, dtype, keep_prob=None, batch=None):
+    def __init__(self, layer_dims, m: int, dtype, keep_prob=None, batch=None, l2: bool = False):
         L = len(layer_dims) - 1
         new = lambda *shape: np.empty(shape, dtype)  # noqa: E731
         self.m = m
@@ -61,8 +88,13 @@ class Workspace:
         self.A = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
         self.dZ = {l: new(layer_dims[l], m) for l in range(1, L + 1)}
         self.dA = {l: new(layer_dims[l], m) for l in range(1, L)}
-        self.dW = {l: new(layer_dims[l], layer_dims[l - 1]) for l in range(1, L + 1)}
-        self.db = {l: new(layer_dims[l], 1) for l in range(1, L + 1)}
+        layout = param_layout(layer_dims)
+        self.grads = new(sum(s[0] * s[1] for _, s in layout.values()))
+        views = param_views(self.grads, layer_dims)
+        self.dW = {l: views[f"W{l}"] for l in range(1, L + 1)}
+        self.db = {l: views[f"b{l}"] for l in range(1, L + 1)}
+        # scratch for the L2 term (λ/m) W[l], only when training with l2 > 0
+        self.l2W = {l: new(layer_dims[l], layer_dims[l - 1]) for l in range(1, L + 1)} if l2 else {}
         dropped = [l for l in range(1, L + 1) if keep_prob is not None and keep_prob[l - 1] < 1.0]
         self.U = {l: np.empty((layer_dims[l], m)) for l in dropped}       # float64, as rng.random draws
         self.D = {l: np.empty((layer_dims[l], m), bool) for l in dropped}
@@ -203,7 +235,7 @@ def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = N
 
 
 def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_dA_prev: bool = True,
-                    dW_out=None, db_out=None, dA_prev_out=None, ones=None):
+                    dW_out=None, db_out=None, dA_prev_out=None, ones=None, divide_by_m: bool = True):
     """BP1–BP3 for one layer.
 
     Parameters
@@ -211,6 +243,8 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_d
     dZ : (n_l, m); A_prev : (n_{l-1}, m); W : (n_l, n_{l-1})
     dW_out, db_out, dA_prev_out : optional buffers to write the results into
     ones : (m, 1) ones, optional — reused for BP2's sum over examples
+    divide_by_m : bool — False leaves BP1–BP2's 1/m to the caller (:func:`backward` with a Workspace
+        divides every layer's dW and db at once)
 
     Returns
     -------
@@ -219,10 +253,11 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_d
     db : (n_l, 1)
     """
     m = A_prev.shape[1]
-    dW = np.matmul(dZ, A_prev.T, out=dW_out)                 # BP1  (n_l, n_{l-1})
-    dW /= m
+    dW = np.matmul(dZ, A_prev.T, out=dW_out)                 # BP1  (n_l, n_{l-1}), times m
     db = np.matmul(dZ, ones if ones is not None else np.ones((m, 1), dZ.dtype), out=db_out)  # BP2  (n_l, 1): Σ_i dZ(i)
-    db /= m
+    if divide_by_m:
+        dW /= m                                               # BP1  dW = (1/m) dZ A_prevᵀ
+        db /= m                                               # BP2  db = (1/m) Σ_i dZ(i)
     dA_prev = np.matmul(W.T, dZ, out=dA_prev_out) if need_dA_prev else None  # BP3  (n_{l-1}, m)
     return dA_prev, dW, db
 
@@ -234,7 +269,7 @@ def layer_backward(dA: np.ndarray, cache: LayerCache, W: np.ndarray, g: Activati
     dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, need_dA_prev=need_dA_prev,
                                       dW_out=_buffer(ws, "dW", l), db_out=_buffer(ws, "db", l),
                                       dA_prev_out=None if ws is None else ws.dA.get(l - 1),
-                                      ones=None if ws is None else ws.ones)
+                                      ones=None if ws is None else ws.ones, divide_by_m=ws is None)
     return dA_prev, dW, db, dZ
 
 
@@ -271,7 +306,7 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
         dA_prev, dW, db = linear_backward(dZ, caches[L].A_prev, params[f"W{L}"],
                                           need_dA_prev=need_dA0 or L > 1, dW_out=_buffer(ws, "dW", L),
                                           db_out=_buffer(ws, "db", L), dA_prev_out=_buffer(ws, "dA", L - 1),
-                                          ones=None if ws is None else ws.ones)
+                                          ones=None if ws is None else ws.ones, divide_by_m=ws is None)
     else:
         dA = loss.dAL(AL, Y)                     # ∂L/∂A[L], then BP4 through g_L
         if w is not None:
@@ -291,7 +326,9 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:
         grads["dA0"] = dA_prev
+    if ws is not None:
+        np.divide(ws.grads, m, out=ws.grads)     # BP1–BP2's 1/m, every layer's dW and db at once
     if l2:
         for l in range(1, L + 1):
-            grads[f"dW{l}"] += (l2 / m) * params[f"W{l}"]   # ∂/∂W of λ/(2m) ‖W‖²
+            grads[f"dW{l}"] += np.multiply(params[f"W{l}"], l2 / m, out=_buffer(ws, "l2W", l))  # ∂/∂W of λ/(2m) ‖W‖²
     return grads

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
-from .optimizers import get_optimizer, state_for_saving, state_from_saved
+from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .schedules import get_schedule
 
 __all__ = ["fit", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
@@ -98,7 +98,8 @@ class TrainerState:
         self.epoch = epoch
 
     def to_saved(self, net):
-        arrays, scalars = state_for_saving(self.opt_state)
+        _, scalars = state_for_saving(self.opt_state)
+        arrays = {k: v.copy() for k, v in _layer_state_views(self.opt_state, net.layer_dims).items()}
         info = {"optimizer": self.optimizer.get_config(), "optimizer_scalars": scalars,
                 "schedule": self.schedule.get_config(), "schedule_state": self.sched_state,
                 "epoch": self.epoch, "rng_state": _jsonable(net.rng.bit_generator.state)}
@@ -107,7 +108,11 @@ class TrainerState:
     @classmethod
     def from_saved(cls, net, arrays, info):
         optimizer = get_optimizer(info["optimizer"])
-        opt_state = state_from_saved(optimizer, net.params, arrays, info["optimizer_scalars"])
+        saved = state_from_saved(optimizer, net.params, arrays, info["optimizer_scalars"])  # checks keys, shapes
+        opt_state = optimizer.init(_groups(net._flat_params(), net.layer_dims))
+        for k, view in _layer_state_views(opt_state, net.layer_dims).items():
+            np.copyto(view, saved[k])
+        opt_state["t"] = saved["t"]
         schedule = get_schedule(info["schedule"])
         net.rng.bit_generator.state = info["rng_state"]
         return cls(optimizer, opt_state, schedule, dict(info["schedule_state"]), int(info["epoch"]))
@@ -282,9 +287,10 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     trainer = _Trainer(net, config, epochs, history, state)
     quiet_nan = any(getattr(cb, "stop_quietly", False) for cb in cbs)
 
-    params = net.params
-    last_good = {k: v.copy() for k, v in params.items()}      # the last finite parameters
-    best = {k: v.copy() for k, v in params.items()} if restore else None
+    theta = net._flat_params()                                # every W[l], b[l] as views of one vector
+    params, groups = net.params, _groups(theta, net.layer_dims)
+    last_good = theta.copy()                                  # the last finite parameters
+    best = theta.copy() if restore else None
     best_value, best_epoch, wait = math.inf, None, 0
     sign = -1.0 if monitor.endswith("accuracy") else 1.0     # minimize sign·value
     m = X.shape[1]
@@ -307,15 +313,14 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             trainer.last_epoch = epoch if _ == epochs - 1 else None
             t0 = time.perf_counter()
             lr = state.schedule.learning_rate(state.sched_state, epoch)
-            for k, v in params.items():
-                np.copyto(last_good[k], v)
+            np.copyto(last_good, theta)
             perm, batches = mini_batches(m, batch_size, net.rng, shuffle)
             loss_sum, correct = 0.0, 0
             for b, cols in enumerate(batches):
                 n_b = cols.stop - cols.start
                 ws = workspaces.get(n_b) or workspaces.setdefault(
                     n_b, propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
-                                               batch=None if perm is None else (X, Y, w)))
+                                               batch=None if perm is None else (X, Y, w), l2=bool(l2)))
                 if perm is None:
                     Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
                 else:                                         # copy this batch's columns into the workspace
@@ -326,11 +331,11 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                 if not math.isfinite(J):
                     error = (epoch, b)
                     break
-                grads = propagation.backward(AL, Yb, net.caches, params, net.activations, net.loss,
-                                             keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
+                propagation.backward(AL, Yb, net.caches, params, net.activations, net.loss,
+                                     keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
                 if clip_norm:
-                    _clip_global_norm(grads, net.L, clip_norm)
-                state.optimizer.update(params, grads, state.opt_state, lr)
+                    _clip_global_norm(ws.grads, clip_norm)
+                state.optimizer.update(groups, _groups(ws.grads, net.layer_dims, "d"), state.opt_state, lr)
                 loss_sum += J * n_b
                 if is_classifier:
                     correct += _n_correct(AL, Yb, softmax, ws)
@@ -340,7 +345,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                     break
             if error is not None:
                 break
-            if not all(np.isfinite(v).all() for v in params.values()):
+            if not np.isfinite(theta).all():
                 error = (epoch, len(batches) - 1)
                 break
             if (interrupted.flag or trainer.stop_training) and b < len(batches) - 1:
@@ -360,8 +365,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             if sign * monitored < best_value - min_delta:
                 best_value, best_epoch, wait = sign * monitored, epoch, 0
                 if best is not None:
-                    for k, v in params.items():
-                        np.copyto(best[k], v)
+                    np.copyto(best, theta)
             else:
                 wait += 1
             for cb in cbs:
@@ -379,12 +383,10 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             history.stop_reason = "epochs"
 
     if error is not None:
-        for k in params:
-            np.copyto(params[k], last_good[k])          # the last finite parameters
+        np.copyto(theta, last_good)                     # the last finite parameters
         history.stop_reason = "diverged"
     if restore and best_epoch is not None:
-        for k in params:
-            np.copyto(params[k], best[k])
+        np.copyto(theta, best)
         history.best_epoch = best_epoch
     net.metadata["training"] = config.to_json()
     for cb in cbs:
@@ -409,7 +411,7 @@ def _trainer_state(net, config) -> TrainerState:
             old.sched_state = schedule.init(config.learning_rate)
         return old
     epoch = 0 if old is None else old.epoch
-    net._training = TrainerState(optimizer, optimizer.init(net.params), schedule,
+    net._training = TrainerState(optimizer, optimizer.init(_groups(net._flat_params(), net.layer_dims)), schedule,
                                  schedule.init(config.learning_rate), epoch)
     return net._training
 
@@ -435,13 +437,44 @@ def _check_config(c: FitConfig, net) -> None:
     propagation.keep_probs(c.keep_prob, net.L)
 
 
-def _clip_global_norm(grads, L, clip_norm):
-    """Scale every dW, db by clip_norm / ‖g‖ when the global norm ‖g‖ exceeds clip_norm."""
-    keys = [f"d{p}{l}" for l in range(1, L + 1) for p in "Wb"]
-    norm = math.sqrt(sum(float(np.vdot(grads[k], grads[k])) for k in keys))
+def _groups(flat, layer_dims, prefix: str = "") -> dict:
+    """The two parameter groups of a flat vector laid out as propagation.param_layout: all weights, all biases.
+
+    ``{"W": flat[:n_W], "b": flat[n_W:]}`` (keys ``"dW"``, ``"db"`` with prefix "d"): what the optimizer
+    updates, one call per group, in place of the 2L arrays W[l], b[l].
+    """
+    n_W = _n_weights(layer_dims)
+    return {prefix + "W": flat[:n_W], prefix + "b": flat[n_W:]}
+
+
+def _n_weights(layer_dims) -> int:
+    """Σ_l n_l n_{l-1}: how many entries the W[l] take at the front of the flat parameter vector."""
+    return sum(n * p for p, n in zip(layer_dims[:-1], layer_dims[1:]))
+
+
+def _layer_state_views(opt_state, layer_dims) -> dict:
+    """Per-layer views ``{"vdW1": (n_1, n_0), "sdb2": (n_2, 1), ...}`` of a grouped optimizer state's arrays.
+
+    The trainer keeps each moment as one array per group (``"vdW"`` over every W[l]); model files and
+    users see the course's per-layer keys.
+    """
+    views, n_W = {}, _n_weights(layer_dims)
+    for key, value in opt_state.items():
+        if key.startswith(SCRATCH_PREFIX) or not isinstance(value, np.ndarray) or key[-1:] not in "Wb":
+            continue
+        prefix, group = key[:-1], key[-1]                  # "vdW" -> "vd", "W"
+        offset = 0 if group == "W" else n_W                # where the group starts in param_layout
+        for name, (start, shape) in propagation.param_layout(layer_dims).items():
+            if name[0] == group:
+                views[prefix + name] = value[start - offset:start - offset + shape[0] * shape[1]].reshape(shape)
+    return views
+
+
+def _clip_global_norm(grads, clip_norm):
+    """Scale the flat gradient (every dW, db) by clip_norm / ‖g‖ when its global norm ‖g‖ exceeds clip_norm."""
+    norm = math.sqrt(float(np.vdot(grads, grads)))
     if norm > clip_norm:
-        for k in keys:
-            grads[k] *= clip_norm / norm
+        grads *= clip_norm / norm
 
 
 def _n_correct(AL, Y, softmax: bool, ws=None) -> int:
