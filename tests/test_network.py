@@ -303,6 +303,19 @@ def test_nan_or_inf_in_X_or_Y_raises(bad):
         net.accuracy(np.ones((2, 4)), Y)
 
 
+@pytest.mark.filterwarnings("error")
+def test_huge_finite_inputs_whose_sum_overflows_are_accepted_and_a_nan_among_them_is_found():
+    net = Network([2, 3, 1], "relu", "mse", seed=0)
+    X = np.full((2, 4), 1e308)                      # every entry finite; their sum is inf
+    assert net.check_X(X) is not None
+    X[0, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at index \(0, 3\)\)"):
+        net.check_X(X)
+    X[0, 3], X[1, 0] = 1e308, -np.inf               # +inf + -inf: the sum is NaN
+    with pytest.raises(ValueError, match=r"first at index \(1, 0\)"):
+        net.check_X(X)
+
+
 def test_unknown_activation_and_loss_names_list_the_known_ones():
     with pytest.raises(ValueError, match="unknown activation 'gelu'") as info:
         Network([2, 3, 1], "gelu")

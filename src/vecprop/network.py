@@ -386,7 +386,11 @@ def _finite_array(a, name, dtype):
         arr = np.asarray(a, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if not np.all(np.isfinite(arr)):
+    # a sum is NaN/inf whenever an entry is, and needs no array of the data's size (an overflowing sum of
+    # finite values only sends it to the exact check)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr, dtype=np.float64)
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
                          "remove or impute those values first")
