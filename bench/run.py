@@ -295,7 +295,7 @@ def run_accuracy(frameworks, threads: int, env: dict, quiet: bool) -> dict:
         tasks.append("digits")
         for task in tasks:
             out[task] = {}
-            for fw in ("vecprop", "sklearn", "torch"):
+            for fw in FRAMEWORKS:
                 if fw not in frameworks:
                     continue
                 res = run_worker({"kind": "accuracy", "task": task, "framework": fw, "path": path,
@@ -427,9 +427,10 @@ def _accuracy_lines(acc: dict) -> list:
                          f"{100 * res['train_accuracy']:.1f} % | {res['seconds']:.1f} | {cfg} |")
         lines.append("")
     lines.append("Inputs standardized with the training set's mean and standard deviation for every framework. "
-                 "vecprop's configuration is `ACCURACY_CONFIGS` in bench/workers.py (PyTorch uses the same "
-                 "architecture, optimizer, schedule and dropout p = 1 − keep_prob); MLPClassifier runs with its "
-                 "defaults.")
+                 "vecprop's configuration is `ACCURACY_CONFIGS` in bench/workers.py, trained by Network.fit and "
+                 "by DNNClassifier with the same settings in scikit-learn's names (`dnn_accuracy_kwargs`); "
+                 "PyTorch uses the same architecture, optimizer, schedule and dropout p = 1 − keep_prob; "
+                 "MLPClassifier runs with its defaults.")
     return lines
 
 

@@ -92,3 +92,24 @@ def test_bad_option_is_rejected():
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert "float32, float64" in proc.stderr
+
+
+def test_accuracy_worker_trains_the_documented_dnn_classifier_configuration():
+    """The BENCHMARKS.md accuracy row for DNNClassifier uses ACCURACY_CONFIGS through dnn_accuracy_kwargs."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import workers
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    cfg = {**workers.ACCURACY_CONFIGS["digits"], "epochs": 20}
+    kwargs = workers.dnn_accuracy_kwargs(cfg)
+    assert kwargs["hidden_layer_sizes"] == tuple(cfg["hidden"]) and kwargs["keep_prob"] == cfg["keep_prob"]
+    assert kwargs["max_iter"] == 20 and kwargs["tol"] == 0.0 and kwargs["alpha"] == 0.0
+    original = workers.ACCURACY_CONFIGS["digits"]
+    workers.ACCURACY_CONFIGS["digits"] = cfg
+    try:
+        res = workers.accuracy({"task": "digits", "framework": "vecprop-dnn"})
+    finally:
+        workers.ACCURACY_CONFIGS["digits"] = original
+    assert res["test_accuracy"] > 0.9 and res["train_accuracy"] > 0.9
+    assert "keep_prob=0.9" in res["config"]["DNNClassifier"] and res["seconds"] > 0
