@@ -44,9 +44,10 @@ REGIMES = {
     # --quick: seconds in all, for the smoke test and for trying the harness out
     "tiny": {"layer_dims": [20, 32, 32, 10], "m": 512, "batch_size": 64, "epochs": 2, "learning_rate": 0.01},
 }
-FRAMEWORKS = ("vecprop", "vecprop-dnn", "sklearn", "torch")
+FRAMEWORKS = ("vecprop", "vecprop-dnn", "sklearn", "torch", "gemm-floor")
+ACCURACY_FRAMEWORKS = ("vecprop", "vecprop-dnn", "sklearn", "torch")
 LABELS = {"vecprop": "vecprop Network.fit", "vecprop-dnn": "vecprop DNNClassifier",
-          "sklearn": "sklearn MLPClassifier", "torch": "PyTorch"}
+          "sklearn": "sklearn MLPClassifier", "torch": "PyTorch", "gemm-floor": "GEMMs only (floor)"}
 PEERS = ("sklearn", "torch")
 GEMM_N = {"full": 2048, "quick": 256}
 
@@ -194,7 +195,8 @@ def run_bench(regimes, dtypes, repeats: int, frameworks, threads: int, gemm_n: i
     results["info"] = run_worker({"kind": "info", "threads": threads, "frameworks": list(frameworks)}, env)
     info = results["info"]
     avail = {"vecprop": info.get("vecprop") is not None, "sklearn": info.get("sklearn") is not None,
-             "vecprop-dnn": bool(info.get("dnn_classifier")), "torch": info.get("torch") is not None}
+             "vecprop-dnn": bool(info.get("dnn_classifier")), "torch": info.get("torch") is not None,
+             "gemm-floor": info.get("vecprop") is not None}
     frameworks = [f for f in frameworks if avail.get(f)]
     results["frameworks"] = frameworks
     results["skipped"] = sorted(set(FRAMEWORKS) - set(frameworks))
@@ -295,7 +297,7 @@ def run_accuracy(frameworks, threads: int, env: dict, quiet: bool) -> dict:
         tasks.append("digits")
         for task in tasks:
             out[task] = {}
-            for fw in FRAMEWORKS:
+            for fw in ACCURACY_FRAMEWORKS:
                 if fw not in frameworks:
                     continue
                 res = run_worker({"kind": "accuracy", "task": task, "framework": fw, "path": path,
@@ -336,20 +338,30 @@ def report(results: dict) -> str:
               "6·m·Σ n_l·n_{l−1} − 2·m·n_1·n_0 (no framework computes dA[0]). Peak = the best NumPy "
               f"`A @ B` on {results['gemm_n']}² "
               "matrices in the same run. Speedup = peer's seconds per epoch / this row's (> 1: faster).", ""]
+    floors = {(r["regime"], r["dtype"]): r for r in rows if r["framework"] == "gemm-floor"}
     lines += ["## Summary: vecprop (Network.fit) speedup over each peer", "",
               "| regime | dtype | vecprop s/epoch | × MLPClassifier | × PyTorch | GFLOP/s | share of GEMM peak | "
-              "× MLPClassifier (CPU time) | × PyTorch (CPU time) |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "× MLPClassifier (CPU time) | × PyTorch (CPU time) | GEMMs-only s/epoch | ceiling × MLPClassifier | "
+              "ceiling × PyTorch |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["framework"] != "vecprop":
             continue
+        floor = floors.get((row["regime"], row["dtype"]), {})
         lines.append(f"| {row['regime']} | {row['dtype']} | {row['seconds_per_epoch']:.4f} | "
                      f"{_f(row.get('vs_sklearn'), '.2f')} | {_f(row.get('vs_torch'), '.2f')} | "
                      f"{row['gflops']:.1f} | {_f(row['peak_share'] and 100 * row['peak_share'], '.0f')} % | "
-                     f"{_f(row.get('cpu_vs_sklearn'), '.2f')} | {_f(row.get('cpu_vs_torch'), '.2f')} |")
+                     f"{_f(row.get('cpu_vs_sklearn'), '.2f')} | {_f(row.get('cpu_vs_torch'), '.2f')} | "
+                     f"{_f(floor.get('seconds_per_epoch'), '.4f')} | {_f(floor.get('vs_sklearn'), '.2f')} | "
+                     f"{_f(floor.get('vs_torch'), '.2f')} |")
     lines += ["", "The CPU-time columns divide process CPU seconds (all threads, `getrusage`) instead of wall "
               "seconds: on a shared machine they are less sensitive to other jobs, though spinning BLAS threads "
-              "count as CPU time too."]
+              "count as CPU time too.",
+              "", "GEMMs only (floor): the matrix products of training and nothing else — per batch W[l] A[l−1], "
+              "dZ[l] A[l−1]ᵀ and W[l]ᵀ dZ[l] on preallocated arrays of vecprop's shapes, memory orders and BLAS "
+              "thread policy; no bias, activation, loss, batch gather or update. No NumPy + BLAS trainer of this "
+              "network can be faster, so its speedups (the ceiling columns) bound what any such trainer can "
+              "reach over each peer on this machine."]
     lines += ["", "## All rows", "",
               "| regime | dtype | framework | s/epoch (min–max) | CPU s/epoch | examples/s | GFLOP/s | "
               "% of GEMM peak | peak RSS MiB | RSS growth in fit MiB | traced peak MiB | × MLPClassifier | × PyTorch | "

@@ -299,6 +299,46 @@ def _train_torch(spec, data, np):
             "torch_threads": torch.get_num_threads()}
 
 
+def _train_gemm_floor(spec, data, np):
+    """Only the matrix products of training, nothing else: per batch Z[l] = W[l] A[l-1] (l = 1..L),
+    dW[l] = dZ[l] A[l-1]^T (l = 1..L) and dA[l-1] = W[l]^T dZ[l] (l = 2..L), on preallocated arrays of
+    the shapes and memory orders vecprop's trainer uses, with its BLAS thread policy. No bias, activation,
+    loss, gather or update: the time below which no NumPy + BLAS trainer of this network can go."""
+    from vecprop.training import _blas_threads
+
+    dims, dt, B = spec["layer_dims"], np.dtype(spec["dtype"]), spec["batch_size"]
+    X, _ = data.pop()
+    m, L = X.shape[0], len(dims) - 1
+    rng = np.random.default_rng(0)
+    W = {l: (rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])).astype(dt) for l in range(1, L + 1)}
+    dW = {l: np.empty_like(W[l]) for l in W}
+    A = {0: np.empty((dims[0], B), dt, order="F")}      # a gathered batch of X_rows.T: columns contiguous
+    A.update({l: np.empty((dims[l], B), dt) for l in range(1, L + 1)})
+    dA = {l: np.empty((dims[l], B), dt) for l in range(1, L + 1)}
+    A[0][...] = X[:B].T
+    for l in range(1, L + 1):
+        A[l][...] = rng.standard_normal(A[l].shape)
+        dA[l][...] = rng.standard_normal(dA[l].shape)
+    batches = -(-m // B)
+
+    def epochs(n):
+        for _ in range(n * batches):
+            for l in range(1, L + 1):
+                np.matmul(W[l], A[l - 1], out=A[l])              # eq. (2)'s product
+            for l in range(L, 0, -1):
+                np.matmul(dA[l], A[l - 1].T, out=dW[l])          # BP1's product (dA stands in for dZ)
+                if l > 1:
+                    np.matmul(W[l].T, dA[l], out=dA[l - 1])      # BP3
+
+    with _blas_threads(dims, B):
+        epochs(1)                                                # warm-up: BLAS threads, pages
+        rss0 = _maxrss_mb()
+        t0, c0 = time.perf_counter(), _cpu()
+        epochs(spec["epochs"])
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"seconds": seconds, "cpu_seconds": cpu, "final_loss": None, "rss_before_mb": rss0}
+
+
 def _cpu() -> float:
     """CPU seconds of this process so far, all threads (user + system)."""
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -318,7 +358,7 @@ def _traced_peak(fn) -> float:
 
 
 TRAINERS = {"vecprop": _train_vecprop, "vecprop-dnn": _train_vecprop_dnn, "sklearn": _train_sklearn,
-            "torch": _train_torch}
+            "torch": _train_torch, "gemm-floor": _train_gemm_floor}
 
 
 def train(spec):

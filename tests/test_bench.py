@@ -23,12 +23,12 @@ pytest.importorskip("sklearn")
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    """Run ``bench/run.py --quick`` once (vecprop and MLPClassifier, both dtypes) and load its outputs."""
+    """Run ``bench/run.py --quick`` once (vecprop, MLPClassifier and the GEMM floor, both dtypes) and load its outputs."""
     tmp = tmp_path_factory.mktemp("bench")
     report, data = tmp / "BENCH.md", tmp / "bench.json"
     env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"}
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--quick", "--frameworks", "vecprop,sklearn", "--no-accuracy", "-q",
+        [sys.executable, str(RUN), "--quick", "--frameworks", "vecprop,sklearn,gemm-floor", "--no-accuracy", "-q",
          "--write", str(report), "--json", str(data)],
         cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -38,7 +38,7 @@ def quick(tmp_path_factory):
 def test_quick_reports_one_row_per_framework_and_dtype(quick):
     _, _, results = quick
     got = sorted((r["regime"], r["dtype"], r["framework"]) for r in results["rows"])
-    assert got == [("tiny", d, f) for d in ("float32", "float64") for f in ("sklearn", "vecprop")]
+    assert got == [("tiny", d, f) for d in ("float32", "float64") for f in ("gemm-floor", "sklearn", "vecprop")]
     assert not [r for r in results["raw"] if "error" in r]
     for raw in results["raw"]:                  # the guard against other jobs reports what it saw
         assert raw["background_cores"] is None or raw["background_cores"] >= 0
@@ -85,6 +85,11 @@ def test_markdown_report_has_the_ratio_table_and_the_machine(quick):
     assert "| tiny | float64 | vecprop Network.fit |" in report
     assert "## Machine" in report and "GEMM peak" in report
     assert "vs_sklearn" in proc.stdout
+    # the GEMMs-only floor: its own row, and the ceiling columns of the summary filled from it
+    assert "| tiny | float32 | GEMMs only (floor) |" in report
+    summary = next(line for line in report.splitlines() if line.startswith("| tiny | float32 | ")
+                   and "ceiling" not in line)
+    assert "—" not in summary.split("|")[-3], summary                   # ceiling × MLPClassifier present
 
 
 def test_bad_option_is_rejected():
