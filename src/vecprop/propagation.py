@@ -17,8 +17,8 @@ import numpy as np
 from .activations import Activation
 from .losses import Loss
 
-__all__ = ["LayerCache", "Workspace", "param_layout", "param_views", "linear_forward", "layer_forward", "forward", "cost", "linear_backward",
-           "layer_backward", "backward", "keep_probs", "normalized_weights"]
+__all__ = ["LayerCache", "Workspace", "param_layout", "param_views", "linear_forward", "layer_forward", "forward",
+           "cost", "linear_backward", "layer_backward", "backward", "keep_probs", "normalized_weights"]
 
 
 class LayerCache(NamedTuple):
@@ -56,9 +56,11 @@ def param_views(flat: np.ndarray, layer_dims, prefix: str = "") -> dict:
     """``{prefix + "W1": (n_1, n_0) view, prefix + "b1": (n_1, 1) view, ...}`` into ``flat`` (see param_layout),
     in the course's order W1, b1, W2, b2, ..."""
     layout = param_layout(layer_dims)
-    keys = [f"{p}{l}" for l in range(1, len(layer_dims)) for p in "Wb"]
-    return {prefix + k: flat[layout[k][0]:layout[k][0] + layout[k][1][0] * layout[k][1][1]].reshape(layout[k][1])
-            for k in keys}
+    views = {}
+    for key in (f"{p}{l}" for l in range(1, len(layer_dims)) for p in "Wb"):
+        start, (rows, cols) = layout[key]
+        views[prefix + key] = flat[start:start + rows * cols].reshape(rows, cols)
+    return views
 
 
 class Workspace:
@@ -287,7 +289,8 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     sample_weight : array of shape (m,), optional
     l2 : float — λ; adds (λ/m) W[l] to dW[l]
     need_dA0 : bool — also compute dA[0] = W[1]ᵀ dZ[1] (not needed to train)
-    ws : Workspace, optional — buffers to compute into (the training loop's; needs need_dA0=False)
+    ws : Workspace, optional — buffers to compute into (the training loop's; needs need_dA0=False); BP1–BP2's
+        1/m is then applied once to the flat ``ws.grads`` after the loop over layers (same values)
 
     Returns
     -------
