@@ -22,6 +22,13 @@ State keys
     rebuilds them.
 
 The model does not own the optimizer; the training loop holds ``opt`` and ``state``.
+
+Keys are whatever ``params`` uses. Called directly (as :mod:`vecprop.course` does) they are the
+per-layer ``"W1"``, ``"b1"``, ...; :func:`vecprop.training.fit` passes two groups instead,
+``{"W": every W[l] as one flat vector, "b": every b[l]}`` (views of the network's parameters), so
+its state holds ``"vdW"``, ``"sdb"``, ... and one update is one ``_step`` per group. A rule that
+treats weights and biases differently (AdamW's decay) tests ``key.startswith("W")`` and works both
+ways. Model files store the state per layer (``"vdW1"``) either way.
 """
 
 from __future__ import annotations
