@@ -111,11 +111,11 @@ class Workspace:
         """
         for A, out in ((X, self.X), (Y, self.Y)):
             if _columns_contiguous(out):               # whole columns at a time: rows of A.T
-                np.take(A.T, idx, axis=0, out=out.T, mode="clip")
+                A.T.take(idx, axis=0, out=out.T, mode="clip")
             else:
-                np.take(A, idx, axis=1, out=out, mode="clip")
+                A.take(idx, axis=1, out=out, mode="clip")
         if w is not None:
-            np.take(w, idx, out=self.w, mode="clip")
+            w.take(idx, out=self.w, mode="clip")
         return self.X, self.Y, self.w
 
 

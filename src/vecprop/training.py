@@ -299,7 +299,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
         # already is) that is a straight copy. A row-major X is copied once into that layout.
         X, Y = np.asfortranarray(X), np.asfortranarray(Y)
     interrupted = _SigintFlag()
-    workspaces = {}                                           # batch size -> preallocated Workspace
+    workspaces = {}                          # batch size -> (preallocated Workspace, its gradient's two groups)
     canonical = net.activations[-1].name == net.loss.canonical_activation
     softmax = net.activations[-1].name == "softmax"
     error = None
@@ -318,9 +318,11 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
             loss_sum, correct = 0.0, 0
             for b, cols in enumerate(batches):
                 n_b = cols.stop - cols.start
-                ws = workspaces.get(n_b) or workspaces.setdefault(
-                    n_b, propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
-                                               batch=None if perm is None else (X, Y, w), l2=bool(l2)))
+                if n_b not in workspaces:
+                    new = propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
+                                                batch=None if perm is None else (X, Y, w), l2=bool(l2))
+                    workspaces[n_b] = new, _groups(new.grads, net.layer_dims, "d")
+                ws, grad_groups = workspaces[n_b]
                 if perm is None:
                     Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
                 else:                                         # copy this batch's columns into the workspace
@@ -335,7 +337,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                                      keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
                 if clip_norm:
                     _clip_global_norm(ws.grads, clip_norm)
-                state.optimizer.update(groups, _groups(ws.grads, net.layer_dims, "d"), state.opt_state, lr)
+                state.optimizer.update(groups, grad_groups, state.opt_state, lr)
                 loss_sum += J * n_b
                 if is_classifier:
                     correct += _n_correct(AL, Yb, softmax, ws)
@@ -482,8 +484,8 @@ def _n_correct(AL, Y, softmax: bool, ws=None) -> int:
     if softmax:
         if ws is None:
             return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        np.argmax(AL, axis=0, out=ws.pred)
-        np.argmax(Y, axis=0, out=ws.label)
+        AL.argmax(axis=0, out=ws.pred)
+        Y.argmax(axis=0, out=ws.label)
         return int(np.count_nonzero(np.equal(ws.pred, ws.label, out=ws.hit)))
     return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
 
