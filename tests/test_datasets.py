@@ -348,6 +348,7 @@ def test_standardizer_fit_transform():
     assert np.allclose(Z.mean(axis=1), 0) and np.allclose(Z.std(axis=1), [1, 1, 0])
     assert s.scale[2, 0] == 1.0 and np.all(Z[2] == 0)
     assert np.allclose(s.inverse_transform(Z), X)
+    assert Z.flags.f_contiguous          # each example's column contiguous: fit shuffles it without a copy
 
 
 def test_constant_feature_with_rounding_noise_gets_scale_one():

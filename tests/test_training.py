@@ -683,6 +683,23 @@ def test_saved_training_state_has_the_course_per_layer_keys():
     assert np.abs(arrays["vdW2"]).sum() > 0 and np.abs(arrays["vdb1"]).sum() > 0
 
 
+def test_shuffled_mini_batches_copy_nothing_the_size_of_X_when_its_columns_are_contiguous():
+    """X_rows.T (or any Fortran-order X) is gathered batch by batch; a row-major X is copied once."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X_rows = rng.standard_normal((5000, 200))                   # 8 MB
+    Y = one_hot(rng.integers(0, 3, 5000), 3)
+    peaks = {}
+    for name, X in (("columns", X_rows.T), ("rows", np.ascontiguousarray(X_rows.T))):
+        net = Network([200, 16, 3], "relu", "categorical_cross_entropy", seed=0)
+        tracemalloc.start()
+        net.fit(X, Y, epochs=1, learning_rate=0.01, batch_size=100, verbose=0)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks["columns"] < 1e6 < X_rows.nbytes <= peaks["rows"], peaks
+
+
 def test_float32_network_trains_in_float32():
     X, Y = softmax_data(m=30)
     net = Network([4, 8, 3], loss="categorical_cross_entropy", seed=25, dtype="float32")

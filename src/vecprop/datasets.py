@@ -740,8 +740,12 @@ class Standardizer:
         return X
 
     def transform(self, X):
-        """(X - mean) / scale for X of shape (n_x, m); returns (n_x, m) float64."""
-        return (self._check(X) - self.mean) / self.scale
+        """(X - mean) / scale for X of shape (n_x, m); returns (n_x, m) float64 with each example's column
+        contiguous (Fortran order), the layout fit shuffles mini-batches from without a copy."""
+        X = self._check(X)
+        out = np.subtract(X, self.mean, out=np.empty(X.shape, np.float64, order="F"))
+        out /= self.scale
+        return out
 
     def inverse_transform(self, X):
         """X * scale + mean for X of shape (n_x, m); returns (n_x, m) float64."""
