@@ -55,10 +55,12 @@ def test_rows_have_positive_times_throughput_and_ratios(quick):
         assert row["gflops"] > 0 and row["maxrss_mb"] > 0
         assert row["vs_sklearn"] > 0 and math.isfinite(row["vs_sklearn"])
         assert row["vs_torch"] is None                       # torch not asked for: no ratio, no crash
+        assert row["best_vs_torch"] is None
     sk = next(r for r in results["rows"] if r["framework"] == "sklearn" and r["dtype"] == "float64")
     assert sk["vs_sklearn"] == pytest.approx(1.0)
     vp = next(r for r in results["rows"] if r["framework"] == "vecprop" and r["dtype"] == "float64")
     assert vp["vs_sklearn"] == pytest.approx(sk["seconds_per_epoch"] / vp["seconds_per_epoch"])
+    assert vp["best_vs_sklearn"] == pytest.approx(sk["min"] / vp["min"])
 
 
 def test_flops_follow_the_formula(quick):
@@ -90,6 +92,7 @@ def test_markdown_report_has_the_ratio_table_and_the_machine(quick):
     summary = next(line for line in report.splitlines() if line.startswith("| tiny | float32 | ")
                    and "ceiling" not in line)
     assert "—" not in summary.split("|")[-3], summary                   # ceiling × MLPClassifier present
+    assert "best runs" in report
 
 
 def test_bad_option_is_rejected():
