@@ -445,13 +445,8 @@ def _groups(flat, layer_dims, prefix: str = "") -> dict:
     ``{"W": flat[:n_W], "b": flat[n_W:]}`` (keys ``"dW"``, ``"db"`` with prefix "d"): what the optimizer
     updates, one call per group, in place of the 2L arrays W[l], b[l].
     """
-    n_W = _n_weights(layer_dims)
+    n_W = propagation.param_layout(layer_dims)["b1"][0]      # the biases start where the weights end
     return {prefix + "W": flat[:n_W], prefix + "b": flat[n_W:]}
-
-
-def _n_weights(layer_dims) -> int:
-    """Σ_l n_l n_{l-1}: how many entries the W[l] take at the front of the flat parameter vector."""
-    return sum(n * p for p, n in zip(layer_dims[:-1], layer_dims[1:]))
 
 
 def _layer_state_views(opt_state, layer_dims) -> dict:
@@ -460,15 +455,16 @@ def _layer_state_views(opt_state, layer_dims) -> dict:
     The trainer keeps each moment as one array per group (``"vdW"`` over every W[l]); model files and
     users see the course's per-layer keys.
     """
-    views, n_W = {}, _n_weights(layer_dims)
+    layout = propagation.param_layout(layer_dims)
+    views = {}
     for key, value in opt_state.items():
         if key.startswith(SCRATCH_PREFIX) or not isinstance(value, np.ndarray) or key[-1:] not in "Wb":
             continue
         prefix, group = key[:-1], key[-1]                  # "vdW" -> "vd", "W"
-        offset = 0 if group == "W" else n_W                # where the group starts in param_layout
-        for name, (start, shape) in propagation.param_layout(layer_dims).items():
+        offset = layout[group + "1"][0]                    # where the group starts in the flat layout
+        for name, (start, (rows, cols)) in layout.items():
             if name[0] == group:
-                views[prefix + name] = value[start - offset:start - offset + shape[0] * shape[1]].reshape(shape)
+                views[prefix + name] = value[start - offset:start - offset + rows * cols].reshape(rows, cols)
     return views
 
 
