@@ -1,0 +1,329 @@
+"""The Array API engine: the seed's math on any array library that follows the Array API standard.
+
+NumPy, PyTorch (CPU or CUDA), CuPy and array-api-strict arrays all work: every operation goes through
+the namespace of the data, ``xp = array_api_compat.array_namespace(X)``, and stays on X's device. The
+equations are the reference's (``propagation.py``), written with the standard's functions and in-place
+operators instead of NumPy's ``out=``:
+
+    Z[l] = W[l] A[l-1] + b[l]         eq. (2)      A[l] = g(Z[l])         eq. (1)
+    dZ[L] = A[L] − Y  (canonical)     dZ[l] = dA[l] * g'(Z[l])            BP4
+    Σ_i w_i dW = dZ A[l-1]ᵀ           BP1 (the trainer divides by Σ_i w_i: the 1/m)
+    Σ_i w_i db = Σ_i dZ(i)            BP2          dA[l-1] = W[l]ᵀ dZ[l]  BP3
+
+Dropout masks are drawn on the host from the network's Generator (``U < keep_prob``, the same draws as
+every other engine) and moved to the device, so a run is the same on every backend. Parameters, moments
+and the per-batch sums live on the device; nothing returns to the host inside a step except what the
+trainer asks for.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["XPEngine", "namespace_of", "ACTIVATIONS_XP", "LOSSES_XP"]
+
+
+def namespace_of(*arrays):
+    """The Array API namespace of ``arrays`` (array-api-compat's wrapper for NumPy, PyTorch, CuPy)."""
+    from array_api_compat import array_namespace
+
+    return array_namespace(*arrays)
+
+
+# ----------------------------------------------------------------------------------- eq. (1) and BP4
+def _sigmoid(xp, Z):
+    return xp.exp(-xp.logaddexp(xp.zeros_like(Z), -Z))      # σ(Z) = exp(−log(1 + e^−Z)), as the reference
+
+
+def _softmax(xp, Z):
+    e = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))          # shift: exponents <= 0, no overflow
+    return e / xp.sum(e, axis=0, keepdims=True)
+
+
+def _leaky(xp, Z, slope):
+    return xp.maximum(Z, Z * slope)
+
+
+# name -> (g(xp, Z, act), BP4(xp, dA, Z, A, act) = dA * g'(Z))
+ACTIVATIONS_XP = {
+    "sigmoid": (lambda xp, Z, a: _sigmoid(xp, Z), lambda xp, dA, Z, A, a: (1.0 - A) * A * dA),
+    "tanh": (lambda xp, Z, a: xp.tanh(Z), lambda xp, dA, Z, A, a: (1.0 - A * A) * dA),
+    "relu": (lambda xp, Z, a: xp.maximum(Z, xp.zeros_like(Z)),
+             lambda xp, dA, Z, A, a: xp.astype(Z > 0, dA.dtype) * dA),
+    "leaky_relu": (lambda xp, Z, a: _leaky(xp, Z, a.slope),
+                   lambda xp, dA, Z, A, a: xp.where(Z > 0, xp.ones_like(dA), xp.full_like(dA, a.slope)) * dA),
+    "linear": (lambda xp, Z, a: Z, lambda xp, dA, Z, A, a: dA),
+    "softmax": (lambda xp, Z, a: _softmax(xp, Z),
+                lambda xp, dA, Z, A, a: (dA - xp.sum(A * dA, axis=0, keepdims=True)) * A),
+}
+
+
+# ----------------------------------------------------------------------------------- eq. (3) and dZ[L]
+def _log_clip(xp, A):
+    return xp.log(xp.maximum(A, xp.full_like(A, xp.finfo(A.dtype).smallest_normal)))
+
+
+def _bce(xp, AL, Y, ZL):
+    if ZL is not None:   # max(z, 0) − y z + log(1 + e^−|z|)
+        L = xp.maximum(ZL, xp.zeros_like(ZL)) - Y * ZL + xp.log1p(xp.exp(-xp.abs(ZL)))
+    else:
+        L = -(Y * _log_clip(xp, AL) + (1 - Y) * _log_clip(xp, 1 - AL))
+    return xp.sum(L, axis=0)
+
+
+def _cce(xp, AL, Y, ZL):
+    if ZL is not None:   # log softmax(z) = z − max − log Σ e^(z − max)
+        shifted = ZL - xp.max(ZL, axis=0, keepdims=True)
+        log_A = shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
+    else:
+        log_A = _log_clip(xp, AL)
+    return -xp.sum(Y * log_A, axis=0)
+
+
+def _mse(xp, AL, Y, ZL):
+    diff = AL - Y
+    return 0.5 * xp.sum(diff * diff, axis=0)
+
+
+def _tiny(xp, A):
+    return xp.full_like(A, xp.finfo(A.dtype).smallest_normal)
+
+
+# name -> (per_example(xp, AL, Y, ZL) (m,), dAL(xp, AL, Y), fused dZL(xp, AL, Y))
+LOSSES_XP = {
+    "binary_cross_entropy": (_bce, lambda xp, A, Y: -(Y / xp.maximum(A, _tiny(xp, A))
+                                                       - (1 - Y) / xp.maximum(1 - A, _tiny(xp, A))),
+                             lambda xp, A, Y: A - Y),
+    "categorical_cross_entropy": (_cce, lambda xp, A, Y: -Y / xp.maximum(A, _tiny(xp, A)),
+                                  lambda xp, A, Y: A * xp.sum(Y, axis=0, keepdims=True) - Y),
+    "mse": (_mse, lambda xp, A, Y: A - Y, lambda xp, A, Y: A - Y),
+}
+
+
+class XPEngine:
+    """Per-batch sums of the gradient, loss, weight, count and hits on any Array API namespace.
+
+    Follows the engine contract (``engines.base.Engine``): :meth:`batch_sums` writes
+    ``[Σ w ∂L/∂θ (flat), Σ w L, Σ w, m_b, n_correct]`` into a buffer on the data's device.
+    """
+
+    name = "xp"
+
+    def __init__(self, model, keep_prob=None):
+        self.model = model
+        self.keep_prob = keep_prob
+        self.xp = None
+        self.X = self.Y = self.w = None
+
+    @classmethod
+    def supports(cls, model) -> bool:
+        """Whether every activation and the loss have Array API forms here (custom ones do not)."""
+        return (all(g.name in ACTIVATIONS_XP for g in model.activations)
+                and model.loss.name in LOSSES_XP)
+
+    # ------------------------------------------------------------------------------- data
+    def bind(self, X, Y, sample_weight=None) -> None:
+        """The training data of this fit, arrays of one namespace on one device."""
+        self.xp = namespace_of(X)
+        self.X, self.Y, self.w = X, Y, sample_weight
+
+    def _columns(self, A, cols):
+        if A is None or isinstance(cols, slice):
+            return None if A is None else A[..., cols]
+        from array_api_compat import device
+
+        idx = self.xp.asarray(np.asarray(cols, dtype=np.int64), device=device(A))
+        return self.xp.take(A, idx, axis=A.ndim - 1)
+
+    # ------------------------------------------------------------------------------- the step
+    def forward(self, X, params, *, train: bool):
+        """Eqs. (2)(1) for l = 1..L; returns (A[L], caches [(A_prev, Z, A, D)])."""
+        xp, model = self.xp, self.model
+        from array_api_compat import device
+
+        A, caches = X, []
+        for l, g in enumerate(model.activations, start=1):
+            A_prev = A
+            Z = params[f"W{l}"] @ A_prev + params[f"b{l}"]                       # eq. (2)
+            A = ACTIVATIONS_XP[g.name][0](xp, Z, g)                              # eq. (1)
+            D = None
+            p = 1.0 if self.keep_prob is None or not train else self.keep_prob[l - 1]
+            if p < 1.0:                                       # inverted dropout, mask drawn on the host
+                U = model.rng.random((Z.shape[0], Z.shape[1]))
+                D = xp.asarray(U < p, device=device(Z))
+                caches.append((A_prev, Z, A, D))
+                A = A * xp.astype(D, A.dtype) / p
+            else:
+                caches.append((A_prev, Z, A, D))
+        return A, caches
+
+    def _head(self, AL, Y, caches):
+        """Per-example losses (m,) from the logits when the output/loss pair is canonical."""
+        model = self.model
+        canonical = model.activations[-1].name == model.loss.canonical_activation
+        per_example = LOSSES_XP[model.loss.name][0]
+        return per_example(self.xp, AL, Y, caches[-1][1] if canonical else None), canonical
+
+    def _n_correct(self, AL, Y):
+        xp, out = self.xp, self.model.activations[-1].name
+        if out == "softmax":
+            return xp.sum(xp.astype(xp.argmax(AL, axis=0) == xp.argmax(Y, axis=0), AL.dtype))
+        if out == "sigmoid":
+            return xp.sum(xp.astype(xp.all((AL > 0.5) == (Y > 0.5), axis=0), AL.dtype))
+        return xp.zeros((), dtype=AL.dtype)
+
+    def batch_sums(self, cols, out) -> None:
+        """Forward, loss and BP1–BP4 on the columns ``cols`` of the bound data, as sums, into ``out``."""
+        xp, model = self.xp, self.model
+        X, Y, w = (self._columns(A, cols) for A in (self.X, self.Y, self.w))
+        n = model.n_params
+        m_b = X.shape[1]
+        if m_b == 0:
+            out[...] = 0
+            return
+        params = model.params
+        AL, caches = self.forward(X, params, train=True)
+        losses, canonical = self._head(AL, Y, caches)
+        wrow = None if w is None else xp.reshape(w, (1, m_b))
+        L = len(model.activations)
+        if canonical:
+            dZ = LOSSES_XP[model.loss.name][2](xp, AL, Y)                     # dZ[L] = A[L] − Y
+            if wrow is not None:
+                dZ = dZ * wrow
+        else:
+            dA = LOSSES_XP[model.loss.name][1](xp, AL, Y)
+            if wrow is not None:
+                dA = dA * wrow
+            g = model.activations[-1]
+            dZ = ACTIVATIONS_XP[g.name][1](xp, dA, caches[-1][1], caches[-1][2], g)   # BP4
+        dW, db = {}, {}
+        for l in range(L, 0, -1):
+            A_prev, Z, A, D = caches[l - 1]
+            if l < L:
+                if D is not None:
+                    dA = dA * xp.astype(D, dA.dtype) / self.keep_prob[l - 1]   # the same mask and scale
+                g = model.activations[l - 1]
+                dZ = ACTIVATIONS_XP[g.name][1](xp, dA, Z, A, g)                 # BP4
+            dW[l] = dZ @ xp.matrix_transpose(A_prev)                           # BP1 (times Σ w)
+            db[l] = xp.sum(dZ, axis=1, keepdims=True)                          # BP2 (times Σ w)
+            if l > 1:
+                dA = xp.matrix_transpose(params[f"W{l}"]) @ dZ                 # BP3
+        pieces = [xp.reshape(dW[l], (-1,)) for l in range(1, L + 1)]
+        pieces += [xp.reshape(db[l], (-1,)) for l in range(1, L + 1)]
+        out[:n] = xp.concat(pieces)
+        out[n] = xp.sum(losses) if w is None else xp.sum(w * losses)
+        out[n + 1] = float(m_b) if w is None else xp.sum(w)
+        out[n + 2] = float(m_b)
+        out[n + 3] = self._n_correct(AL, Y)
+
+    def eval_sums(self, X, Y, sample_weight=None):
+        """[Σ w L, Σ w, m, n_correct] on (X, Y) without dropout or gradients."""
+        xp = self.xp or namespace_of(X)
+        self.xp = xp
+        AL, caches = self.forward(X, self.model.params, train=False)
+        losses, _ = self._head(AL, Y, caches)
+        m = X.shape[1]
+        w = sample_weight
+        loss_sum = xp.sum(losses) if w is None else xp.sum(w * losses)
+        w_sum = xp.asarray(float(m), dtype=AL.dtype) if w is None else xp.sum(w)
+        return xp.stack([loss_sum, w_sum, xp.asarray(float(m), dtype=AL.dtype), self._n_correct(AL, Y)])
+
+    # ------------------------------------------------------------------------------- the update
+    def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
+        """BP1–BP2's 1/Σw, the L2 term, clipping and the optimizer's rule, all on the device."""
+        xp = namespace_of(theta)
+        if w_sum > 0:
+            grads /= w_sum
+        else:
+            grads[...] = 0
+        if l2:
+            grads[:n_W] += theta[:n_W] * (l2 / count)
+        if clip_norm:
+            norm = math.sqrt(float(xp.sum(grads * grads)))
+            if norm > clip_norm:
+                grads *= clip_norm / norm
+        step = _RULES.get(optimizer.name) if type(optimizer).__module__ == "vecprop.optimizers" else None
+        if step is None:
+            raise ValueError(f"the xp engine updates with the built-in optimizers only; "
+                             f"optimizer {optimizer.name!r} needs engine='numpy' and NumPy arrays")
+        opt_state["t"] += 1
+        t, alpha = opt_state["t"], float(lr)
+        for key, W, dW in (("W", theta[:n_W], grads[:n_W]), ("b", theta[n_W:], grads[n_W:])):
+            moments = {k: _on_device(xp, opt_state, f"{k}d{key}", W) for k in optimizer.moments}
+            step(optimizer, key, W, dW, moments, alpha, t)
+
+
+def _on_device(xp, state, key, like):
+    """The optimizer moment ``state[key]`` as an array of ``like``'s namespace and device (moved once)."""
+    value = state[key]
+    if namespace_of(value) is not xp:
+        from array_api_compat import device
+
+        value = xp.asarray(np.asarray(value), device=device(like))
+        state[key] = value
+    return value
+
+
+# The optimizers' rules (optimizers.py), with in-place operators on any namespace; same order of operations.
+def _gd(opt, key, W, dW, mom, alpha, t):
+    W -= dW * alpha                                            # W = W − α dW
+
+
+def _momentum(opt, key, W, dW, mom, alpha, t):
+    v = mom["v"]
+    v *= opt.beta
+    v += dW * (1.0 - opt.beta)                                 # v = β v + (1 − β) dW
+    W -= v * alpha                                             # W = W − α v
+
+
+def _nesterov(opt, key, W, dW, mom, alpha, t):
+    v = mom["v"]
+    tmp = dW * (1.0 - opt.beta)
+    v *= opt.beta
+    v += tmp                                                   # v = β v + (1 − β) dW
+    tmp *= alpha
+    W -= tmp                                                   # W = W − α (1 − β) dW ...
+    W -= v * (alpha * opt.beta)                                # ... − α β v
+
+
+def _rmsprop(opt, key, W, dW, mom, alpha, t):
+    namespace = namespace_of(W)
+    s = mom["s"]
+    tmp = dW * dW
+    tmp *= 1.0 - opt.beta
+    s *= opt.beta
+    s += tmp                                                   # s = β s + (1 − β) dW²
+    tmp = namespace.sqrt(s)
+    tmp += opt.epsilon
+    tmp = dW / tmp
+    tmp *= alpha
+    W -= tmp                                                   # W = W − α dW / (√s + ε)
+
+
+def _adam(opt, key, W, dW, mom, alpha, t):
+    namespace = namespace_of(W)
+    v, s = mom["v"], mom["s"]
+    tmp = dW * (1.0 - opt.beta1)
+    v *= opt.beta1
+    v += tmp                                                   # v = β1 v + (1 − β1) dW
+    tmp = dW * dW
+    tmp *= 1.0 - opt.beta2
+    s *= opt.beta2
+    s += tmp                                                   # s = β2 s + (1 − β2) dW²
+    tmp = s / (1.0 - opt.beta2 ** t)                           # s_c
+    tmp = namespace.sqrt(tmp)
+    tmp += opt.epsilon
+    tmp = v / tmp
+    tmp *= alpha / (1.0 - opt.beta1 ** t)                      # α v_c / (√s_c + ε)
+    W -= tmp
+
+
+def _adamw(opt, key, W, dW, mom, alpha, t):
+    if key.startswith("W"):
+        W *= 1.0 - alpha * opt.weight_decay                    # W = W − α λ W
+    _adam(opt, key, W, dW, mom, alpha, t)
+
+
+_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop, "adam": _adam,
+          "adamw": _adamw}
