@@ -21,9 +21,10 @@ _spec.loader.exec_module(refs)
 SAVED = np.load(DATA / "reference_trajectories.npz")
 
 
+@pytest.mark.parametrize("engine", [None, "numpy", "reference"])
 @pytest.mark.parametrize("name", sorted(refs.CONFIGS))
-def test_training_reproduces_reference_trajectory(name):
-    flat, history = refs.run(name)
+def test_training_reproduces_reference_trajectory(name, engine):
+    flat, history = refs.run(name, engine)
     expected = SAVED[name]
     assert flat.shape == expected.shape
     np.testing.assert_allclose(flat, expected, rtol=1e-12, atol=1e-14)
