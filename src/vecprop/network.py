@@ -188,10 +188,9 @@ class Network:
         X = self.check_X(X)
         return self._forward(X, propagation.keep_probs(keep_prob, self.L) if keep_prob is not None else None)
 
-    def _forward(self, X, keep_prob=None, ws=None):
-        """Forward on validated X; keep_prob already per layer; ws: the trainer's Workspace, if any."""
-        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng,
-                                              ws=ws)
+    def _forward(self, X, keep_prob=None):
+        """Forward on validated X; keep_prob already per layer."""
+        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
         self._last = (AL, keep_prob)
         return AL
 
