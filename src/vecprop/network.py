@@ -9,11 +9,12 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation
+from . import propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
 from .initializers import default_initializer, initialize
 from .losses import get_loss
+from .modelfile import save_network
 
 __all__ = ["Network"]
 
@@ -273,8 +274,7 @@ class Network:
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
-        from .training import fit
-        return fit(self, X, Y, **kwargs)
+        return training.fit(self, X, Y, **kwargs)
 
     def summary(self, m=None, *, file=None) -> str:
         """The seed's "Variable / Dimensions" table for this architecture, printed and returned.
@@ -335,8 +335,7 @@ class Network:
 
     def restore_training_state(self, arrays: dict, info: dict) -> None:
         """Inverse of :meth:`training_state` (used when loading a checkpoint)."""
-        from .training import TrainerState
-        self._training = TrainerState.from_saved(self, arrays, info)
+        self._training = training.TrainerState.from_saved(self, arrays, info)
 
     def reset_training(self) -> None:
         """Forget optimizer state, schedule position and epoch count: the next fit starts afresh."""
@@ -344,7 +343,6 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        from .io import save_network
         return save_network(self, path, include_training_state=include_training_state)
 
     def copy(self) -> "Network":
