@@ -9,14 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from test_propagation import PAIRS, make_net, targets
 from vecprop import Network
 from vecprop.activations import ACTIVATIONS
-from vecprop.engines import (N_SCALARS, Engine, NumpyEngine, ReferenceEngine, available_engines, get_engine,
-                             register_engine)
+from vecprop.engines import (
+    N_SCALARS,
+    Engine,
+    NumpyEngine,
+    ReferenceEngine,
+    available_engines,
+    get_engine,
+    register_engine,
+)
 from vecprop.reducers import LocalReducer, Reducer
 from vecprop.training import Trainer
-
-from test_propagation import PAIRS, make_net, targets
 
 ENGINES = [name for name in available_engines() if name != "reference"]
 HIDDEN = sorted(ACTIVATIONS)
@@ -192,7 +198,7 @@ def test_trainer_step_reads_like_the_seed():
     before = net.theta.copy()
     J0 = net.copy().compute_cost(X, Y)
     J, count, correct = trainer.step(slice(0, 10), 0.1)
-    assert J == pytest.approx(J0, rel=1e-12)
+    assert pytest.approx(J0, rel=1e-12) == J
     assert count == 10 and 0 <= correct <= 10
     assert not np.array_equal(net.theta, before)
     other = Network([3, 4, 1], seed=3)

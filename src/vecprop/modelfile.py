@@ -154,7 +154,7 @@ def atomic_write(path, payload: bytes) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        try:  # noqa: SIM105 (moved unchanged from io.py)
             os.unlink(tmp)
         except FileNotFoundError:
             pass

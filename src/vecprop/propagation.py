@@ -11,7 +11,8 @@ Beyond the seed, three things the course adds in its second part are threaded th
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -220,17 +221,16 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     if w is not None:                                     # [weights] example i's loss counts w_i times
         dZ = dZ * w
     for l in range(L, 0, -1):
-        if l < L:
-            dA = dA_prev                                  # dA[l] from BP3 of layer l+1
+        if l < L:                                         # dA is dA[l], from BP3 of layer l+1
             if caches[l].D is not None:                   # [dropout] the same mask and scale as forward
                 dA = dA * caches[l].D / keep_prob[l - 1]
             grads[f"dA{l}"] = dA
             dZ = activations[l - 1].backward(dA, caches[l].Z, caches[l].A)    # BP4
-        dA_prev, dW, db = linear_backward(dZ, caches[l].A_prev, params[f"W{l}"],
-                                          need_dA_prev=need_dA0 or l > 1)    # BP1–BP3
+        dA, dW, db = linear_backward(dZ, caches[l].A_prev, params[f"W{l}"],
+                                     need_dA_prev=need_dA0 or l > 1)         # BP1–BP3: dA is now dA[l-1]
         if l2:                                            # [L2] ∂/∂W of λ/(2m) ‖W‖²
             dW = dW + (l2 / m) * params[f"W{l}"]
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:
-        grads["dA0"] = dA_prev
+        grads["dA0"] = dA
     return grads

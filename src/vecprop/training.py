@@ -18,10 +18,10 @@ from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
 from .checks import check_sample_weight
 from .engines import N_SCALARS, clip_global_norm, get_engine
-from .reducers import LocalReducer
-from .stopping import CallbackStop, EarlyStopping, Interrupt
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
+from .reducers import LocalReducer
 from .schedules import get_schedule
+from .stopping import CallbackStop, EarlyStopping, Interrupt
 
 __all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
@@ -463,7 +463,8 @@ def _check_config(c: FitConfig, net) -> None:
     need(0 <= c.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {c.validation_fraction!r}")
     need(c.monitor in ("val_loss", "val_accuracy", "loss", "accuracy"),
          f"monitor must be one of val_loss, val_accuracy, loss, accuracy; got {c.monitor!r}")
-    need(isinstance(c.patience, (int, np.integer)) and c.patience >= 1, f"patience must be an integer >= 1, got {c.patience!r}")
+    need(isinstance(c.patience, (int, np.integer)) and c.patience >= 1,
+         f"patience must be an integer >= 1, got {c.patience!r}")
     need(c.print_every is None or (isinstance(c.print_every, (int, np.integer)) and c.print_every >= 1),
          f"print_every must be None or an integer >= 1, got {c.print_every!r}")
     propagation.keep_probs(c.keep_prob, net.L)
