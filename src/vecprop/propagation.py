@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import Activation
+from .head import OutputHead
 from .losses import Loss
 
 __all__ = ["LayerCache", "param_layout", "param_views", "linear_forward", "layer_forward", "forward",
@@ -213,13 +214,10 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     m = Y.shape[1]
     w = normalized_weights(sample_weight, m, AL.dtype)
     grads = {}
-    if activations[-1].name == loss.canonical_activation:
-        dZ = loss.dZL(AL, Y)                              # the fused output: dZ[L] = A[L] − Y
-    else:
-        dA = loss.dAL(AL, Y)                              # ∂L/∂A[L], then BP4 through g_L
-        dZ = activations[-1].backward(dA, caches[L].Z, caches[L].A)
-    if w is not None:                                     # [weights] example i's loss counts w_i times
-        dZ = dZ * w
+    # dZ[L]: the fused A[L] − Y for the loss's canonical output, else ∂L/∂A[L] then BP4 through g_L;
+    # [weights] column i times w_i (example i's loss counts w_i times)
+    dZ = OutputHead(activations[-1], loss).output_delta(AL, Y, caches[L].Z, w)
+    dA = None                                             # dA[l] for l < L: BP3 of layer l+1
     for l in range(L, 0, -1):
         if l < L:                                         # dA is dA[l], from BP3 of layer l+1
             if caches[l].D is not None:                   # [dropout] the same mask and scale as forward

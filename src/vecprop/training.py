@@ -18,6 +18,7 @@ from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
 from .checks import check_sample_weight
 from .engines import N_SCALARS, clip_global_norm, get_engine
+from .head import class_weights, target_labels
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .reducers import LocalReducer
 from .schedules import get_schedule
@@ -138,35 +139,6 @@ def mini_batches(m: int, batch_size: int | None, rng: np.random.Generator | None
     return perm, [slice(k, min(k + batch_size, m)) for k in range(0, m, batch_size)]
 
 
-def class_weights(Y: np.ndarray, class_weight) -> np.ndarray:
-    """Per-example weights (m,) from ``"balanced"`` (m / (n_classes · count_c)) or a {class: weight} dict.
-
-    Classes are the argmax of one-hot columns, or the 0/1 value of a single sigmoid output.
-    """
-    if Y.shape[0] == 1:
-        labels = (Y[0] > 0.5).astype(np.int64)
-        n_classes = 2
-    else:
-        labels = Y.argmax(axis=0)
-        n_classes = Y.shape[0]
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-        counts = np.bincount(labels, minlength=n_classes)
-        table = np.where(counts > 0, labels.size / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
-    elif isinstance(class_weight, dict):
-        table = np.ones(n_classes)
-        for c, w in class_weight.items():
-            if not (isinstance(c, (int, np.integer)) and 0 <= c < n_classes):
-                raise ValueError(f"class_weight key {c!r} is not a class index in 0..{n_classes - 1}")
-            if not (np.isfinite(w) and w >= 0):
-                raise ValueError(f"class_weight[{c}] = {w!r} must be a finite number >= 0")
-            table[c] = w
-    else:
-        raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-    return table[labels]
-
-
 def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool):
     """Column indices (train, validation): a random ``fraction`` held out, stratified by class if asked."""
     if not 0.0 < fraction < 1.0:
@@ -174,7 +146,7 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
     m = Y.shape[1]
     rng = np.random.default_rng(seed)
     if stratify:
-        labels = (Y[0] > 0.5).astype(np.int64) if Y.shape[0] == 1 else Y.argmax(axis=0)
+        labels = target_labels(Y)
         val = []
         for c in np.unique(labels):
             idx = rng.permutation(np.flatnonzero(labels == c))
@@ -311,7 +283,7 @@ class Trainer:
         return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
 
     def _logs(self, loss, accuracy, lr, validation) -> dict:
-        classifier = self.net.activations[-1].name in ("sigmoid", "softmax")
+        classifier = self.net.head.is_classifier
         logs = {"loss": loss}
         if classifier:
             logs["accuracy"] = accuracy
@@ -389,7 +361,7 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data):
     if config.class_weight is not None:
         cw = class_weights(Y, config.class_weight).astype(net.dtype)
         w = cw if w is None else w * cw
-    is_classifier = net.activations[-1].name in ("sigmoid", "softmax")
+    is_classifier = net.head.is_classifier
     if config.monitor.endswith("accuracy") and not is_classifier:
         raise ValueError(f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); "
                          "use 'loss' or 'val_loss'")
