@@ -69,14 +69,14 @@ class EarlyStopping(StoppingRule):
 
     def on_train_begin(self, trainer):
         self.best_value, self.best_epoch, self.wait = math.inf, None, 0
-        self.best = trainer.theta.copy() if self.restore_best else None
+        self.best = trainer.engine.copy_params(trainer.theta) if self.restore_best else None
 
     def observe(self, trainer, epoch, logs):
         value = self.sign * logs.get(self.monitor, logs["loss"])
         if value < self.best_value - self.min_delta:
             self.best_value, self.best_epoch, self.wait = value, epoch, 0
             if self.best is not None:
-                np.copyto(self.best, trainer.theta)
+                trainer.engine.copy_into(self.best, trainer.theta)
         else:
             self.wait += 1
 
@@ -85,7 +85,7 @@ class EarlyStopping(StoppingRule):
 
     def on_train_end(self, trainer):
         if self.best is not None and self.best_epoch is not None:
-            np.copyto(trainer.theta, self.best)
+            trainer.engine.copy_into(trainer.theta, self.best)
             trainer.history.best_epoch = self.best_epoch
 
 

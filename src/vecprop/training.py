@@ -17,8 +17,8 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
-from .checks import check_sample_weight
 from .engines import N_SCALARS, clip_global_norm, get_engine
+from .engines import xp_propagation as xpp
 from .head import class_weights, target_labels
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .reducers import LocalReducer
@@ -233,9 +233,9 @@ class Trainer:
         kp = propagation.keep_probs(config.keep_prob, net.L)
         self.engine = get_engine(engine, net, kp if any(p < 1 for p in kp) else None)
         self.theta = net.theta                                  # every W[l], b[l] as views of one vector
-        self.n = self.theta.size
+        self.n = net.n_params
         self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
-        self.buffer = np.zeros(self.n + N_SCALARS, net.dtype)
+        self.buffer = self.engine.zeros(self.n + N_SCALARS)
         self._W = [v for k, v in net.params.items() if k[0] == "W"]
 
     def step(self, cols, lr: float):
@@ -246,10 +246,10 @@ class Trainer:
         buf, n, config = self.buffer, self.n, self.config
         self.engine.batch_sums(cols, buf)          # forward, cost, backward: sums over this batch
         self.reducer(buf)                          # the identity in one process; MPI: Allreduce(SUM)
-        loss_sum, w_sum, count, correct = (float(v) for v in buf[n:])
+        loss_sum, w_sum, count, correct = self.engine.scalars(buf[n:])
         J = loss_sum / w_sum if w_sum > 0 else 0.0                              # eq. (3)
         if config.l2:
-            J += config.l2 / (2 * count) * sum(float(np.vdot(W, W)) for W in self._W)
+            J += config.l2 / (2 * count) * self.engine.sum_of_squares(self._W)
         if math.isfinite(J):
             self.engine.update(self.theta, buf[:n], n_W=self.n_W, w_sum=w_sum, count=count, l2=config.l2,
                                clip_norm=config.clip_norm, optimizer=self.state.optimizer,
@@ -261,7 +261,7 @@ class Trainer:
         config, history = self.config, self.history
         self.engine.bind(X, Y, sample_weight)
         interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), contextlib.nullcontext())
-        last_good = self.theta.copy()                            # the last finite parameters
+        last_good = self.engine.copy_params(self.theta)                          # the last finite parameters
         error = None
         for obj in (*self.stopping, *self.callbacks):
             obj.on_train_begin(self)
@@ -270,7 +270,7 @@ class Trainer:
                 self.engine.session(config.batch_size or X.shape[1]):
             for i in range(self.epochs):
                 self.last_epoch = self.state.epoch if i == self.epochs - 1 else None
-                np.copyto(last_good, self.theta)
+                self.engine.copy_into(last_good, self.theta)
                 error, reason = self._epoch(X.shape[1], validation)
                 if error is not None or reason:
                     history.stop_reason = "diverged" if error is not None else reason
@@ -278,7 +278,7 @@ class Trainer:
             else:
                 history.stop_reason = "epochs"
         if error is not None:
-            np.copyto(self.theta, last_good)
+            self.engine.copy_into(self.theta, last_good)
         for rule in self.stopping:
             rule.on_train_end(self)
         self.net.metadata["training"] = config.to_json()
@@ -310,7 +310,7 @@ class Trainer:
                 if b < len(batches) - 1:
                     return None, reason                           # a partial epoch is not recorded
                 break
-        if not np.isfinite(self.theta).all():
+        if not self.engine.all_finite(self.theta):
             return (epoch, len(batches) - 1, lr), None
         logs = self._logs(loss_sum / count, correct / count, lr, validation)
         state.epoch += 1
@@ -394,9 +394,9 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data):
     """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
-    w = check_sample_weight(sample_weight, X.shape[1], net.dtype)
-    if config.class_weight is not None:
-        cw = class_weights(Y, config.class_weight).astype(net.dtype)
+    w = xpp.check_sample_weight(sample_weight, X.shape[1], net.dtype, net.theta)  # in X's namespace
+    if config.class_weight is not None:                 # from a host copy of Y (the labels), moved to X's device
+        cw = xpp.move(class_weights(xpp.to_host(Y), config.class_weight).astype(net.dtype), *xpp.target(X))
         w = cw if w is None else w * cw
     is_classifier = net.head.is_classifier
     if config.monitor.endswith("accuracy") and not is_classifier:
@@ -410,8 +410,9 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data):
     if config.validation_fraction or (config.early_stopping and config.monitor.startswith("val_")):
         fraction = config.validation_fraction or 0.1            # scikit-learn's default when early stopping
         seed = config.validation_seed if config.validation_seed is not None else (net.seed or 0)
-        train, val = train_validation_split(Y, fraction, seed, stratify=is_classifier)
-        return X[:, train], Y[:, train], None if w is None else w[train], (X[:, val], Y[:, val])
+        train, val = train_validation_split(xpp.to_host(Y), fraction, seed, stratify=is_classifier)
+        cut = xpp.take_columns
+        return cut(X, train), cut(Y, train), cut(w, train), (cut(X, val), cut(Y, val))
     return X, Y, w, None
 
 
@@ -452,7 +453,8 @@ def _trainer_state(net, config) -> TrainerState:
             old.sched_state = schedule.init(config.learning_rate)
         return old
     epoch = 0 if old is None else old.epoch
-    net._training = TrainerState(optimizer, optimizer.init(_groups(net.theta, net.layer_dims)), schedule,
+    host = np.zeros(net.n_params, net.dtype)       # zeros_like on the host: moments move with the parameters
+    net._training = TrainerState(optimizer, optimizer.init(_groups(host, net.layer_dims)), schedule,
                                  schedule.init(config.learning_rate), epoch)
     return net._training
 

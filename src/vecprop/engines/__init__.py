@@ -6,14 +6,17 @@ once registered), an :class:`Engine` subclass or an instance into what the Train
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .base import N_SCALARS, Engine, clip_global_norm
 from .numpy_engine import NumpyEngine
 from .reference import ReferenceEngine
+from .xp_engine import XPEngine
 
 __all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "available_engines",
-           "ReferenceEngine", "NumpyEngine", "clip_global_norm"]
+           "ReferenceEngine", "NumpyEngine", "XPEngine", "clip_global_norm"]
 
-ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine}
+ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine, "xp": XPEngine}
 AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model
 
 
@@ -41,7 +44,10 @@ def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
     """
     if isinstance(spec, Engine):
         return spec
-    if spec is None or spec == "auto":
+    foreign = model is not None and not isinstance(model.theta, np.ndarray)    # torch, cupy, ... parameters
+    if foreign and (spec is None or spec == "auto"):
+        cls = XPEngine
+    elif spec is None or spec == "auto":
         cls = next(ENGINES[n] for n in AUTO_ORDER if n in ENGINES and (model is None or ENGINES[n].supports(model)))
     elif isinstance(spec, type) and issubclass(spec, Engine):
         cls = spec
@@ -52,6 +58,9 @@ def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
                          "an Engine subclass or instance")
     if model is None:
         return cls
+    if foreign and not cls.array_api:
+        raise ValueError(f"engine {cls.name!r} computes on NumPy arrays but the parameters are "
+                         f"{type(model.theta).__module__} arrays; use engine='xp' (or 'auto'), or net.to(numpy)")
     if not cls.supports(model):
         raise ValueError(f"engine {cls.name!r} cannot train this network (e.g. a custom activation); "
                          "use engine='numpy'")

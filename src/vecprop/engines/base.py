@@ -38,6 +38,7 @@ class Engine:
     """
 
     name = "base"
+    array_api = False                 # True: computes on the parameters' own namespace (torch, cupy, ...)
 
     def __init__(self, model, keep_prob=None):
         self.model = model
@@ -63,6 +64,32 @@ class Engine:
         """A context manager the Trainer holds open for a whole fit (the NumPy engine's BLAS thread
         policy); the default does nothing."""
         return contextlib.nullcontext()
+
+    # The few array operations of the Trainer and the stopping rules, so an engine on another array library
+    # (engines/xp_engine.py) can keep them on its device; these defaults are NumPy's.
+    def zeros(self, size: int):
+        """The step's buffer: ``size`` zeros of the model's dtype."""
+        return np.zeros(size, self.model.dtype)
+
+    def scalars(self, tail) -> tuple:
+        """The four reduced scalars ``buf[n:]`` as Python floats (a device engine: one transfer)."""
+        return tuple(float(v) for v in tail)
+
+    def sum_of_squares(self, weights) -> float:
+        """Σ_l ‖W[l]‖²_F of the L2 term, a Python float."""
+        return sum(float(np.vdot(W, W)) for W in weights)
+
+    def copy_params(self, theta):
+        """A copy of the flat parameters (last finite / best weights)."""
+        return theta.copy()
+
+    def copy_into(self, dst, src) -> None:
+        """``dst[...] = src`` for two flat parameter vectors."""
+        np.copyto(dst, src)
+
+    def all_finite(self, theta) -> bool:
+        """Whether every parameter is finite (asked once per epoch)."""
+        return bool(np.isfinite(theta).all())
 
     def batch_sums(self, cols, out: np.ndarray) -> None:
         """Σ_i w_i ∂L_i/∂θ into ``out[:n]`` and the four scalars into ``out[n:]`` (see the module docstring)."""

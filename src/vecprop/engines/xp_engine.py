@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from .base import N_SCALARS, Engine
+
 __all__ = ["XPEngine", "namespace_of", "ACTIVATIONS_XP", "LOSSES_XP"]
 
 
@@ -101,20 +103,39 @@ LOSSES_XP = {
 }
 
 
-class XPEngine:
+def _host(a):
+    """One explicit copy of ``a`` to a NumPy array (torch, CuPy, array-api-strict on any device)."""
+    if isinstance(a, np.ndarray):
+        return a
+    from array_api_compat import is_array_api_strict_namespace, is_cupy_array, is_torch_array
+
+    if is_torch_array(a):
+        return a.detach().cpu().numpy()
+    if is_cupy_array(a):
+        return a.get()
+    if is_array_api_strict_namespace(namespace_of(a)):
+        import array_api_strict
+
+        a = a.to_device(array_api_strict.Device("CPU_DEVICE"))
+    return np.from_dlpack(a)
+
+
+class XPEngine(Engine):
     """Per-batch sums of the gradient, loss, weight, count and hits on any Array API namespace.
 
     Follows the engine contract (``engines.base.Engine``): :meth:`batch_sums` writes
-    ``[Σ w ∂L/∂θ (flat), Σ w L, Σ w, m_b, n_correct]`` into a buffer on the data's device.
+    ``[Σ w ∂L/∂θ (flat), Σ w L, Σ w, m_b, n_correct]`` into a buffer on the parameters' device; the
+    Trainer reads the four scalars with one transfer per batch (:meth:`scalars`) and checks finiteness
+    once per epoch (:meth:`all_finite`).
     """
 
     name = "xp"
+    array_api = True
 
     def __init__(self, model, keep_prob=None):
-        self.model = model
-        self.keep_prob = keep_prob
+        super().__init__(model, keep_prob)
         self.xp = None
-        self.X = self.Y = self.w = None
+        self.w = None
 
     @classmethod
     def supports(cls, model) -> bool:
@@ -127,6 +148,34 @@ class XPEngine:
         """The training data of this fit, arrays of one namespace on one device."""
         self.xp = namespace_of(X)
         self.X, self.Y, self.w = X, Y, sample_weight
+        self.sample_weight = sample_weight
+
+    # ------------------------------------------------------------------------------- the Trainer's arrays
+    def _theta_xp(self):
+        return namespace_of(self.model.theta)
+
+    def zeros(self, size: int):
+        from array_api_compat import device
+
+        theta = self.model.theta
+        return self._theta_xp().zeros(size, dtype=theta.dtype, device=device(theta))
+
+    def scalars(self, tail) -> tuple:
+        return tuple(float(v) for v in _host(tail).tolist())          # one transfer per batch
+
+    def sum_of_squares(self, weights) -> float:
+        xp = self._theta_xp()
+        return float(xp.sum(xp.stack([xp.sum(W * W) for W in weights])))
+
+    def copy_params(self, theta):
+        return self._theta_xp().asarray(theta, copy=True)
+
+    def copy_into(self, dst, src) -> None:
+        dst[...] = src
+
+    def all_finite(self, theta) -> bool:
+        xp = self._theta_xp()
+        return bool(xp.all(xp.isfinite(theta)))
 
     def _columns(self, A, cols):
         if A is None or isinstance(cols, slice):
@@ -218,16 +267,19 @@ class XPEngine:
         out[n + 3] = self._n_correct(AL, Y)
 
     def eval_sums(self, X, Y, sample_weight=None):
-        """[Σ w L, Σ w, m, n_correct] on (X, Y) without dropout or gradients."""
+        """[Σ w L, Σ w, m, n_correct] on (X, Y) without dropout or gradients, as a NumPy array (one transfer)."""
         xp = self.xp or namespace_of(X)
         self.xp = xp
+        if X.shape[1] == 0:
+            return np.zeros(N_SCALARS, self.model.dtype)
         AL, caches = self.forward(X, self.model.params, train=False)
         losses, _ = self._head(AL, Y, caches)
         m = X.shape[1]
         w = sample_weight
         loss_sum = xp.sum(losses) if w is None else xp.sum(w * losses)
         w_sum = xp.asarray(float(m), dtype=AL.dtype) if w is None else xp.sum(w)
-        return xp.stack([loss_sum, w_sum, xp.asarray(float(m), dtype=AL.dtype), self._n_correct(AL, Y)])
+        sums = xp.stack([loss_sum, w_sum, xp.asarray(float(m), dtype=AL.dtype), self._n_correct(AL, Y)])
+        return np.asarray(_host(sums), dtype=self.model.dtype)
 
     # ------------------------------------------------------------------------------- the update
     def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
