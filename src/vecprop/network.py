@@ -12,6 +12,7 @@ import numpy as np
 from . import propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
+from .engines import xp_propagation as xpp
 from .head import OutputHead
 from .initializers import default_initializer, initialize
 from .losses import get_loss
@@ -100,21 +101,23 @@ class Network:
         missing = [k for k in self._param_shapes() if k not in params]
         if missing:
             raise ValueError(f"params is missing {', '.join(missing)}; expected keys W1, b1, ..., W{self.L}, b{self.L}")
-        new = {}
+        new, where = {}, xpp.target(self._theta)     # the parameters stay in their namespace and device
         for key, shape in self._param_shapes().items():
-            value = np.asarray(params[key])
+            value = np.asarray(xpp.to_host(params[key]))
             if value.shape != shape:
                 raise ValueError(f"params['{key}'] has shape {value.shape} but layer_dims {self.layer_dims} "
                                  f"needs {shape}")
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"params['{key}'] contains NaN or inf")
             new[key] = np.array(value, dtype=self.dtype)      # a copy: params may be views of self._theta
-        if self._theta.dtype != self.dtype:           # the dtype was changed (gradient_check's float64 copy)
+        if where[0] is not None or self._theta.dtype != self.dtype:   # dtype changed (gradient_check's copy)
             self._theta = np.empty(self.n_params, self.dtype)
         self._params = propagation.param_views(self._theta, self.layer_dims)
         for key, value in new.items():
             self._params[key][...] = value
         self._last = None
+        if where[0] is not None:
+            self.to(*where)
 
     @property
     def head(self) -> OutputHead:
@@ -131,6 +134,8 @@ class Network:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
         (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
         theta = self._theta
+        if xpp.is_foreign(theta):                     # set by to(): params are views made there
+            return theta
         for key, (start, _) in propagation.param_layout(self.layer_dims).items():
             v = self._params.get(key)
             if not (isinstance(v, np.ndarray) and v.base is theta
@@ -138,6 +143,37 @@ class Network:
                 self.params = dict(self._params)      # validates, copies in, re-links
                 break
         return self._theta
+
+    def to(self, like, device=None) -> "Network":
+        """Move the parameters (and the optimizer's moments) to the namespace and device of ``like``: an array
+        (torch/CuPy/array-api-strict/NumPy) or a namespace module (``numpy``, ``torch``, ...) with ``device``.
+        ``params`` stay views of ``theta``; returns the network. Needs ``pip install "vecprop[array]"``."""
+        xp, device = xpp.target(like, device)
+        if (xp, device) == xpp.target(self._theta):
+            return self
+        self._theta = xpp.move(self._theta, xp, device)
+        self._params = xpp.param_views(self._theta, self.layer_dims)
+        state = None if self._training is None else self._training.opt_state
+        for key, value in (state or {}).items():
+            if not isinstance(value, (int, float)):
+                state[key] = xpp.move(value, xp, device)
+        self.caches, self._last = {}, None
+        return self
+
+    def _input(self, a, name, lead: bool = False):
+        """``a`` validated in the parameters' namespace; with ``lead`` (X, A[L]) the parameters first move
+        to ``a``'s namespace and device — everything follows X."""
+        if lead and (xpp.is_foreign(a) or xpp.is_foreign(self._theta)):
+            where = xpp.target(a) if xpp.is_foreign(a) else (None, None)
+            if where != xpp.target(self._theta):
+                self.to(*where)
+        if not xpp.is_foreign(self._theta) and not xpp.is_foreign(a):
+            return _finite_array(a, name, self.dtype)
+        return xpp.finite_array(a, name, self.dtype, self._theta)
+
+    def _math(self, a):
+        """The seed's functions for ``a``: propagation (NumPy) or its Array API twin."""
+        return xpp if xpp.is_foreign(a) else propagation
 
     def _param_shapes(self) -> dict:
         shapes = {}
@@ -153,7 +189,7 @@ class Network:
     # ----------------------------------------------------------------------------- checks
     def check_X(self, X) -> np.ndarray:
         """X as an (n_0, m) array of the network's dtype; ValueError with the fix otherwise."""
-        X = _finite_array(X, "X", self.dtype)
+        X = self._input(X, "X", lead=True)
         n_0 = self.layer_dims[0]
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D of shape (n_x, m) = ({n_0}, m) — columns are examples; got shape {X.shape}")
@@ -167,16 +203,16 @@ class Network:
 
     def check_Y(self, Y, m: int) -> np.ndarray:
         """Y as an (n_L, m) array matching A[L]; ValueError with the fix otherwise."""
-        Y = _finite_array(Y, "Y", self.dtype)
+        Y = self._input(Y, "Y")
         n_L = self.layer_dims[-1]
         if Y.ndim == 1 and n_L == 1 and Y.shape[0] == m:
-            Y = Y.reshape(1, m)
-        if Y.shape != (n_L, m):
+            Y = xpp.reshape(Y, (1, m))
+        if tuple(Y.shape) != (n_L, m):
             hint = "; pass Y.T" if Y.shape == (m, n_L) else ""
             one_hot = (" (for categorical_cross_entropy give one-hot columns, e.g. vecprop.one_hot(y, n_classes))"
                        if self.loss.name == "categorical_cross_entropy" and Y.ndim == 1 else "")
             raise ValueError(f"Y has shape {Y.shape} but A[L] has shape (n_L, m) = ({n_L}, {m}){hint}{one_hot}")
-        self.loss.check_targets(Y)
+        self.loss.check_targets(xpp.to_host(Y))     # a host copy for another namespace (Y is small)
         return Y
 
     # ----------------------------------------------------------------------------- the math
@@ -197,7 +233,7 @@ class Network:
 
     def _forward(self, X, keep_prob=None):
         """Forward on validated X; keep_prob already per layer."""
-        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
+        AL, self.caches = self._math(X).forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
         self._last = (AL, keep_prob)
         return AL
 
@@ -218,8 +254,8 @@ class Network:
             raise ValueError("backward needs a forward pass first: call net.forward(X) with the same examples")
         AL, keep_prob = self._last
         Y = self.check_Y(Y, AL.shape[1])
-        sample_weight = _check_weights(sample_weight, AL.shape[1], self.dtype)
-        return propagation.backward(AL, Y, self.caches, self._params, self.activations, self.loss,
+        sample_weight = xpp.check_sample_weight(sample_weight, AL.shape[1], self.dtype, self._theta)
+        return self._math(AL).backward(AL, Y, self.caches, self._params, self.activations, self.loss,
                                     keep_prob=keep_prob, sample_weight=sample_weight, l2=_check_l2(l2),
                                     need_dA0=need_dA0)
 
@@ -233,10 +269,10 @@ class Network:
         if self._last is not None and AL is self._last[0]:
             ZL = self.head.cost_logits(self.caches[self.L].Z)
         else:
-            AL = _finite_array(AL, "AL", self.dtype)
+            AL = self._input(AL, "AL", lead=True)
         Y = self.check_Y(Y, AL.shape[1])
-        sample_weight = _check_weights(sample_weight, AL.shape[1], self.dtype)
-        return propagation.cost(AL, Y, self.loss, ZL=ZL, sample_weight=sample_weight, params=self._params,
+        sample_weight = xpp.check_sample_weight(sample_weight, AL.shape[1], self.dtype, self._theta)
+        return self._math(AL).cost(AL, Y, self.loss, ZL=ZL, sample_weight=sample_weight, params=self._params,
                                 l2=_check_l2(l2))
 
     def compute_cost(self, X, Y, *, sample_weight=None, l2: float = 0.0) -> float:
@@ -247,7 +283,7 @@ class Network:
     def predict_output(self, X) -> np.ndarray:
         """A[L] for X (no dropout, caches untouched); shape (n_L, m)."""
         X = self.check_X(X)
-        AL, _ = propagation.forward(X, self._params, self.activations)
+        AL, _ = self._math(X).forward(X, self._params, self.activations)
         return AL
 
     def predict(self, X) -> np.ndarray:
@@ -258,7 +294,7 @@ class Network:
         softmax output: class indices of shape (1, m); sigmoid output: 0/1 of shape (n_L, m) (A > 0.5);
         anything else: A[L] itself, (n_L, m).
         """
-        return self.head.predict(self.predict_output(X))
+        return xpp.predict(self.head, self.predict_output(X))
 
     def accuracy(self, X, Y) -> float:
         """Share of examples predicted right: argmax agreement for softmax, all n_L bits for sigmoid."""
@@ -266,7 +302,7 @@ class Network:
         Y = self.check_Y(Y, X.shape[1])
         if not self.head.is_classifier:
             raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
-        return self.head.n_correct(self.predict_output(X), Y) / X.shape[1]
+        return xpp.n_correct(self.head, self.predict_output(X), Y) / X.shape[1]
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
@@ -339,7 +375,8 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        return save_network(self, path, include_training_state=include_training_state)
+        net = self if not xpp.is_foreign(self._theta) else self.copy().to(np)   # the same file from any device
+        return save_network(net, path, include_training_state=include_training_state)
 
     def copy(self) -> "Network":
         """A deep copy (parameters, Generator state, training state)."""
