@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import propagation
+from .engines.xp_propagation import to_host
 
 __all__ = ["gradient_check", "numeric_gradient", "GradCheckResult", "ParameterCheck", "relative_difference"]
 
@@ -29,9 +29,9 @@ def numeric_gradient(J, params: dict, epsilon: float = 1e-7) -> dict:
     """
     numeric = {}
     for name, theta in params.items():
-        g_hat = np.empty_like(theta)
+        g_hat = np.empty(theta.shape, np.float64)        # on the host, also for a parameter on a device
         for idx in np.ndindex(theta.shape):
-            saved = theta[idx]
+            saved = theta[idx] if isinstance(theta, np.ndarray) else float(theta[idx])   # a torch entry is a view
             theta[idx] = saved + epsilon
             J_plus = J()
             theta[idx] = saved - epsilon
@@ -117,23 +117,23 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
     net64 = net.copy()
     if net64.dtype != np.float64:
         net64.dtype = np.dtype(np.float64)
-        net64.params = {k: v.astype(np.float64) for k, v in net.params.items()}
+        net64.params = {k: to_host(v).astype(np.float64) for k, v in net.params.items()}
     X = net64.check_X(X)
     Y = net64.check_Y(Y, X.shape[1])
     AL = net64.forward(X)
     grads = net64.backward(Y, sample_weight=sample_weight, l2=l2)
     params = net64.params
-    head = net64.head
+    head, math = net64.head, net64._math(X)             # propagation, or its Array API twin for X's namespace
 
     def J():
-        AL, caches = propagation.forward(X, params, net64.activations)
+        AL, caches = math.forward(X, params, net64.activations)
         ZL = head.cost_logits(caches[net64.L].Z)            # the logit-stable cost for a canonical output
-        return propagation.cost(AL, Y, net64.loss, ZL=ZL, sample_weight=sample_weight, params=params, l2=l2)
+        return math.cost(AL, Y, net64.loss, ZL=ZL, sample_weight=sample_weight, params=params, l2=l2)
 
     numeric = numeric_gradient(J, params, epsilon)
     checks, g_all, g_hat_all = {}, [], []
     for name in params:
-        g, g_hat = grads["d" + name], numeric["d" + name]
+        g, g_hat = to_host(grads["d" + name]), numeric["d" + name]
         worst = np.unravel_index(np.argmax(np.abs(g - g_hat)), g.shape)
         checks[name] = ParameterCheck(name, relative_difference(g, g_hat), tuple(int(i) for i in worst),
                                       float(g[worst]), float(g_hat[worst]))

@@ -144,7 +144,7 @@ class Network:
                 break
         return self._theta
 
-    def to(self, like, device=None) -> "Network":
+    def to(self, like, device=None) -> Network:
         """Move the parameters (and the optimizer's moments) to the namespace and device of ``like``: an array
         (torch/CuPy/array-api-strict/NumPy) or a namespace module (``numpy``, ``torch``, ...) with ``device``.
         ``params`` stay views of ``theta``; returns the network. Needs ``pip install "vecprop[array]"``."""

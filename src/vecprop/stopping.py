@@ -24,8 +24,6 @@ import math
 import signal
 import threading
 
-import numpy as np
-
 __all__ = ["StoppingRule", "EarlyStopping", "NoImprovement", "Interrupt", "CallbackStop"]
 
 

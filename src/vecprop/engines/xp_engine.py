@@ -168,7 +168,9 @@ class XPEngine(Engine):
         return float(xp.sum(xp.stack([xp.sum(W * W) for W in weights])))
 
     def copy_params(self, theta):
-        return self._theta_xp().asarray(theta, copy=True)
+        from array_api_compat import device
+
+        return self._theta_xp().asarray(theta, copy=True, device=device(theta))
 
     def copy_into(self, dst, src) -> None:
         dst[...] = src
@@ -220,7 +222,9 @@ class XPEngine(Engine):
             return xp.sum(xp.astype(xp.argmax(AL, axis=0) == xp.argmax(Y, axis=0), AL.dtype))
         if out == "sigmoid":
             return xp.sum(xp.astype(xp.all((AL > 0.5) == (Y > 0.5), axis=0), AL.dtype))
-        return xp.zeros((), dtype=AL.dtype)
+        from array_api_compat import device
+
+        return xp.zeros((), dtype=AL.dtype, device=device(AL))
 
     def batch_sums(self, cols, out) -> None:
         """Forward, loss and BP1–BP4 on the columns ``cols`` of the bound data, as sums, into ``out``."""
@@ -277,8 +281,10 @@ class XPEngine(Engine):
         m = X.shape[1]
         w = sample_weight
         loss_sum = xp.sum(losses) if w is None else xp.sum(w * losses)
-        w_sum = xp.asarray(float(m), dtype=AL.dtype) if w is None else xp.sum(w)
-        sums = xp.stack([loss_sum, w_sum, xp.asarray(float(m), dtype=AL.dtype), self._n_correct(AL, Y)])
+        from array_api_compat import device
+
+        count = xp.asarray(float(m), dtype=AL.dtype, device=device(AL))
+        sums = xp.stack([loss_sum, count if w is None else xp.sum(w), count, self._n_correct(AL, Y)])
         return np.asarray(_host(sums), dtype=self.model.dtype)
 
     # ------------------------------------------------------------------------------- the update

@@ -220,7 +220,7 @@ def backward(AL, Y, caches, params, activations, loss, *, keep_prob=None, sample
     """BP1–BP4 from layer L down, as ``propagation.backward`` (same keys: dW, db, dZ per layer, dA)."""
     xp, L, m = namespace(AL), len(activations), Y.shape[1]
     w = _weights(xp, sample_weight, m)
-    grads = {}
+    grads, dA = {}, None
     dZ = _output_delta(xp, AL, Y, caches[L].Z, activations[-1], loss, w)
     for l in range(L, 0, -1):
         W, cache = params[f"W{l}"], caches[l]
