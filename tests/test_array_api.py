@@ -239,5 +239,8 @@ def test_numpy_input_stays_numpy_and_a_missing_extra_names_the_install(monkeypat
     assert not is_foreign(X) and isinstance(net.forward(X), np.ndarray)
     monkeypatch.setitem(sys.modules, "array_api_compat", None)
     assert isinstance(net.predict(X), np.ndarray)                 # NumPy never needs array-api-compat
-    with pytest.raises(ImportError, match=INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")):
+    hint = INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")
+    with pytest.raises(ImportError, match=hint):
         namespace(BACKENDS["strict"](X))
+    with pytest.raises(ImportError, match=hint):
+        net.forward(BACKENDS["strict"](X))
