@@ -182,6 +182,9 @@ def test_to_moves_theta_and_params_stay_views(to_x):
     assert float(net.params["W1"][0, 0]) == 123.0
     net.params = {k: to_host(v) for k, v in net.params.items()}   # assigning keeps the device
     _same_place(net.theta, Xd)
+    twin = net.copy()                                   # a deep copy's params are views of its theta again
+    twin.theta[1] = -5.0
+    assert float(twin.params["W1"][0, 1]) == -5.0 and float(net.params["W1"][0, 1]) == host[1]
     net.to(np)
     assert isinstance(net.theta, np.ndarray) and net.theta[0] == 123.0
     np.testing.assert_array_equal(net.theta[1:], host[1:])

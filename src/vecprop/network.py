@@ -134,7 +134,8 @@ class Network:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
         (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
         theta = self._theta
-        if xpp.is_foreign(theta):                     # set by to(): params are views made there
+        if xpp.is_foreign(theta):                     # params were made by to(); re-linked as below
+            self._params = xpp.relink(theta, self._params, self.layer_dims)
             return theta
         for key, (start, _) in propagation.param_layout(self.layer_dims).items():
             v = self._params.get(key)

@@ -164,19 +164,19 @@ class XPEngine(Engine):
         return tuple(float(v) for v in _host(tail).tolist())          # one transfer per batch
 
     def sum_of_squares(self, weights) -> float:
-        xp = self._theta_xp()
+        xp = namespace_of(*weights)
         return float(xp.sum(xp.stack([xp.sum(W * W) for W in weights])))
 
     def copy_params(self, theta):
         from array_api_compat import device
 
-        return self._theta_xp().asarray(theta, copy=True, device=device(theta))
+        return namespace_of(theta).asarray(theta, copy=True, device=device(theta))
 
     def copy_into(self, dst, src) -> None:
         dst[...] = src
 
     def all_finite(self, theta) -> bool:
-        xp = self._theta_xp()
+        xp = namespace_of(theta)
         return bool(xp.all(xp.isfinite(theta)))
 
     def _columns(self, A, cols):

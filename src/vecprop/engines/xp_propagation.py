@@ -113,6 +113,15 @@ def param_views(theta, layer_dims) -> dict:
     return views
 
 
+def relink(theta, params, layer_dims) -> dict:
+    """Write ``params``' values into ``theta`` and return fresh views of it: after a deep copy (which may copy
+    views as separate arrays) or ``params["W1"] = array`` they are views of the flat vector again."""
+    xp, dev = namespace(theta), device(theta)
+    for key, (start, (rows, cols)) in param_layout(layer_dims).items():
+        theta[start:start + rows * cols] = xp.reshape(move(params[key], xp, dev), (rows * cols,))
+    return param_views(theta, layer_dims)
+
+
 def finite_array(a, name, dtype, like):
     """``a`` checked as ``checks.finite_array`` does, in the namespace and on the device of ``like`` (the
     parameters). Host data (NumPy, lists) is moved there; an array of another library or device is refused."""
