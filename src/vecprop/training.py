@@ -23,7 +23,7 @@ from .head import class_weights, target_labels
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .reducers import LocalReducer
 from .schedules import get_schedule
-from .stopping import CallbackStop, EarlyStopping, Interrupt
+from .stopping import CallbackStop, EarlyStopping, Interrupt, StoppingRule
 
 __all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
@@ -237,6 +237,9 @@ class Trainer:
         self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
         self.buffer = self.engine.zeros(self.n + N_SCALARS)
         self._W = [v for k, v in net.params.items() if k[0] == "W"]
+        # only the rules that can stop mid-epoch are asked after every batch
+        self._batch_rules = [r for r in self.stopping
+                             if type(r).batch_reason is not StoppingRule.batch_reason]
 
     def step(self, cols, lr: float):
         """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
@@ -261,7 +264,7 @@ class Trainer:
         config, history = self.config, self.history
         self.engine.bind(X, Y, sample_weight)
         interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), contextlib.nullcontext())
-        last_good = self.engine.copy_params(self.theta)                          # the last finite parameters
+        last_good = self.engine.copy_params(self.theta)          # the last finite parameters
         error = None
         for obj in (*self.stopping, *self.callbacks):
             obj.on_train_begin(self)
@@ -305,7 +308,11 @@ class Trainer:
             loss_sum, count, correct = loss_sum + J * n_b, count + n_b, correct + c
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, {"loss": J, "size": int(n_b)})
-            reason = next(filter(None, (r.batch_reason(self) for r in self.stopping)), None)
+            reason = None
+            for rule in self._batch_rules:
+                reason = rule.batch_reason(self)
+                if reason:
+                    break
             if reason:
                 if b < len(batches) - 1:
                     return None, reason                           # a partial epoch is not recorded

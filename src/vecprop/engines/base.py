@@ -73,7 +73,7 @@ class Engine:
 
     def scalars(self, tail) -> tuple:
         """The four reduced scalars ``buf[n:]`` as Python floats (a device engine: one transfer)."""
-        return tuple(float(v) for v in tail)
+        return tail.tolist()
 
     def sum_of_squares(self, weights) -> float:
         """Σ_l ‖W[l]‖²_F of the L2 term, a Python float."""
