@@ -247,3 +247,14 @@ def test_numpy_input_stays_numpy_and_a_missing_extra_names_the_install(monkeypat
         namespace(BACKENDS["strict"](X))
     with pytest.raises(ImportError, match=hint):
         net.forward(BACKENDS["strict"](X))
+
+
+def test_float32_fit_agrees_within_1e_5_and_keeps_float32(to_x):
+    X, Y, _ = _data(m=29)
+    ref, net = (Network([4, 6, 3], "relu", "categorical_cross_entropy", seed=1, dtype=np.float32) for _ in range(2))
+    kw = dict(epochs=3, batch_size=8, optimizer="adam", learning_rate=0.01, verbose=0)
+    h_ref = ref.fit(X, Y, **kw)
+    h = net.fit(to_x(X), to_x(Y), **kw)                    # float64 input arrays become the network's float32
+    assert to_host(net.theta).dtype == np.float32
+    np.testing.assert_allclose(to_host(net.theta), ref.theta, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-5)
