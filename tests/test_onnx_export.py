@@ -200,6 +200,13 @@ def test_pipeline_converts_with_zipmap(skl2onnx):
     close(np.array([[row[c] for c in (-5, 5, 15)] for row in maps], dtype=np.float32), proba, np.float32)
 
 
+def test_float64_pipeline_with_zipmap_is_refused_with_the_fix(skl2onnx):
+    pipe = _pipeline(vecprop.DNNClassifier((4,), max_iter=5, random_state=0), X_TRAIN, TARGETS["binary_strings"])
+    with pytest.raises(ValueError, match=r"ZipMap takes float32 probabilities only: convert a float64 pipeline "
+                                         r"with options=\{'zipmap': False\}"):
+        skl2onnx.to_onnx(pipe, X_TRAIN[:1])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_regressor_pipeline_converts(skl2onnx, dtype):
     X = (X_TRAIN * 4 + 7).astype(dtype)

@@ -115,8 +115,7 @@ def _estimator_spec(est, dtype) -> _Spec:
 def _spec(model, dtype) -> _Spec:
     if isinstance(model, Network):
         spec = _network_spec(model, dtype)
-    elif hasattr(model, "coefs_") and hasattr(model, "network_") or type(model).__name__ in ("DNNClassifier",
-                                                                                               "DNNRegressor"):
+    elif type(model).__name__ in ("DNNClassifier", "DNNRegressor") or hasattr(model, "network_"):
         spec = _estimator_spec(model, dtype)
     else:
         raise ValueError(f"to_onnx exports a vecprop Network, DNNClassifier or DNNRegressor, got "
@@ -328,6 +327,11 @@ def _skl2onnx_convert(scope, operator, container):
         raise ValueError(f"vecprop's ONNX converters need target_opset >= {OPSET}, got {container.target_opset}")
     _, dtype = _skl2onnx_types(operator)
     spec = _estimator_spec(operator.raw_operator, dtype)
+    zipmap = spec.head not in ("regressor", "multilabel") and container.get_options(
+        operator.raw_operator, dict(zipmap=True))["zipmap"] is not False
+    if zipmap and dtype == np.float64:
+        raise ValueError("ONNX's ZipMap takes float32 probabilities only: convert a float64 pipeline with "
+                         "options={'zipmap': False}, or pass float32 X")
     _check_activations(spec.activations)
     g = _Graph(dtype, unique=scope.get_unique_variable_name)
     Z, A = _forward(g, spec, operator.inputs[0].full_name)
