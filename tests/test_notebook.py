@@ -1,5 +1,6 @@
 """Jupyter: HTML reprs of Network and History, figures that show inline, the notebook-aware progress bar,
 and examples/walkthrough.ipynb executed headless."""
+import json
 import sys
 import types
 from pathlib import Path
@@ -131,14 +132,21 @@ def test_progress_bar_is_silent_in_a_log(monkeypatch):
 
 
 # ------------------------------------------------------------------------------ the notebook
-def test_walkthrough_notebook_runs(tmp_path):
+def test_walkthrough_notebook_runs(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     pytest.importorskip("onnxruntime")
     pytest.importorskip("skl2onnx")
+    # a kernel of THIS interpreter (not whatever "python3" kernelspec the machine has), found first
+    spec = tmp_path / "jupyter" / "kernels" / "vecprop-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "vecprop test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="vecprop-test",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()   # raises on any error
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     text = "".join(o.get("text", "") for o in outputs)
