@@ -115,7 +115,7 @@ def _estimator_spec(est, dtype) -> _Spec:
 def _spec(model, dtype) -> _Spec:
     if isinstance(model, Network):
         spec = _network_spec(model, dtype)
-    elif type(model).__name__ in ("DNNClassifier", "DNNRegressor") or hasattr(model, "network_"):
+    elif {"DNNClassifier", "DNNRegressor"} & {c.__name__ for c in type(model).__mro__}:
         spec = _estimator_spec(model, dtype)
     else:
         raise ValueError(f"to_onnx exports a vecprop Network, DNNClassifier or DNNRegressor, got "
