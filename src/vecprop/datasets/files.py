@@ -8,14 +8,21 @@ where it applies.
 from __future__ import annotations
 
 import csv
+import math
 import os
+import zipfile
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from ..memory import check_bytes
 from .dataset import TASKS, Dataset
 
 MAX_AUTO_CLASSES = 20  # an integer target with at most this many values is a class label
 _MISSING = {"", "na", "n/a", "nan", "null", "?"}  # cells read as a missing value (any case)
+_NPY_MAGIC, _ZIP_MAGIC = b"\x93NUMPY", (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_HEADER_MAX = 10_000  # bytes of a .npy header, NumPy's own default limit
+_MEMORY_FIX = "use a smaller file or raise VECPROP_MAX_MEMORY"
 
 
 class DataFileError(ValueError):
@@ -125,16 +132,12 @@ def load_features(path, feature_names):
                 X[r, i] = _parse_number(path, line, j, header[j], row[j])
         return X
     if suffix in (".npy", ".npz"):
-        loaded = _np_load(path)
+        loaded = _np_load(path, suffix)
         if suffix == ".npz":
             with loaded as archive:
                 if "X" not in archive.files:
                     raise DataFileError(f"{path}: needs an array 'X' of shape (m, n_x)")
-                try:
-                    A = archive["X"]
-                except ValueError:
-                    raise DataFileError(f"{path}: contains pickled Python objects; vecprop never unpickles "
-                                        "data files") from None
+                A = _npz_array(path, archive, "X")
         else:
             A = loaded
         if not isinstance(A, np.ndarray) or A.ndim != 2 or A.shape[1] not in (n_x, n_x + 1):
@@ -281,19 +284,77 @@ def _check_classes(path, column, y, labels):
     return y
 
 
-def _np_load(path):
-    """np.load with allow_pickle=False; pickled or corrupt content -> DataFileError."""
+def _np_load(path, kind):
+    """An .npy array or an open .npz archive (``kind``), read with allow_pickle=False after every array
+    header has been checked against the bytes the file holds and the memory limit; DataFileError else."""
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if kind == ".npy" and magic != _NPY_MAGIC or kind == ".npz" and magic[:4] not in _ZIP_MAGIC:
+        found = "a NumPy .npy array" if magic == _NPY_MAGIC else (
+            "a zip archive (.npz)" if magic[:4] in _ZIP_MAGIC else "neither .npy nor .npz data")
+        raise DataFileError(f"{path}: not a valid NumPy file (it holds {found}, not what its {kind} suffix "
+                            "says); rename it or save it with np.save / np.savez")
+    if kind == ".npy":
+        with open(path, "rb") as handle:
+            _check_npy_header(path, handle, os.path.getsize(path))
+    else:
+        _check_npz_members(path)
     try:
         return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise DataFileError(
-                f"{path}: contains pickled Python objects; vecprop never unpickles data "
-                "files; save plain numeric arrays (np.save(path, X.astype(float)))"
-            ) from None
-        raise DataFileError(f"{path}: not a valid NumPy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise DataFileError(f"{path}: not a valid NumPy file ({exc})") from None
+    except Exception as exc:  # NumPy's and zipfile's parsers raise many types for damaged bytes
+        raise DataFileError(f"{path}: not a valid NumPy file ({type(exc).__name__}: {exc})") from None
+
+
+def _check_npy_header(path, handle, size, member=""):
+    """Check one array header (dtype, shape) against the ``size`` bytes its array may occupy; the
+    array's bytes, as float64 too, must fit in memory. Nothing is allocated from the header."""
+    where = f"{path}" + (f" (array {member!r})" if member else "")
+    try:
+        version = npy_format.read_magic(handle)
+        read = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}[version]
+        shape, _, dtype = read(handle, max_header_size=_NPY_HEADER_MAX)
+    except Exception as exc:  # a damaged header: ValueError, KeyError, tokenize/SyntaxError, ...
+        raise DataFileError(f"{where}: damaged .npy header ({type(exc).__name__}: {exc})") from None
+    if dtype.hasobject:
+        raise DataFileError(
+            f"{path}: contains pickled Python objects{where[len(path):]}; vecprop never unpickles data "
+            "files; save plain numeric arrays (np.save(path, X.astype(float)))"
+        )
+    if dtype.kind not in "biufUS" or dtype.itemsize == 0:
+        raise DataFileError(f"{where}: has dtype {dtype}; it must be numeric (or strings for names and labels)")
+    count = math.prod(shape)
+    if count * dtype.itemsize > size - handle.tell():
+        raise DataFileError(f"{where}: header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
+                            f"but only {size - handle.tell()} bytes follow; the file is truncated or corrupt")
+    check_bytes(count * (dtype.itemsize + 8), f"{where}: an array of shape {shape}", _MEMORY_FIX,
+                error=DataFileError)
+
+
+def _check_npz_members(path):
+    """Check every .npy member's header of an .npz archive against its declared size."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as member:
+                        _check_npy_header(path, member, info.file_size, info.filename[:-4])
+    except DataFileError:
+        raise
+    except Exception as exc:  # zipfile.BadZipFile, zlib.error, EOFError, encrypted or odd members, ...
+        raise DataFileError(f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc})") from None
+
+
+def _npz_array(path, archive, key, names_only=False):
+    """archive[key] as an ndarray, or DataFileError (a damaged member, or bytes that are no array)."""
+    try:
+        A = archive[key]
+    except Exception as exc:  # zlib.error, BadZipFile (CRC), EOFError, ValueError, ...
+        raise DataFileError(f"{path}: cannot read array {key!r} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(A, np.ndarray):
+        raise DataFileError(f"{path}: member {key!r} is not a NumPy array; save the archive with np.savez")
+    if names_only and A.ndim != 1:
+        raise DataFileError(f"{path}: {key} has shape {A.shape}; expected a 1-D array of names")
+    return A
 
 
 def _check_finite(path, A, what):
@@ -313,9 +374,7 @@ def _check_numeric(path, A, what):
 
 def _load_npy(path, name, target, task):
     """A Dataset from a 2-D .npy array, one example per row."""
-    A = _np_load(path)
-    if not isinstance(A, np.ndarray):
-        raise DataFileError(f"{path}: a .npy file must hold one array; use .npz for X and y")
+    A = _np_load(path, ".npy")
     if A.ndim != 2 or A.shape[1] < 2 or A.shape[0] < 1:
         raise DataFileError(
             f"{path}: array has shape {A.shape}; expected 2-D (m, n_x + 1) with the target in a column"
@@ -335,18 +394,14 @@ def _load_npy(path, name, target, task):
 
 def _load_npz(path, name, task):
     """A Dataset from an .npz with X (m, n_x) and y (m,) or (m, n_y)."""
-    with _np_load(path) as archive:
+    with _np_load(path, ".npz") as archive:
         keys = sorted(archive.files)
         if "X" not in keys or "y" not in keys:
             raise DataFileError(f"{path}: needs arrays 'X' and 'y'; found: {', '.join(keys) or 'none'}")
-        try:
-            X, y = archive["X"], archive["y"]
-            feature_names = archive["feature_names"].tolist() if "feature_names" in keys else None
-            target_names = archive["target_names"].tolist() if "target_names" in keys else None
-        except ValueError:
-            raise DataFileError(
-                f"{path}: contains pickled Python objects; vecprop never unpickles data files"
-            ) from None
+        X, y = _npz_array(path, archive, "X"), _npz_array(path, archive, "y")
+        names = {k: _npz_array(path, archive, k, names_only=True).tolist() if k in keys else None
+                 for k in ("feature_names", "target_names")}
+        feature_names, target_names = names["feature_names"], names["target_names"]
     if X.ndim != 2 or X.shape[0] < 1:
         raise DataFileError(f"{path}: X has shape {X.shape}; expected (m, n_x), one example per row")
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
