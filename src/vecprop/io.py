@@ -383,7 +383,7 @@ def _check_tensor_entries(path, header, data_bytes):
         if not isinstance(entry, dict):
             raise ModelFileError(f"{path}: header entry {name!r} is not an object; the file is corrupt")
         dtype = entry.get("dtype")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise ModelFileError(
                 f"{path}: tensor {name!r} has dtype {dtype!r}; vecprop model files hold only "
                 "F32 or F64 tensors"
