@@ -63,15 +63,21 @@ def fuzz_dir(tmp_path_factory):
         print(f"\nfuzz cases run: {CASES}")
 
 
-def _check_case(load, allowed, kind):
-    """Run load(); only `allowed` may escape; nothing executed; bounded peak memory."""
-    CASES[kind] += 1
+def _allocated(load, allowed):
+    """Run load(), letting only `allowed` escape; the peak bytes traced above those held before."""
     tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
     try:
         load()
     except allowed:
         pass
-    peak = tracemalloc.get_traced_memory()[1]
+    return tracemalloc.get_traced_memory()[1] - before
+
+
+def _check_case(load, allowed, kind):
+    """Only `allowed` escapes load(); nothing is executed; the allocation is bounded."""
+    CASES[kind] += 1
+    peak = _allocated(load, allowed)
     assert PWNED not in os.environ, "a file's pickle was executed"
     assert peak < PEAK_BYTES, f"loading allocated {peak} bytes"
 
@@ -215,10 +221,9 @@ def test_model_fuzz_rejects_known_hostile_files(fuzz_dir):
     path = fuzz_dir / "hostile.safetensors"
     for h in hostile:
         path.write_bytes(_join(json.dumps(h), body))
-        tracemalloc.reset_peak()
         with pytest.raises(ModelFileError):
             vecprop.load(path)
-        assert tracemalloc.get_traced_memory()[1] < PEAK_BYTES
+        assert _allocated(lambda: vecprop.load(path), ModelFileError) < PEAK_BYTES
     deep = "[" * 5000 + "]" * 5000
     path.write_bytes(_join(json.dumps(header).replace('"__metadata__"', f'"x": {deep}, "__metadata__"'), body))
     with pytest.raises(ModelFileError, match="nested 5001 levels deep"):
@@ -359,8 +364,7 @@ def test_data_fuzz_rejects_known_hostile_files(fuzz_dir):
     for name, payload in cases.items():
         path = fuzz_dir / name
         path.write_bytes(payload)
-        tracemalloc.reset_peak()
         with pytest.raises(DataFileError, match=name):
             load_data_file(path)
-        assert tracemalloc.get_traced_memory()[1] < PEAK_BYTES, name
+        assert _allocated(lambda: load_data_file(path), DataFileError) < PEAK_BYTES, name
         assert PWNED not in os.environ
