@@ -520,6 +520,8 @@ def _load_estimator(path, tensors, metadata):
     cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
     if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
         raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.estimators")
+    config = _check_config(path, metadata.get("config"))   # its network, checked before it is built
+    _check_params(path, {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}, config)
     try:
         return cls._from_model_file(tensors, metadata)
     except ModelFileError:
