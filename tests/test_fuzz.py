@@ -369,6 +369,7 @@ def test_data_fuzz_rejects_known_hostile_files(fuzz_dir):
         "huge.npz": _npz_bytes({"X.npy": b"\x93NUMPY\x01\x00v\x00"
                                 + "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 8000), }"
                                 .ljust(117).encode() + b"\n", "y.npy": NPZ_MEMBERS["y.npy"]}),
+        "bomb.npz": _npz_bytes({"X.npy": _npy_bytes(np.zeros((5_000_000, 1))), "y.npy": NPZ_MEMBERS["y.npy"]}),
         "names0d.npz": _npz_bytes({**NPZ_MEMBERS, "feature_names.npy": _npy_bytes(np.array("x1"))}),
         "pickled.npy": NPY_SEEDS[2],
         "really_npy.npz": NPY_SEEDS[0],

@@ -93,6 +93,18 @@ def test_model_file_larger_than_the_limit_is_refused_before_reading(tmp_path, mo
         vecprop.load(path)
 
 
+def test_data_files_larger_than_the_limit_are_refused_before_parsing(tmp_path, monkeypatch):
+    from vecprop.datasets import DataFileError, load_data_file
+    csv_path, npy_path = tmp_path / "big.csv", tmp_path / "big.npy"
+    csv_path.write_text("a,b\n" + "0.5,1\n" * 40_000)      # 240 KB of text
+    np.save(npy_path, np.zeros((40_000, 2)))                  # 640 KB of float64
+    monkeypatch.setenv("VECPROP_MAX_MEMORY", "1M")
+    with pytest.raises(DataFileError, match=r"big\.csv: reading a 240004-byte text file needs about 1\.8 MiB"):
+        load_data_file(csv_path)
+    with pytest.raises(DataFileError, match=r"big\.npy: an array of shape \(40000, 2\) needs about 1\.2 MiB"):
+        load_data_file(npy_path)
+
+
 def test_cli_one_line_exit_2_for_a_network_too_large(tmp_path):
     result = subprocess.run([*VECPROP, "train", "--hidden", "200000,200000", "--no-plots",
                              "--out", str(tmp_path / "m.safetensors")], capture_output=True, text=True,

@@ -157,6 +157,9 @@ def _is_missing(cell):
 
 def _read_rows(path, delimiter):
     """(header, [(line_number, row), ...]) from a delimited text file."""
+    # each cell becomes a Python str in a list (~8x its text) and then a float64
+    check_bytes(8 * os.path.getsize(path), f"{path}: reading a {os.path.getsize(path)}-byte text file",
+                "convert it to .npy (np.save) or raise VECPROP_MAX_MEMORY", error=DataFileError)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
