@@ -175,7 +175,7 @@ def test_train_survives_kill_9_and_resumes_bit_for_bit(tmp_path):
     pytest.importorskip("safetensors")
     data = tmp_path / "d.csv"
     _classes_csv(data)
-    full, ckpt = tmp_path / "full.safetensors", tmp_path / "ckpt.safetensors"
+    full, ckpt = tmp_path / "full.safetensors", tmp_path / "runs" / "ckpt.safetensors"   # runs/ made by train
     subprocess.run(_train(data, full), check=True, capture_output=True, timeout=300)
 
     rng = np.random.default_rng(0)

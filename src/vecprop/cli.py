@@ -184,7 +184,10 @@ def _cmd_train(args):
         print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
         return 0
     checkpoints = [Checkpoint(args.out, every=args.checkpoint_every)] if args.checkpoint_every else []
-    history = net.fit(X, Y, epochs=args.epochs - done, callbacks=checkpoints, learning_rate=args.learning_rate, optimizer=args.optimizer,
+    if checkpoints:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    history = net.fit(X, Y, epochs=args.epochs - done, callbacks=checkpoints,
+                      learning_rate=args.learning_rate, optimizer=args.optimizer,
                       batch_size=args.batch_size, keep_prob=args.keep_prob, l2=args.l2,
                       validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
                       patience=args.patience, validation_seed=args.seed, print_every=args.print_every or None,
