@@ -188,7 +188,7 @@ def test_train_survives_kill_9_and_resumes_bit_for_bit(tmp_path):
         while (not ckpt.exists() or os.stat(ckpt).st_mtime_ns == before) and proc.poll() is None:
             assert time.time() < deadline
             time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.05))
+        time.sleep(rng.uniform(0, 0.02))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         killed_at.append(int(vecprop.load(ckpt).training_state()[1]["epoch"]))
