@@ -19,13 +19,14 @@ from .network import Network
 __version__ = "0.1.0"
 
 __all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
-           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__",
-           "to_onnx", "register_skl2onnx"]
+           "register_loss", "load", "ModelFileError", "MemoryLimitError", "DataFileError", "load_dataset",
+           "DNNClassifier", "DNNRegressor", "course", "__version__", "to_onnx", "register_skl2onnx"]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
     "load": ("io", "load"),
     "ModelFileError": ("io", "ModelFileError"),
+    "MemoryLimitError": ("memory", "MemoryLimitError"),
     "DataFileError": ("datasets", "DataFileError"),
     "load_dataset": ("datasets", "load_dataset"),
     "DNNClassifier": ("estimators", "DNNClassifier"),

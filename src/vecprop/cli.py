@@ -85,6 +85,11 @@ def _build_parser():
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
     t.add_argument("--print-every", type=int, default=50,
                    help="print the cost every N epochs, as the course does (default 50; 0 shows a progress bar)")
+    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                   help="also save the model with its training state to --out every N epochs (atomically)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --out (bit for bit as if never stopped); "
+                        "without one, start afresh")
 
     e = sub.add_parser("evaluate", help="loss, accuracy, per-class precision/recall, confusion matrix")
     e.add_argument("model")
@@ -158,6 +163,7 @@ def _labels_from_output(net, X):
 # ------------------------------------------------------------------------------ commands
 def _cmd_train(args):
     from . import Network
+    from .callbacks import Checkpoint
     from .datasets import Standardizer
 
     ds = _load(args.data, args.target)
@@ -177,9 +183,17 @@ def _cmd_train(args):
         "feature_names": list(ds.feature_names), "standardizer": stats.to_dict(),
         "target": args.target,
     })
+    net, done = _resumed(args, net) if args.resume else (net, 0)
     print(f"Training {net} on {ds.name}: {ds.m} examples, {ds.n_features} features"
-          + (f", {ds.n_classes} classes" if classify else ""))
-    history = net.fit(X, Y, epochs=args.epochs, learning_rate=args.learning_rate, optimizer=args.optimizer,
+          + (f", {ds.n_classes} classes" if classify else "") + (f"; resuming after epoch {done}" if done else ""))
+    if done >= args.epochs:
+        print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
+        return 0
+    checkpoints = [Checkpoint(args.out, every=args.checkpoint_every)] if args.checkpoint_every else []
+    if checkpoints:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    history = net.fit(X, Y, epochs=args.epochs - done, callbacks=checkpoints,
+                      learning_rate=args.learning_rate, optimizer=args.optimizer,
                       batch_size=args.batch_size, keep_prob=args.keep_prob, l2=args.l2,
                       validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
                       patience=args.patience, validation_seed=args.seed, print_every=args.print_every or None,
@@ -208,6 +222,23 @@ def _cmd_train(args):
         lines.append(f"Plots in {_train_plots(args.plots, net, history, ds, X, stats)}")
     print("\n".join(lines))
     return 0
+
+
+def _resumed(args, net):
+    """(network, epochs done) from the checkpoint at --out, which must match the requested network."""
+    from .io import load
+    if not os.path.exists(args.out):
+        print(f"no checkpoint at {args.out}; starting afresh")
+        return net, 0
+    saved = load(args.out)
+    if getattr(saved, "get_config", None) is None or saved.get_config() != net.get_config():
+        raise UsageError(f"--resume: {args.out} holds a different network than the options ask for "
+                         f"({getattr(saved, 'layer_dims', type(saved).__name__)}); use the same --hidden, "
+                         "--activation and --seed, or another --out")
+    if saved.metadata.get("standardizer") != net.metadata["standardizer"]:
+        raise UsageError(f"--resume: {args.out} was trained on other data than --data {args.data}")
+    state = saved.training_state()
+    return saved, (0 if state is None else int(state[1]["epoch"]))
 
 
 def _train_plots(directory, net, history, ds, X, stats):
@@ -401,6 +432,12 @@ def main(argv=None) -> int:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vecprop: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError:                                 # an allocation the memory guard did not foresee
+        if debug:
+            raise
+        print("vecprop: error: out of memory; use smaller layers, a smaller --batch-size or less data",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vecprop: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ from . import propagation
 from .activations import get_activation
 from .initializers import default_initializer, initialize
 from .losses import get_loss
+from .memory import check_network, predict_chunk
 
 __all__ = ["Network"]
 
@@ -76,6 +77,7 @@ class Network:
         self.initializer = initializer
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else None
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        check_network(self.layer_dims, self.dtype)      # MemoryLimitError before allocating the parameters
         # every parameter is a view into one flat vector [W1..WL, b1..bL] (propagation.param_layout), so
         # the trainer can update, copy and clip them all with one call each
         self._theta = np.empty(self.n_params, self.dtype)
@@ -235,8 +237,11 @@ class Network:
     def predict_output(self, X) -> np.ndarray:
         """A[L] for X (no dropout, caches untouched); shape (n_L, m)."""
         X = self.check_X(X)
-        AL, _ = propagation.forward(X, self._params, self.activations)
-        return AL
+        step = predict_chunk(self.layer_dims, X.shape[1], self.dtype)   # bounded memory for a large m
+        if step >= X.shape[1]:
+            return propagation.forward(X, self._params, self.activations)[0]
+        return np.hstack([propagation.forward(X[:, i:i + step], self._params, self.activations)[0]
+                          for i in range(0, X.shape[1], step)])
 
     def predict(self, X) -> np.ndarray:
         """Predictions for X of shape (n_0, m).

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
+from .memory import check_fit
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .schedules import get_schedule
 
@@ -276,6 +277,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     _check_config(config, net)
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
+    check_fit(net.layer_dims, batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
     from .network import _check_weights  # the boundary check shared with Network.backward
     w = _check_weights(sample_weight, X.shape[1], net.dtype)
     if class_weight is not None:
