@@ -19,7 +19,8 @@ from .network import Network
 __version__ = "0.1.0"
 
 __all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
-           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__"]
+           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__", "Predictor",
+           "load_network"]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
@@ -30,13 +31,24 @@ _LAZY = {
     "DNNClassifier": ("estimators", "DNNClassifier"),
     "DNNRegressor": ("estimators", "DNNRegressor"),
     "History": ("training", "History"),
+    "Predictor": ("predictor", "Predictor"),
+    "load_network": ("io", "load_network"),
 }
+# optional dependency -> the extra that installs it, for the message when one is missing
+_EXTRAS = {"sklearn": "sklearn", "safetensors": "io", "matplotlib": "cli", "tqdm": "cli", "mnist1d": "cli"}
 
 
 def __getattr__(name):
     if name in _LAZY:
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
+        try:
+            return getattr(importlib.import_module(f".{module}", __name__), attr)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            if missing not in _EXTRAS:
+                raise
+            raise ImportError(f"vecprop.{name} needs {missing}, which is not installed: "
+                              f"pip install \"vecprop[{_EXTRAS[missing]}]\"") from None
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
                 "callbacks", "propagation", "cli"}:
         return importlib.import_module(f".{name}", __name__)

@@ -485,8 +485,7 @@ class _BaseDNN(BaseEstimator):
                               sample_weight=sample_weight, validation_data=val_data, callbacks=[monitor],
                               verbose=0, reset=not incremental)
         except DivergenceError as exc:
-            if not first_pass:
-                self._commit(net, progress)     # the network moved: keep its record in step with it
+            self._commit(net, progress)         # keep the last finite weights, on a first fit too
             raise DivergenceError(
                 f"{name}.fit diverged: {exc}. Standardize X (e.g. Pipeline(StandardScaler(), {name}())) or "
                 f"lower learning_rate_init (now {self.learning_rate_init:g}); the estimator keeps its last "
