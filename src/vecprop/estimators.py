@@ -485,11 +485,13 @@ class _BaseDNN(BaseEstimator):
                               sample_weight=sample_weight, validation_data=val_data, callbacks=[monitor],
                               verbose=0, reset=not incremental)
         except DivergenceError as exc:
-            self._commit(net, progress)         # keep the last finite weights, on a first fit too
+            if not first_pass:
+                self._commit(net, progress)     # the network moved: keep its record in step with it
             raise DivergenceError(
                 f"{name}.fit diverged: {exc}. Standardize X (e.g. Pipeline(StandardScaler(), {name}())) or "
-                f"lower learning_rate_init (now {self.learning_rate_init:g}); the estimator keeps its last "
-                "finite weights") from exc
+                f"lower learning_rate_init (now {self.learning_rate_init:g}); " + (
+                    "a first fit leaves the estimator unfitted" if first_pass else
+                    "the estimator keeps its last finite weights")) from exc
         if validation is not None and progress.best_params is not None:
             for k, v in progress.best_params.items():      # early stopping restores the best weights
                 np.copyto(net.params[k], v)
