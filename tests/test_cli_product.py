@@ -361,3 +361,25 @@ def test_config_file_takes_every_option_and_summary_prints_the_effective_one(flo
 def test_bad_config_files_exit_2_with_one_line(tmp_path, text, fragment):
     (tmp_path / "bad.toml").write_text(text)
     error_line(run("train", "--config", "bad.toml", cwd=tmp_path, expect=2), fragment)
+
+
+def test_a_bare_network_file_predicts_and_evaluates_by_position(tmp_path):
+    net = vecprop.Network([2, 4, 1], "tanh", seed=0)
+    net.save(tmp_path / "bare.safetensors")
+    out = run("predict", "bare.safetensors", "--data", "flower", cwd=tmp_path).stdout.splitlines()
+    X = vecprop.load_dataset("flower").X
+    assert out[0] == "prediction,p_0,p_1" and len(out) == X.shape[1] + 1
+    np.testing.assert_array_equal([float(line.split(",")[2]) for line in out[1:]], net.predict_output(X)[0])
+    ev = run("evaluate", "bare.safetensors", "--data", "flower", cwd=tmp_path).stdout
+    assert ev.splitlines()[0] == f"examples   {X.shape[1]}"
+
+
+def test_a_checkpoint_of_the_network_alone_is_the_predictors_file(flowers):
+    run("train", "--data", "flowers.csv", "--target", "species", "--epochs", "2", "--out", "m.safetensors",
+        *QUIET, cwd=flowers)
+    model = vecprop.load(flowers / "m.safetensors")
+    model.network.save(flowers / "net-only.safetensors")       # what a training checkpoint writes
+    again = vecprop.load(flowers / "net-only.safetensors")
+    assert isinstance(again, Predictor) and again.classes == model.classes
+    rows = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(again.predict_proba(rows), model.predict_proba(rows))

@@ -298,9 +298,20 @@ def _labels(ds):
     return np.asarray(ds.target_names)[ds.y] if ds.task == "classification" else np.asarray(ds.y).T
 
 
+def _labels_for(model, ds):
+    """The Dataset's targets for a model: by label, or by class index for a bare network's generic classes."""
+    if model.task == "classification" and model.standardizer is None and ds.task == "classification" \
+            and not set(map(str, ds.target_names)) & set(model.classes) and ds.n_classes == len(model.classes):
+        return np.asarray(model.classes)[ds.y]
+    return _labels(ds)
+
+
 def _rows(model, ds, data):
     """The Dataset's feature rows (m, n_features) in the model's feature order (matched by name)."""
     names = list(ds.feature_names)
+    if model.standardizer is None and len(names) == len(model.feature_names) and \
+            not set(names) & set(model.feature_names):
+        return ds.X.T                                  # a bare network's inputs go by position
     missing = [f for f in model.feature_names if f not in names]
     if missing:
         raise UsageError(f"{data}: missing feature column(s) {', '.join(missing)}; the model needs: "
@@ -396,12 +407,12 @@ def _fit_options(args, ds):
                 print_every=args.print_every or None, verbose=0 if args.print_every else 1)
 
 
-def _run_config(args, ds, model, target):
+def _run_config(args, ds, net, target):
     """The run's effective configuration: every train option, with what was inferred filled in."""
     config = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG}
-    config.update(task=ds.task, loss=model.network.loss.name, target=target)
+    config.update(task=ds.task, loss=net.loss.name, target=target)
     if config["initializer"] is None:
-        config["initializer"] = model.network.initializer
+        config["initializer"] = net.initializer
     return config
 
 
@@ -413,8 +424,8 @@ def _cmd_train(args):
     from .datasets import Standardizer
     net = _network_for(args, ds)
     model = Predictor(net, feature_names=ds.feature_names, task=ds.task, standardizer=Standardizer.fit(ds.X),
-                      classes=ds.target_names if ds.task == "classification" else None, target=target)
-    model.run_config = _run_config(args, ds, model, target)
+                      classes=ds.target_names if ds.task == "classification" else None, target=target,
+                      run_config=_run_config(args, ds, net, target))
     net.metadata["dataset"] = ds.name
     rows, labels = ds.X.T, _labels(ds)
     X, Y = model.network_input(rows), model.network_target(labels)
@@ -481,7 +492,7 @@ def _cmd_evaluate(args):
     model = _load_predictor(args.model)
     target = args.target if args.target is not None else model.target
     ds = _load(args.data, target, model.task)
-    rows, labels = _rows(model, ds, args.data), _labels(ds)
+    rows, labels = _rows(model, ds, args.data), _labels_for(model, ds)
     X, Y = model.network_input(rows), model.network_target(labels)
     J = model.network.compute_cost(X, Y)
     if model.task == "regression":
@@ -515,7 +526,10 @@ def _cmd_predict(args):
     from .datasets import load_features
     model = _load_predictor(args.model)
     if _is_file(args.data):                        # new examples need no target column
-        rows = load_features(args.data, model.feature_names).T
+        names, header = model.feature_names, _csv_header(args.data)
+        if model.standardizer is None and header and not set(names) & set(header):
+            names = header[:len(names)]                # a bare network's inputs go by position
+        rows = load_features(args.data, names).T
     else:
         rows = _rows(model, _load(args.data), args.data)
     if model.task == "regression":

@@ -76,6 +76,7 @@ class Predictor:
         self.standardizer = standardizer
         self.target = target
         self.run_config = dict(run_config or {})
+        self._write_metadata()          # so a checkpoint of the network alone is this Predictor's file too
 
     # ----------------------------------------------------------------------------- files
     @classmethod
