@@ -172,6 +172,11 @@ def test_task_overrides_the_guess(counts):
     assert model.network.layer_dims[-1] == 1 and model.network.activations[-1].name == "linear"
     error_line(run("train", "--data", "counts.csv", "--task", "regression", "--loss", "categorical_cross_entropy",
                    *QUIET, cwd=counts, expect=2), "--loss", "--task")
+    (counts / "one.csv").write_text("a,b,level\n1,2,3\n3,4,3\n5,1,3\n")
+    error_line(run("train", "--data", "one.csv", *QUIET, cwd=counts, expect=2), "only one class",
+               "(or pass --task regression)")
+    run("train", "--data", "one.csv", "--task", "regression", "--epochs", "1", "--validation-fraction", "0",
+        "--out", "one.safetensors", *QUIET, cwd=counts)
 
 
 # ---------------------------------------------------------------------------------- item 5

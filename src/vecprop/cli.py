@@ -11,6 +11,7 @@ import csv
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -287,7 +288,10 @@ def _load(data, target=None, task=None):
     """A Dataset from a file path or a built-in name."""
     from . import datasets
     if _is_file(data):
-        return datasets.load_data_file(data, target=_target_column(data, target), task=task)
+        try:
+            return datasets.load_data_file(data, target=_target_column(data, target), task=task)
+        except datasets.DataFileError as exc:            # name the flag, not the Python argument
+            raise datasets.DataFileError(re.sub(r"task='(\w+)'", r"--task \1", str(exc))) from None
     if data in _BUILTIN_NEEDS:
         _require(*_BUILTIN_NEEDS[data], f"the built-in dataset {data!r}")
     return datasets.load_dataset(data)
@@ -350,8 +354,8 @@ def _check_train_options(args):
     if args.monitor and args.monitor.startswith("val_") and args.validation_fraction == 0:
         raise UsageError(f"--monitor {args.monitor} needs a validation set; give --validation-fraction > 0 "
                          "or --monitor loss")
-    if args.loss == "mse" and args.task == "classification" or args.loss in CLASSIFIER_LOSSES and \
-            args.task == "regression":
+    if (args.loss == "mse" and args.task == "classification") or \
+            (args.loss in CLASSIFIER_LOSSES and args.task == "regression"):
         raise UsageError(f"--loss {args.loss} does not fit --task {args.task}")
     Network([1, *args.hidden, 1], args.activation, args.loss or "binary_cross_entropy",
             initializer=args.initializer, dtype=args.dtype)                # activations, loss, initializer
@@ -471,9 +475,7 @@ def _train_plots(directory, model, history, ds):
     directory.mkdir(parents=True, exist_ok=True)
     plots.plot_costs(history, directory / "costs.png")
     if ds.task == "classification":
-        index = {c: k for k, c in enumerate(model.classes)}
-        predicted = model.predict(ds.X.T).astype(str)
-        cm = _confusion(ds.y, np.array([index[c] for c in predicted]), ds.n_classes)
+        cm = _confusion(ds.y, model.predict_proba(ds.X.T).argmax(axis=1), ds.n_classes)   # classes: ds's order
         plots.plot_confusion_matrix(cm, ds.target_names, directory / "confusion_matrix.png")
         if ds.n_features == 2:
             plots.plot_decision_boundary(lambda P: model.predict_proba(P.T).argmax(axis=1), ds.X, ds.y,
@@ -503,8 +505,7 @@ def _cmd_evaluate(args):
               f"averaged)\nMSE        {mse:.6f}  (mean of (y − a)²)\nRMSE       {mse ** 0.5:.6f}\nR²         {r2:.4f}")
         return 0
     names = model.classes
-    index = {c: k for k, c in enumerate(names)}
-    y = np.array([index[c] for c in labels.astype(str)], dtype=np.int64)
+    y = model.class_indices(labels)
     pred = model.predict_proba(rows).argmax(axis=1)
     cm = _confusion(y, pred, len(names))
     print(f"examples   {ds.m}\nloss       {J:.4f}  ({model.network.loss.name})\naccuracy   {(pred == y).mean():.4f}")

@@ -140,13 +140,16 @@ class Predictor:
         if self.task == "regression":
             Y = np.asarray(y, dtype=np.float64)
             return Y.reshape(1, -1) if Y.ndim == 1 else Y.T
+        return targets(self.class_indices(y), len(self.classes), self.task)
+
+    def class_indices(self, y) -> np.ndarray:
+        """Class labels (m,) as indices into :attr:`classes` (int64); ValueError for an unknown label."""
         labels, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
         index = {c: k for k, c in enumerate(self.classes)}
         unknown = [str(v) for v in labels if v not in index]
         if unknown:
             raise ValueError(f"labels {unknown} were not seen in training (known: {self.classes})")
-        return targets(np.array([index[v] for v in labels], dtype=np.int64)[codes.ravel()], len(self.classes),
-                       self.task)
+        return np.array([index[v] for v in labels], dtype=np.int64)[codes.ravel()]
 
     # ----------------------------------------------------------------------------- answers
     def predict_proba(self, rows) -> np.ndarray:
