@@ -388,3 +388,18 @@ def test_a_checkpoint_of_the_network_alone_is_the_predictors_file(flowers):
     assert isinstance(again, Predictor) and again.classes == model.classes
     rows = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 0.0]])
     np.testing.assert_array_equal(again.predict_proba(rows), model.predict_proba(rows))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"feature_names": ["p"]}, "1 feature names for a network with n_0 = 2 inputs"),
+    ({"target_names": ["a", "b", "c"]}, "got 1 sigmoid unit"),
+    ({"task": "ranking"}, "task must be one of classification, regression"),
+    ({"standardizer": {"mean": [0.0], "scale": [1.0]}}, "the standardizer has 1 features, the network 2"),
+])
+def test_inconsistent_predictor_metadata_is_a_model_file_error(tmp_path, bad, message):
+    net = vecprop.Network([2, 3, 1], seed=0)
+    net.metadata.update({"task": "classification", "target_names": ["no", "yes"], "feature_names": ["p", "q"],
+                         **bad})
+    net.save(tmp_path / "m.safetensors")
+    with pytest.raises(vecprop.ModelFileError, match="invalid predictor metadata.*" + message):
+        vecprop.load(tmp_path / "m.safetensors")
