@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
            "register_loss", "load", "ModelFileError", "MemoryLimitError", "DataFileError", "load_dataset",
-           "DNNClassifier", "DNNRegressor", "course", "__version__", "to_onnx", "register_skl2onnx"]
+           "DNNClassifier", "DNNRegressor", "course", "__version__", "to_onnx", "register_skl2onnx", "Predictor",
+           "load_network"]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
@@ -34,13 +35,25 @@ _LAZY = {
     "History": ("training", "History"),
     "to_onnx": ("onnx_export", "to_onnx"),
     "register_skl2onnx": ("onnx_export", "register_skl2onnx"),
+    "Predictor": ("predictor", "Predictor"),
+    "load_network": ("io", "load_network"),
 }
+# optional dependency -> the extra that installs it, for the message when one is missing
+_EXTRAS = {"sklearn": "sklearn", "safetensors": "io", "matplotlib": "cli", "tqdm": "cli", "mnist1d": "cli",
+           "onnx": "onnx"}
 
 
 def __getattr__(name):
     if name in _LAZY:
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
+        try:
+            return getattr(importlib.import_module(f".{module}", __name__), attr)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            if missing not in _EXTRAS:
+                raise
+            raise ImportError(f"vecprop.{name} needs {missing}, which is not installed: "
+                              f"pip install \"vecprop[{_EXTRAS[missing]}]\"") from None
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
                 "callbacks", "propagation", "cli", "onnx_export"}:
         return importlib.import_module(f".{name}", __name__)

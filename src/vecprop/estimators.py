@@ -489,8 +489,9 @@ class _BaseDNN(BaseEstimator):
                 self._commit(net, progress)     # the network moved: keep its record in step with it
             raise DivergenceError(
                 f"{name}.fit diverged: {exc}. Standardize X (e.g. Pipeline(StandardScaler(), {name}())) or "
-                f"lower learning_rate_init (now {self.learning_rate_init:g}); the estimator keeps its last "
-                "finite weights") from exc
+                f"lower learning_rate_init (now {self.learning_rate_init:g}); " + (
+                    "a first fit leaves the estimator unfitted" if first_pass else
+                    "the estimator keeps its last finite weights")) from exc
         if validation is not None and progress.best_params is not None:
             for k, v in progress.best_params.items():      # early stopping restores the best weights
                 np.copyto(net.params[k], v)

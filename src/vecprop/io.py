@@ -455,7 +455,7 @@ def save_network(net, path, *, include_training_state=True):
 
 
 def load(path):
-    """Load a model saved by :func:`save_network` or by a vecprop estimator.
+    """Load a model saved by :func:`save_network`, by ``vecprop train`` or by a vecprop estimator.
 
     Parameters
     ----------
@@ -464,10 +464,12 @@ def load(path):
 
     Returns
     -------
-    vecprop.Network or estimator
+    vecprop.Network, vecprop.predictor.Predictor or estimator
         A Network with the saved config, parameters, metadata and (if saved)
-        training state; or, for a file written by a ``vecprop.estimators``
-        class, an instance of that class.
+        training state; for a file written by ``vecprop train``, a Predictor
+        (that Network with its standardization, feature names and class labels:
+        ``predict(rows)`` gives what ``vecprop predict`` prints); for a file
+        written by a ``vecprop.estimators`` class, an instance of that class.
 
     Raises
     ------
@@ -479,6 +481,25 @@ def load(path):
     tensors, metadata = read_model_file(path)
     if "estimator" in metadata:
         return _load_estimator(path, tensors, metadata)
+    net = _network_from(path, tensors, metadata)
+    from vecprop.predictor import Predictor, describes
+
+    if not describes(net.metadata):
+        return net
+    try:
+        return Predictor.from_network(net)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelFileError(f"{path}: invalid predictor metadata (vecprop train's): {exc}") from None
+
+
+def load_network(path):
+    """The bare Network in a model file, whatever else the file holds (see :func:`load`)."""
+    model = load(path)
+    return getattr(model, "network", None) or getattr(model, "network_", None) or model
+
+
+def _network_from(path, tensors, metadata):
+    """The Network described by a validated file's tensors and metadata."""
     from vecprop.network import Network
 
     config = _check_config(path, metadata.get("config"))
