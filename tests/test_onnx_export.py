@@ -224,12 +224,16 @@ def test_cli_export_serves_what_predict_prints(tmp_path):
                     "--print-every", "0", "--out", str(model)], check=True, capture_output=True)
     done = subprocess.run([*vp, "export", str(model), str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "input X of shape (N, 2)" in done.stdout and "outputs AL" in done.stdout
-    net = vecprop.load(model)
-    X_raw = vecprop.load_dataset("moons").X                          # (n_0, m), raw features
-    stats = Standardizer.from_dict(net.metadata["standardizer"])
-    (AL,) = run(onnx.load(str(out)), np.ascontiguousarray(X_raw.T))
-    close(AL, net.predict_output(stats.transform(X_raw)).T, np.float64)
+    assert "input X of shape (N, 2)" in done.stdout and "outputs label, probabilities" in done.stdout
+    predictor = vecprop.load(model)                                   # what vecprop train saved
+    rows = np.ascontiguousarray(vecprop.load_dataset("moons").X.T)    # (m, n_0), raw features
+    label, proba = run(onnx.load(str(out)), rows)                     # its standardization is in the graph
+    assert label.tolist() == predictor.predict(rows).tolist()
+    close(proba, predictor.predict_proba(rows), np.float64)
+    bare = predictor.network                                          # the bare network's output, scaled inputs
+    (AL,) = run(vecprop.to_onnx(bare), rows)
+    stats = Standardizer.from_dict(bare.metadata["standardizer"])
+    close(AL, bare.predict_output(stats.transform(rows.T)).T, np.float64)
 
 
 def test_cli_export_errors_are_one_line(tmp_path):

@@ -191,7 +191,7 @@ def test_train_survives_kill_9_and_resumes_bit_for_bit(tmp_path):
         time.sleep(rng.uniform(0, 0.02))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        killed_at.append(int(vecprop.load(ckpt).training_state()[1]["epoch"]))
+        killed_at.append(int(vecprop.load_network(ckpt).training_state()[1]["epoch"]))
     assert killed_at[0] < 40 and killed_at[0] % 2 == 0 and killed_at[1] >= killed_at[0]
 
     result = subprocess.run(_train(data, ckpt, "--checkpoint-every", "2", "--resume"), capture_output=True,
@@ -202,7 +202,7 @@ def test_train_survives_kill_9_and_resumes_bit_for_bit(tmp_path):
     assert sorted(a) == sorted(b) and any(k.startswith("state/") for k in a)
     for k in a:                                            # parameters and Adam moments, bit for bit
         assert np.array_equal(a[k], b[k]), k
-    state_a, state_b = vecprop.load(full).training_state()[1], vecprop.load(ckpt).training_state()[1]
+    state_a, state_b = vecprop.load_network(full).training_state()[1], vecprop.load_network(ckpt).training_state()[1]
     assert state_a == state_b                              # epoch, schedule, step count t, RNG stream
 
 

@@ -25,12 +25,14 @@ The ``onnx`` package (``pip install 'vecprop[onnx]'``) is imported when a graph 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from vecprop.activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from vecprop.network import Network
+from vecprop.predictor import Predictor
 
 __all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
 
@@ -94,6 +96,15 @@ def _network_spec(net: Network, dtype) -> _Spec:
                  mean=mean, scale=scale)
 
 
+def _predictor_spec(model, dtype) -> _Spec:
+    """What ``vecprop train`` saved: its standardization, then the network, then labels (or values)."""
+    spec = _network_spec(model.network, dtype)
+    if model.task == "regression":
+        return dataclasses.replace(spec, head="regressor")
+    head = "argmax" if model.network.activations[-1].name == "softmax" else "binary"
+    return dataclasses.replace(spec, head=head, classes=model.label_array())
+
+
 def _estimator_spec(est, dtype) -> _Spec:
     """From the estimator's public fitted attributes: coefs_, intercepts_, out_activation_, classes_, network_."""
     from sklearn.base import is_classifier
@@ -113,7 +124,9 @@ def _estimator_spec(est, dtype) -> _Spec:
 
 
 def _spec(model, dtype) -> _Spec:
-    if isinstance(model, Network):
+    if isinstance(model, Predictor):
+        spec = _predictor_spec(model, dtype)
+    elif isinstance(model, Network):
         spec = _network_spec(model, dtype)
     elif {"DNNClassifier", "DNNRegressor"} & {c.__name__ for c in type(model).__mro__}:
         spec = _estimator_spec(model, dtype)
