@@ -34,10 +34,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address, token: str):
-        super().__init__(address, _Handler)
         self.token = token
         self.playground = Playground()
         self.closing = threading.Event()
+        super().__init__(address, _Handler)       # closes the socket itself (server_close) if bind fails
 
     def handle_error(self, request, client_address):
         """A client that goes away mid-answer is normal; anything else is one line, never a traceback."""
@@ -115,9 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._authorized(query):
                 return self._error(403, "missing or wrong token: open the URL that `vecprop serve` printed")
             return self._api(method, parts[1:], query)
-        except PlaygroundError as exc:
+        except ValueError as exc:           # PlaygroundError, and the library's own messages (bad settings)
             status = 404 if str(exc).startswith("no session") else 400
-            return self._error(status, str(exc))
+            return self._error(status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - a bug must not take the server down; say it in one line

@@ -275,7 +275,7 @@ function heatmap(name, m, note) {
   const wrap = document.createElement("div");
   wrap.className = "mat";
   const [rows, cols] = m.shape.length === 2 ? m.shape : [m.shape[0], 1];
-  const cell = Math.max(2, Math.min(36, Math.floor(560 / cols), Math.floor(220 / rows)));
+  const cell = Math.max(2, Math.min(34, Math.floor(300 / cols), Math.floor(170 / rows)));
   const canvas = document.createElement("canvas");
   canvas.width = cols * cell; canvas.height = rows * cell;
   canvas.dataset.name = name;
