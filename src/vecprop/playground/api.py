@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import secrets
 import tempfile
 import threading
@@ -296,7 +297,8 @@ class Session:
             l, n_prev = layer["l"], layer["A_prev"]["shape"][0]
             rows += [
                 {"variable": f"W[{l}]", "shape": layer["W"]["shape"], "note": f"{layer['W']['shape'][0] * n_prev} weights"},
-                {"variable": f"b[{l}]", "shape": layer["b"]["shape"], "note": f"{layer['b']['shape'][0]} biases"},
+                {"variable": f"b[{l}]", "shape": layer["b"]["shape"],
+                 "note": f"{layer['b']['shape'][0]} bias" + ("es" if layer["b"]["shape"][0] > 1 else "")},
                 {"variable": f"Z[{l}]", "shape": layer["Z"]["shape"], "note": "eq. (2)"},
                 {"variable": f"A[{l}]", "shape": layer["A"]["shape"], "note": f"eq. (1), g = {layer['g']}"},
                 {"variable": f"dZ[{l}]", "shape": layer["dZ"]["shape"], "note": "BP4"},
@@ -503,7 +505,6 @@ class Session:
     # --------------------------------------------------------------------------------- events
     def subscribe(self):
         """A queue that receives ``(event, data)`` for every progress, reset and error from now on."""
-        import queue
         q = queue.Queue(maxsize=256)
         with self.lock:
             self._listeners.append(q)
@@ -516,8 +517,10 @@ class Session:
 
     def _publish(self, event: str, data: dict) -> None:
         for q in list(self._listeners):
-            if not q.full():          # a stalled tab misses updates rather than stalling training
+            try:
                 q.put_nowait((event, data))
+            except queue.Full:        # a stalled tab misses updates rather than stalling training
+                pass
 
     def close(self) -> None:
         self.pause()

@@ -179,6 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     event, data = q.get(timeout=KEEPALIVE)
                 except queue.Empty:
+                    event = None
                     self.wfile.write(b": keepalive\n\n")
                 else:
                     self.wfile.write(f"event: {event}\ndata: {json.dumps(data, allow_nan=False)}\n\n".encode())

@@ -298,8 +298,7 @@ function heatmap(name, m, note) {
     }
   }
   canvas.addEventListener("mousemove", (e) => {
-    const box = canvas.getBoundingClientRect();
-    const c = Math.floor(((e.clientX - box.left) / box.width) * cols), r = Math.floor(((e.clientY - box.top) / box.height) * rows);
+    const c = Math.floor((e.offsetX / canvas.clientWidth) * cols), r = Math.floor((e.offsetY / canvas.clientHeight) * rows);
     if (r < 0 || c < 0 || r >= rows || c >= cols) return;
     const v = m.values[r][c];
     const tip = $("tip");
