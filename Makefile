@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ run: $(STAMP)  ## train on the built-in default dataset and print a report
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
+
+serve: $(STAMP)  ## the learner's playground in the browser (prints the URL)
+	$(BIN)/vecprop serve
 
 bench: $(STAMP)  ## vecprop vs scikit-learn (and PyTorch when installed); writes BENCHMARKS.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m vecprop bench

@@ -142,7 +142,9 @@ function applyProgress(p, reset) {
   if (reset) state.points = [];
   for (const point of p.points) state.points[point.i] = point;
   state.boundary = p.boundary;
+  const stopped = state.running && !p.running;
   state.running = p.running;
+  if (stopped) { $("batch-index").value = p.batch; loadBatch(); showPython(); }   // show the trained weights
   $("play").textContent = p.running ? "❚❚ pause" : "▶ play";
   for (const id of ["step", "epoch"]) $(id).disabled = p.running;
   const last = state.points[state.points.length - 1] || {};
@@ -153,9 +155,6 @@ function applyProgress(p, reset) {
     (last.val_accuracy !== undefined ? ` · val accuracy ${fmt(last.val_accuracy, 3)}` : "");
   $("status").textContent = p.running ? "training…" : "";
   if (p.message) showError(p.message);
-  if (p.batch !== undefined && !p.running && state.info && Number($("batch-index").value) !== p.batch && !reset) {
-    $("batch-index").value = p.batch;
-  }
   drawBoundary();
   drawCurves();
 }
@@ -236,7 +235,7 @@ function drawBoundary() {
 
 function drawCurve(canvas, series, yMin, yMax) {
   const ctx = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height, pad = { l: 40, r: 8, t: 8, b: 18 };
+  const W = canvas.width, H = canvas.height, pad = { l: 40, r: 8, t: 16, b: 18 };
   ctx.clearRect(0, 0, W, H);
   const pts = state.points.filter(Boolean);
   const xMax = Math.max(1, ...pts.map((p) => p.epoch));
@@ -249,7 +248,7 @@ function drawCurve(canvas, series, yMin, yMax) {
   const Y = (y) => H - pad.b - ((y - lo) / (hi - lo || 1)) * (H - pad.t - pad.b);
   ctx.strokeStyle = "#ccc"; ctx.fillStyle = "#777"; ctx.font = "10px sans-serif"; ctx.lineWidth = 1;
   ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, H - pad.b); ctx.lineTo(W - pad.r, H - pad.b); ctx.stroke();
-  ctx.fillText(hi.toPrecision(3), 2, pad.t + 8);
+  ctx.fillText(hi.toPrecision(3), 2, pad.t + 4);
   ctx.fillText(lo.toPrecision(3), 2, H - pad.b);
   ctx.fillText(`epoch ${xMax.toFixed(xMax < 10 ? 1 : 0)}`, W - pad.r - 60, H - 4);
   let x0 = pad.l + 40;
@@ -261,7 +260,7 @@ function drawCurve(canvas, series, yMin, yMax) {
     have.forEach((p, i) => (i ? ctx.lineTo(X(p.epoch), Y(p[s.key])) : ctx.moveTo(X(p.epoch), Y(p[s.key]))));
     ctx.stroke();
     ctx.setLineDash([]);
-    ctx.fillStyle = s.color; ctx.fillText(s.label, x0, pad.t + 8); x0 += 60;
+    ctx.fillStyle = s.color; ctx.fillText(s.label, x0, 10); x0 += 60;   // the legend, above the plot
   }
 }
 
