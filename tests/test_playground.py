@@ -155,6 +155,8 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
     config = {**CONFIG, "optimizer": "adam", "learning_rate": 0.05}
     info = build(server, **config)
     sid = info["session"]
+    _, code = call(server, "GET", f"/api/session/{sid}/python")
+    assert b"epochs=100," in code and b"not trained on the page yet" in code
     for _ in range(3):
         status, p = call(server, "POST", f"/api/session/{sid}/train", {"action": "epoch"})
         assert status == 200
@@ -180,6 +182,23 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
     assert (tmp_path / "playground.safetensors").exists()
 
 
+def test_export_without_validation_or_scaling_runs(server, tmp_path, monkeypatch):
+    info = build(server, hidden=[4], activations=["relu", "sigmoid"], initializer="he", batch_size=0,
+                 validation_fraction=0, standardize=False, dataset="moons", n_samples=100)
+    sid = info["session"]
+    assert info["n_batches"] == 1 and info["m_val"] == 0 and info["val_points"] is None
+    for _ in range(2):
+        call(server, "POST", f"/api/session/{sid}/train", {"action": "epoch"})
+    _, code = call(server, "GET", f"/api/session/{sid}/python")
+    assert b"Standardizer" not in code and b"batch_size=None" in code and b"validation_data" not in code
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(code.decode(), "playground.py", "exec"), scope)
+    _, d = call(server, "POST", f"/api/session/{sid}/inspect", {})
+    for layer in d["layers"]:
+        np.testing.assert_allclose(scope["net"].params[f"W{layer['l']}"], arr(layer["W"]), rtol=1e-12, atol=1e-15)
+
+
 def test_reset_restores_the_initial_weights(server):
     info = build(server, **CONFIG)
     sid = info["session"]
@@ -201,7 +220,7 @@ def test_csv_with_three_classes_gets_a_softmax_network(server):
     boundary = info["progress"]["boundary"]
     assert len(boundary["predicted"]) == boundary["n"] ** 2 and set(boundary["predicted"]) <= {0, 1, 2}
     _, code = call(server, "GET", f"/api/session/{info['session']}/python")
-    assert b"load_data_file('mine.csv'" in code and b"vecprop.one_hot(d.y, 3)" in code
+    assert b"load_data_file('mine.csv'" in code and b"vecprop.one_hot(train.y, 3)" in code
 
 
 def test_live_training_streams_server_sent_events(server):

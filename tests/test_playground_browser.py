@@ -153,6 +153,17 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     page.locator("#hidden").blur()
     page.wait_for_selector("#error", state="hidden")
     assert page.inner_text("#dims tr[data-variable='W[1]'] td:nth-child(2)") == "(4, 2)"
-    # the one 400 answer is the browser's network log, not a JavaScript error
-    assert [e for e in errors if "status of 400" not in e] == [] and len(errors) == 1
+    page.select_option("#dataset", "csv")                   # the learner's own CSV: a malformed one first
+    page.set_input_files("#csv-file", files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                              "buffer": b"x1,x2,label\n1,2,a\n3,4\n"}])
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error").startswith("bad.csv:3")
+    rows = "".join(f"{i % 7 - 3},{(i * 5) % 11 - 5},{'yes' if i % 3 else 'no'}\n" for i in range(40))
+    page.set_input_files("#csv-file", files=[{"name": "mine.csv", "mimeType": "text/csv",
+                                              "buffer": ("a,b,label\n" + rows).encode()}])
+    page.wait_for_selector("#error", state="hidden")
+    page.wait_for_function("document.getElementById('boundary-legend').textContent.startsWith('noyes')")
+    assert "32 training and 8 validation examples" in page.inner_text("#n-params")
+    # the two 400 answers are the browser's network log, not JavaScript errors
+    assert [e for e in errors if "status of 400" not in e] == [] and len(errors) == 2
     page.close()

@@ -550,45 +550,46 @@ class Session:
         """A script that rebuilds this network and trains it for the epochs trained here."""
         c = self.config
         if c.dataset == "csv":
-            load = (f"from vecprop.datasets import load_data_file\n\n"
-                    f"ds = load_data_file({c.csv_name!r}, task=\"classification\")  # the CSV you chose")
+            load = [f"ds = vecprop.datasets.load_data_file({c.csv_name!r}, task=\"classification\")  # your CSV"]
         else:
-            load = f"ds = vecprop.load_dataset({c.dataset!r}, seed={c.seed}, n_samples={c.n_samples})"
-        split = (f"train, val = ds.split({c.validation_fraction!r}, seed={c.seed})" if self.val_set is not None
-                 else "train, val = ds, None")
-        scale = ("scaler = Standardizer.fit(train.X)                      # (X - mean) / std of the training set\n"
-                 "def features(d):\n    return scaler.transform(d.X)       # (2, m)" if self.scaler is not None
-                 else "def features(d):\n    return d.X                         # (2, m)")
+            load = [f"ds = vecprop.load_dataset({c.dataset!r}, seed={c.seed}, n_samples={c.n_samples})"]
+        sets = ["train", "val"] if self.val_set is not None else ["train"]
+        if self.val_set is not None:
+            load.append(f"train, val = ds.split({c.validation_fraction!r}, seed={c.seed})")
+        else:
+            load.append("train = ds")
+        if self.scaler is not None:
+            load.append("scaler = Standardizer.fit(train.X)   # (X - mean) / std of the training set")
+            load += [f"X_{s} = scaler.transform({s}.X)   # (2, m)" for s in sets]
+        else:
+            load += [f"X_{s} = {s}.X   # (2, m)" for s in sets]
         n_L = self.layer_dims[-1]
-        target = ("d.y.reshape(1, -1).astype(float)       # (1, m) 0/1" if n_L == 1
-                  else f"vecprop.one_hot(d.y, {self.n_classes})          # ({n_L}, m) one-hot")
+        if n_L == 1:
+            load += [f"Y_{s} = {s}.y.reshape(1, -1).astype(float)   # (1, m), 0/1" for s in sets]
+        else:
+            load += [f"Y_{s} = vecprop.one_hot({s}.y, {self.n_classes})   # ({n_L}, m), one-hot" for s in sets]
         batch = self.batch_size if self.n_batches > 1 else None
-        val = "validation_data=(features(val), targets(val)), " if self.val_set is not None else ""
-        steps = (f"\n# (the playground also took {self.steps} single mini-batch step(s), not reproduced here)"
+        val = "validation_data=(X_val, Y_val), " if self.val_set is not None else ""
+        steps = (f"\n# (the playground also took {self.steps} single mini-batch step(s), not replayed here)"
                  if self.steps else "")
-        kp = self.keep_prob or 1.0
+        lines = "\n".join(load)
+        imports = "import vecprop\n" + ("import vecprop.datasets\n" if c.dataset == "csv" else "") + (
+            "from vecprop.datasets import Standardizer\n" if self.scaler is not None else "")
+        epochs = self.epochs or 100
+        untrained = "   # not trained on the page yet: 100 to start" if not self.epochs else ""
         return f'''"""Rebuild the network made in the vecprop playground, and train it.
 
-Network {self.layer_dims}, {', '.join(g for g in c.activations)}; {c.loss}; {c.optimizer}, learning rate {c.learning_rate:g}.
+Network {self.layer_dims}, g = {', '.join(c.activations)}; {c.loss}; {c.optimizer}, learning rate {c.learning_rate:g}.
 """
-import vecprop
-from vecprop.datasets import Standardizer
-
-{load}
-{split}
-{scale}
-
-
-def targets(d):
-    return {target}
-
+{imports}
+{lines}
 
 net = vecprop.Network({self.layer_dims}, {list(c.activations)}, {c.loss!r},
                       initializer={c.initializer!r}, seed={c.seed})
-net.summary(m={self.batch_size})                             # the seed's Variable/Dimensions table
-history = net.fit(features(train), targets(train), epochs={max(self.epochs, 1)}, learning_rate={c.learning_rate!r},
-                  optimizer={c.optimizer!r}, batch_size={batch!r}, l2={c.l2!r}, keep_prob={kp!r},
-                  {val}verbose=0){steps}
+net.summary(m={self.batch_size})   # the seed's Variable/Dimensions table
+history = net.fit(X_train, Y_train, epochs={epochs}, learning_rate={c.learning_rate!r},
+                  optimizer={c.optimizer!r}, batch_size={batch!r}, l2={c.l2!r}, keep_prob={self.keep_prob or 1.0!r},
+                  {val}verbose=0){untrained}{steps}
 print(f"train cost {{history.loss[-1]:.4f}}")
 net.save("playground.safetensors")
 '''
