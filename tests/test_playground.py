@@ -100,6 +100,25 @@ def test_inspect_equals_network_forward_cost_backward(server, batch):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"{key}[{l}]")
 
 
+def test_inspect_with_dropout_shows_the_masks_forward_draws(server):
+    config = {"hidden": [4, 3], "activations": ["relu", "tanh", "sigmoid"], "keep_prob": 0.7,
+              "initializer": "he", "batch_size": 16}
+    info = build(server, **config)
+    _, d = call(server, "POST", f"/api/session/{info['session']}/inspect", {"batch": 0})
+    net, X, Y, _ = reference(config)
+    AL = net.forward(X[:, :16], keep_prob=0.7)        # the same seed: the same Generator, the same masks
+    grads = net.backward(Y[:, :16])
+    assert d["keep_prob"] == 0.7 and d["layers"][2]["D"] is None
+    for l in (1, 2):
+        np.testing.assert_array_equal(arr(d["layers"][l - 1]["D"]), net.caches[l].D)
+        np.testing.assert_allclose(arr(d["layers"][l - 1]["dW"]), grads[f"dW{l}"], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(arr(d["AL"]), AL, rtol=1e-12)
+    assert 0 < arr(d["layers"][0]["D"]).mean() < 1
+    # inspecting again draws from the same (copied) Generator state: training's is never advanced
+    _, again = call(server, "POST", f"/api/session/{info['session']}/inspect", {"batch": 0})
+    assert again["layers"][0]["D"] == d["layers"][0]["D"]
+
+
 def test_table_has_the_seeds_dimensions(server):
     info = build(server, hidden=[4, 3], activations=["relu", "tanh", "sigmoid"], batch_size=16)
     net = vecprop.Network(info["layer_dims"], info["activations"], info["loss"])
@@ -292,6 +311,12 @@ def test_bad_requests_get_a_clear_message(server, capfd):
     for (method, path, body), kwargs, want_status, message in cases:
         status, answer = call(server, method, path, body, **kwargs)
         assert status == want_status and message in answer["error"], (path, answer)
+    wide = build(server, hidden=[128, 128], activations=["relu", "relu", "sigmoid"], batch_size=0)
+    assert wide["table"][0]["shape"] == [2, 320]                  # the table needs no values
+    status, answer = call(server, "POST", f"/api/session/{wide['session']}/inspect", {})
+    assert status == 400 and "choose a smaller batch size (or smaller layers) to step through it" in answer["error"]
+    status, answer = call(server, "POST", "/api/session", None, raw=b"{" + b" " * 4_100_000 + b"}")
+    assert status == 400 and "over the limit" in answer["error"]
     big = build(server, hidden=[64, 48], activations=["tanh", "tanh", "sigmoid"])
     assert big["n_params"] > LIMITS["gradcheck_params"]
     status, answer = call(server, "POST", f"/api/session/{big['session']}/gradcheck", {})

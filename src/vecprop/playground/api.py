@@ -39,6 +39,8 @@ LIMITS = {
     "classes": 10,               # classes in a CSV at most
     "csv_bytes": 2_000_000,      # size of an uploaded CSV at most
     "gradcheck_params": 3_000,   # finite differences cost two forward passes per parameter
+    "gradcheck_examples": 512,   # ... on a mini-batch of at most this many examples
+    "numbers_shown": 250_000,    # matrix entries one mini-batch's step-through sends the page at most
     "epochs": 20_000,            # play pauses by itself after this many epochs
     "sessions": 16,              # open sessions (tabs) at most; the least recently used is closed
 }
@@ -290,23 +292,21 @@ class Session:
     def table(self) -> list:
         """The seed's Variable/Dimensions table for this network and batch size m, read off the arrays of
         a real forward and backward pass on the first mini-batch."""
-        ins = self.inspect(0)
-        m = ins["m"]
-        rows = [{"variable": "A[0] = X", "shape": ins["X"]["shape"], "note": f"input, m = {m} examples"}]
-        for layer in ins["layers"]:
-            l, n_prev = layer["l"], layer["A_prev"]["shape"][0]
+        _, _, Xb, _, _, _, layers = self._pass(0)
+        rows = [{"variable": "A[0] = X", "shape": list(Xb.shape), "note": f"input, m = {Xb.shape[1]} examples"}]
+        for layer in layers:
+            l, (n_l, n_prev) = layer["l"], layer["W"].shape
             rows += [
-                {"variable": f"W[{l}]", "shape": layer["W"]["shape"], "note": f"{layer['W']['shape'][0] * n_prev} weights"},
-                {"variable": f"b[{l}]", "shape": layer["b"]["shape"],
-                 "note": f"{layer['b']['shape'][0]} bias" + ("es" if layer["b"]["shape"][0] > 1 else "")},
-                {"variable": f"Z[{l}]", "shape": layer["Z"]["shape"], "note": "eq. (2)"},
-                {"variable": f"A[{l}]", "shape": layer["A"]["shape"], "note": f"eq. (1), g = {layer['g']}"},
-                {"variable": f"dZ[{l}]", "shape": layer["dZ"]["shape"], "note": "BP4"},
-                {"variable": f"dW[{l}]", "shape": layer["dW"]["shape"], "note": "BP1"},
-                {"variable": f"db[{l}]", "shape": layer["db"]["shape"], "note": "BP2"},
+                {"variable": f"W[{l}]", "shape": list(layer["W"].shape), "note": f"{n_l * n_prev} weights"},
+                {"variable": f"b[{l}]", "shape": list(layer["b"].shape), "note": f"{n_l} bias" + "es" * (n_l > 1)},
+                {"variable": f"Z[{l}]", "shape": list(layer["Z"].shape), "note": "eq. (2)"},
+                {"variable": f"A[{l}]", "shape": list(layer["A"].shape), "note": f"eq. (1), g = {layer['g']}"},
+                {"variable": f"dZ[{l}]", "shape": list(layer["dZ"].shape), "note": "BP4"},
+                {"variable": f"dW[{l}]", "shape": list(layer["dW"].shape), "note": "BP1"},
+                {"variable": f"db[{l}]", "shape": list(layer["db"].shape), "note": "BP2"},
             ]
             if layer["dA_prev"] is not None:
-                rows.append({"variable": f"dA[{l - 1}]", "shape": layer["dA_prev"]["shape"], "note": "BP3"})
+                rows.append({"variable": f"dA[{l - 1}]", "shape": list(layer["dA_prev"].shape), "note": "BP3"})
         return rows
 
     def _batch(self, k: int):
@@ -320,34 +320,41 @@ class Session:
               f"mini-batches of {self.batch_size}), got {k!r}")
         return k
 
-    def inspect(self, batch=None) -> dict:
-        """One mini-batch through a copy of the network: eqs. (1)(2) for l = 1..L, the cost (3), then
-        BP4, BP1, BP2, BP3 for l = L..1, with every matrix's values (dropout masks from the copy's rng)."""
+    def _pass(self, batch):
+        """Forward, cost and backward of mini-batch ``batch`` on a copy of the network (whose Generator
+        draws any dropout masks, so training's is untouched): k, cols, Xb, Yb, AL, J, per-layer arrays."""
         with self.lock:
             k = self._batch_arg(batch)
             net = self.net.copy()
         Xb, Yb, cols = self._batch(k)
-        l2, kp = self.config.l2, self.keep_prob
-        AL = net.forward(Xb, keep_prob=kp)
-        J = net.cost(AL, Yb, l2=l2)
-        grads = net.backward(Yb, l2=l2)
+        AL = net.forward(Xb, keep_prob=self.keep_prob)
+        J = net.cost(AL, Yb, l2=self.config.l2)
+        grads = net.backward(Yb, l2=self.config.l2)
         layers = []
         for l in range(1, net.L + 1):
             cache = net.caches[l]
-            dA_prev = grads.get(f"dA{l - 1}")
-            layers.append({
-                "l": l, "g": net.activations[l - 1].name,
-                "W": _matrix(net.params[f"W{l}"]), "b": _matrix(net.params[f"b{l}"]),
-                "A_prev": _matrix(cache.A_prev), "Z": _matrix(cache.Z), "A": _matrix(cache.A),
-                "D": None if cache.D is None else _matrix(cache.D),
-                "dZ": _matrix(grads[f"dZ{l}"]), "dW": _matrix(grads[f"dW{l}"]), "db": _matrix(grads[f"db{l}"]),
-                "dA_prev": None if dA_prev is None else _matrix(dA_prev),
-            })
+            layers.append({"l": l, "g": net.activations[l - 1].name, "W": net.params[f"W{l}"],
+                           "b": net.params[f"b{l}"], "A_prev": cache.A_prev, "Z": cache.Z, "A": cache.A,
+                           "D": cache.D, "dZ": grads[f"dZ{l}"], "dW": grads[f"dW{l}"], "db": grads[f"db{l}"],
+                           "dA_prev": grads.get(f"dA{l - 1}")})
+        return k, cols, Xb, Yb, AL, J, layers
+
+    def inspect(self, batch=None) -> dict:
+        """One mini-batch: eqs. (1)(2) for l = 1..L, the cost (3), then BP4, BP1, BP2, BP3 for l = L..1,
+        every matrix with its values (see :meth:`_pass`)."""
+        k, cols, Xb, Yb, AL, J, layers = self._pass(batch)
+        numbers = sum(a.size for layer in layers for a in layer.values() if isinstance(a, np.ndarray))
+        _need(numbers <= LIMITS["numbers_shown"], f"mini-batch {k} of m = {Xb.shape[1]} examples through "
+              f"{self.layer_dims} would show {numbers} numbers, over the page's {LIMITS['numbers_shown']}; "
+              "choose a smaller batch size (or smaller layers) to step through it")
+        shown = [{key: (_matrix(v) if isinstance(v, np.ndarray) else v) for key, v in layer.items()}
+                 for layer in layers]
+        net = self.net
         return {"batch": k, "n_batches": self.n_batches, "columns": [cols.start, cols.stop], "m": Xb.shape[1],
                 "X": _matrix(Xb), "Y": _matrix(Yb), "AL": _matrix(AL), "cost": _finite(J), "loss": net.loss.name,
                 "fused_output": net.activations[-1].name == net.loss.canonical_activation,
-                "l2": l2, "keep_prob": kp, "learning_rate": self.config.learning_rate,
-                "optimizer": self.config.optimizer, "layers": layers}
+                "l2": self.config.l2, "keep_prob": self.keep_prob, "learning_rate": self.config.learning_rate,
+                "optimizer": self.config.optimizer, "layers": shown}
 
     def gradcheck(self, batch=None, epsilon: float = 1e-7) -> dict:
         """``vecprop.gradient_check`` on one mini-batch, with each parameter's backprop and
@@ -361,6 +368,9 @@ class Session:
               f"parameter, so the playground runs it for at most {LIMITS['gradcheck_params']} parameters "
               f"(this network has {net.n_params}); use `vecprop gradcheck` for larger ones")
         Xb, Yb, _ = self._batch(k)
+        _need(Xb.shape[1] <= LIMITS["gradcheck_examples"], f"the gradient check in the playground takes "
+              f"mini-batches of at most {LIMITS['gradcheck_examples']} examples (this one has {Xb.shape[1]}); "
+              "choose a smaller batch size")
         l2 = self.config.l2
         result = gradient_check(net, Xb, Yb, epsilon, l2=l2)
         net.forward(Xb)

@@ -87,7 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise PlaygroundError("bad Content-Length header") from None
         if length > MAX_BODY:
-            self.close_connection = True
+            if length <= 16 * MAX_BODY:         # read it away, so that the client hears the answer
+                for start in range(0, length, 1 << 20):
+                    self.rfile.read(min(1 << 20, length - start))
+            else:
+                self.close_connection = True
             raise PlaygroundError(f"request body of {length} bytes is over the limit of {MAX_BODY}")
         raw = self.rfile.read(length) if length > 0 else b"{}"
         try:
