@@ -363,3 +363,13 @@ def test_cli_serve_taken_port_is_one_line():
         assert len(r.stderr.strip().splitlines()) == 1
     finally:
         srv.server_close()
+
+
+def test_play_pauses_itself_when_no_page_watches(monkeypatch):
+    from vecprop.playground import api
+    monkeypatch.setattr(api, "UNWATCHED", 0.2)
+    session = api.Playground().create(CONFIG)
+    assert session.play(0)["running"]
+    session._thread.join(timeout=10)
+    assert not session.running and session.epochs > 0
+    assert session.message == "paused: no page has been watching for 0.2 s"

@@ -44,6 +44,7 @@ LIMITS = {
     "epochs": 20_000,            # play pauses by itself after this many epochs
     "sessions": 16,              # open sessions (tabs) at most; the least recently used is closed
 }
+UNWATCHED = 10.0                 # seconds a playing session trains with no event stream open before it pauses
 GRID = 64                        # the decision boundary is the network's output on a GRID × GRID lattice
 
 
@@ -491,6 +492,7 @@ class Session:
     def _run(self, speed):
         period = 1.0 / speed if speed else 0.0
         published, last = len(self.points), 0.0
+        watched = time.monotonic()
         while not self._stop.is_set():
             start = time.monotonic()
             with self.lock:
@@ -498,6 +500,11 @@ class Session:
                     self._epoch()
                     if self.epochs >= LIMITS["epochs"]:
                         self.message = f"paused after {LIMITS['epochs']} epochs"
+                        self._stop.set()
+                    if self._listeners:
+                        watched = start
+                    elif start - watched > UNWATCHED:     # the tab was closed: stop spending the CPU
+                        self.message = f"paused: no page has been watching for {UNWATCHED:g} s"
                         self._stop.set()
                 except PlaygroundError as exc:
                     self.message = str(exc)
