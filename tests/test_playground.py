@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -370,6 +371,9 @@ def test_play_pauses_itself_when_no_page_watches(monkeypatch):
     monkeypatch.setattr(api, "UNWATCHED", 0.2)
     session = api.Playground().create(CONFIG)
     assert session.play(0)["running"]
-    session._thread.join(timeout=10)
+    for _ in range(200):
+        if not session.running:
+            break
+        time.sleep(0.05)
     assert not session.running and session.epochs > 0
     assert session.message == "paused: no page has been watching for 0.2 s"
