@@ -50,16 +50,16 @@ function renderActivationSelects() {
   const box = $("activations");
   const old = [...box.querySelectorAll("select")].map((s) => s.value);
   const L = hidden.length + 1;
-  const loss = $("loss").value;
-  const outputDefault = loss === "categorical_cross_entropy" ? "softmax" : "sigmoid";
+  const outputDefault = { categorical_cross_entropy: "softmax", mse: "linear" }[$("loss").value] || "sigmoid";
+  const oldHidden = old.slice(0, -1), oldOutput = old[old.length - 1];
   box.innerHTML = "";
   for (let l = 1; l <= L; l++) {
     const label = document.createElement("label");
     label.textContent = l === L ? `g[${l}] (output)` : `g[${l}]`;
     const select = document.createElement("select");
     select.id = `g${l}`;
-    fillSelect(select, state.options.activations, l === L ? outputDefault : (old[l - 1] || old[0] || "tanh"));
-    if (l === L && old.length === L && old[L - 1]) select.value = old[L - 1];
+    // hidden layers keep their g (new ones take the first hidden layer's); the output keeps its own
+    fillSelect(select, state.options.activations, l === L ? (oldOutput || outputDefault) : (oldHidden[l - 1] || oldHidden[0] || "tanh"));
     select.addEventListener("change", scheduleBuild);
     label.appendChild(select);
     box.appendChild(label);
@@ -269,6 +269,16 @@ function drawCurves() {
   drawCurve($("acc-curve"), [{ key: "accuracy", label: "train", color: "#333" }, { key: "val_accuracy", label: "validation", color: "#d62728", dash: [4, 3] }], 0, 1);
 }
 
+// At most five characters: 0.91, -0.27, 12.3, 4e-3 (hovering shows six significant digits).
+function short(v) {
+  const a = Math.abs(v);
+  if (v === 0) return "0";
+  if (a < 0.01) return v.toExponential(0);
+  if (a < 10) return v.toFixed(2);
+  if (a < 1000) return v.toPrecision(3);
+  return v.toExponential(0).replace("e+", "e");
+}
+
 // A matrix as a heat-map: blue negative, red positive, white 0, scaled by its largest |value|; hover shows the value.
 function heatmap(name, m, note) {
   const wrap = document.createElement("div");
@@ -292,7 +302,7 @@ function heatmap(name, m, note) {
       ctx.fillRect(c * cell, r * cell, cell, cell);
       if (cell >= 34 && v !== null) {
         ctx.fillStyle = a > 0.7 ? "#fff" : "#222"; ctx.font = "10px ui-monospace, monospace"; ctx.textAlign = "center";
-        ctx.fillText(v.toPrecision(2), c * cell + cell / 2, r * cell + cell / 2 + 3);
+        ctx.fillText(short(v), c * cell + cell / 2, r * cell + cell / 2 + 3);
       }
     }
   }
@@ -436,7 +446,11 @@ async function start() {
     $(id).addEventListener("change", scheduleBuild);
   }
   $("hidden").addEventListener("change", () => { renderActivationSelects(); scheduleBuild(); });
-  $("loss").addEventListener("change", () => { $("activations").innerHTML = ""; renderActivationSelects(); scheduleBuild(); });
+  $("loss").addEventListener("change", () => {        // the output g that goes with the new loss
+    const selects = $("activations").querySelectorAll("select");
+    selects[selects.length - 1].value = { categorical_cross_entropy: "softmax", mse: "linear" }[$("loss").value] || "sigmoid";
+    scheduleBuild();
+  });
   $("dataset").addEventListener("change", () => {
     $("csv-row").hidden = $("dataset").value !== "csv";
     if ($("dataset").value !== "csv" || state.csv) scheduleBuild();
