@@ -380,12 +380,12 @@ class Session:
         params = []
         for name, check in result.parameters.items():
             g, g_hat = grads["d" + name], numeric["d" + name]
-            params.append({"name": name, "difference": check.difference, "worst_index": list(check.worst_index),
-                           "analytic_at_worst": check.analytic, "numeric_at_worst": check.numeric,
-                           "backprop": _matrix(g), "numeric": _matrix(g_hat),
-                           "difference_shown": relative_difference(g, g_hat)})
+            params.append({"name": name, "difference": _finite(check.difference),
+                           "worst_index": list(check.worst_index), "analytic_at_worst": _finite(check.analytic),
+                           "numeric_at_worst": _finite(check.numeric), "backprop": _matrix(g),
+                           "numeric": _matrix(g_hat), "difference_shown": _finite(relative_difference(g, g_hat))})
         return {"batch": k, "m": Xb.shape[1], "epsilon": epsilon, "threshold": result.threshold,
-                "difference": result.difference, "passed": bool(result.passed), "parameters": params}
+                "difference": _finite(result.difference), "passed": bool(result.passed), "parameters": params}
 
     def boundary(self) -> dict:
         """The network's output on a GRID × GRID lattice over the data (in the data's own units):

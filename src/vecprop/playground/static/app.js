@@ -413,14 +413,17 @@ async function gradcheck() {
   box.textContent = "checking…";
   const r = await guarded(() => api("POST", `session/${state.session}/gradcheck`, { batch: Number($("batch-index").value) }));
   if (!r) { box.textContent = ""; return; }
-  const verdict = (x) => (x < r.threshold ? `<span class="pass">${x.toExponential(2)} ✓</span>` : `<span class="fail">${x.toExponential(2)} ✗</span>`);
-  box.innerHTML = `<p>mini-batch ${r.batch} (m = ${r.m}), ε = ${r.epsilon}: overall relative difference ${verdict(r.difference)}</p>` +
+  const verdict = (x) => (x !== null && x < r.threshold ? `<span class="pass">${x.toExponential(2)} ✓</span>`
+    : `<span class="fail">${x === null ? "not finite" : x.toExponential(2)} ✗</span>`);
+  const num = (x) => (x === null ? "not finite" : x.toPrecision(8));
+  const dropout = state.inspect && state.inspect.keep_prob ? " (dropout off, as the course prescribes)" : "";
+  box.innerHTML = `<p>mini-batch ${r.batch} (m = ${r.m}), ε = ${r.epsilon}${dropout}: overall relative difference ${verdict(r.difference)}</p>` +
     `<table id="gradcheck-table"><thead><tr><th>parameter</th><th>‖g − ĝ‖ / (‖g‖ + ‖ĝ‖)</th><th>worst entry: backprop g, numeric ĝ</th><th>backprop g</th><th>numeric ĝ</th></tr></thead><tbody></tbody></table>`;
   const tbody = box.querySelector("tbody");
   for (const p of r.parameters) {
     const tr = document.createElement("tr");
     tr.dataset.param = p.name;
-    tr.innerHTML = `<td>d${p.name}</td><td class="diff">${verdict(p.difference)}</td><td>[${p.worst_index.join(", ")}]: ${p.analytic_at_worst.toPrecision(8)}, ${p.numeric_at_worst.toPrecision(8)}</td><td></td><td></td>`;
+    tr.innerHTML = `<td>d${p.name}</td><td class="diff">${verdict(p.difference)}</td><td>[${p.worst_index.join(", ")}]: ${num(p.analytic_at_worst)}, ${num(p.numeric_at_worst)}</td><td></td><td></td>`;
     tr.children[3].appendChild(heatmap(`d${p.name}`, p.backprop));
     tr.children[4].appendChild(heatmap(`d${p.name} (numeric)`, p.numeric));
     tbody.appendChild(tr);
