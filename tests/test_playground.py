@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -19,9 +20,6 @@ import vecprop
 from vecprop.datasets import Standardizer
 from vecprop.playground import make_server
 from vecprop.playground.api import LIMITS
-
-pytest.importorskip("safetensors")
-
 
 @pytest.fixture(scope="module")
 def server():
@@ -172,6 +170,7 @@ def test_step_is_one_gradient_descent_update_on_the_shown_batch(server):
 
 
 def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypatch):
+    pytest.importorskip("safetensors", reason="model files need the io extra")
     config = {**CONFIG, "optimizer": "adam", "learning_rate": 0.05}
     info = build(server, **config)
     sid = info["session"]
@@ -203,6 +202,7 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
 
 
 def test_export_without_validation_or_scaling_runs(server, tmp_path, monkeypatch):
+    pytest.importorskip("safetensors", reason="the script saves a model file (the io extra)")
     info = build(server, hidden=[4], activations=["relu", "sigmoid"], initializer="he", batch_size=0,
                  validation_fraction=0, standardize=False, dataset="moons", n_samples=100)
     sid = info["session"]
@@ -346,7 +346,7 @@ def test_cli_serve_prints_the_url_and_stops_on_ctrl_c(tmp_path):
         base, token = url.split("/?token=")
         with urllib.request.urlopen(f"{base}/api/options?token={token}", timeout=10) as r:
             assert "flower" in json.loads(r.read())["datasets"]
-        proc.send_signal(2)
+        proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
         assert "Traceback" not in proc.stderr.read()
     finally:
