@@ -19,7 +19,8 @@ from .network import Network
 __version__ = "0.1.0"
 
 __all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
-           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__"]
+           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__",
+           "to_onnx", "register_skl2onnx"]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
@@ -30,6 +31,8 @@ _LAZY = {
     "DNNClassifier": ("estimators", "DNNClassifier"),
     "DNNRegressor": ("estimators", "DNNRegressor"),
     "History": ("training", "History"),
+    "to_onnx": ("onnx_export", "to_onnx"),
+    "register_skl2onnx": ("onnx_export", "register_skl2onnx"),
 }
 
 
@@ -38,7 +41,7 @@ def __getattr__(name):
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
-                "callbacks", "propagation", "cli"}:
+                "callbacks", "propagation", "cli", "onnx_export"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vecprop' has no attribute {name!r}")
 

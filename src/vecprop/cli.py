@@ -1,4 +1,4 @@
-"""The ``vecprop`` command line: train, evaluate, predict, gradcheck, summary, datasets, bench, serve.
+"""The ``vecprop`` command line: train, evaluate, predict, gradcheck, summary, export, datasets, bench, serve.
 
 Every failure a user can cause (bad data, bad options, a bad model file) prints one line on stderr and
 exits with status 2; ``--debug`` shows the traceback instead. Models are written atomically at the end
@@ -112,6 +112,12 @@ def _build_parser():
     s.add_argument("--activation", default="relu")
     s.add_argument("--loss", default="binary_cross_entropy")
     s.add_argument("--m", type=_positive_int, help="examples per batch to show in the shapes")
+
+    x = sub.add_parser("export", help="write a model file as ONNX, for ONNX Runtime and other serving stacks")
+    x.add_argument("model", help="a model file written by vecprop train or an estimator's save")
+    x.add_argument("out", help="the .onnx file to write")
+    x.add_argument("--dtype", choices=["float32", "float64"], help="of inputs, weights and outputs "
+                   "(default: the model's)")
 
     sub.add_parser("datasets", help="list the built-in datasets")
     sv = sub.add_parser("serve", help="the learner's playground: build, step through and train a network in the browser")
@@ -356,6 +362,17 @@ def _cmd_summary(args):
     return 0
 
 
+def _cmd_export(args):
+    from .io import load
+    from .onnx_export import to_onnx
+    proto = to_onnx(load(args.model), args.out, dtype=args.dtype)
+    n_0 = proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+    outputs = ", ".join(v.name for v in proto.graph.output)
+    print(f"Wrote {args.out}: ONNX opset {proto.opset_import[0].version}, input X of shape (N, {n_0}) "
+          f"(examples in rows), outputs {outputs}")
+    return 0
+
+
 def _cmd_datasets(args):
     from .datasets import list_datasets
     rows = list_datasets()
@@ -381,7 +398,7 @@ def _cmd_serve(args):
 
 
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
-             "gradcheck": _cmd_gradcheck, "summary": _cmd_summary, "datasets": _cmd_datasets,
+             "gradcheck": _cmd_gradcheck, "summary": _cmd_summary, "datasets": _cmd_datasets, "export": _cmd_export,
              "bench": _cmd_bench, "serve": _cmd_serve}
 
 

@@ -277,6 +277,19 @@ class Network:
         ----------
         m : int, optional — examples per (mini)batch; shown as "m" when not given
         """
+        rows = self._summary_rows(m)
+        width = max(len(r[0]) for r in rows)
+        dwidth = max(len(r[1]) for r in rows)
+        lines = [f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
+                 f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note"]
+        lines += [f"{name:<{width}}  {dims:<{dwidth}}  {note}".rstrip() for name, dims, note in rows]
+        lines.append(f"Total parameters: {self.n_params}")
+        text = "\n".join(lines)
+        print(text, file=file)
+        return text
+
+    def _summary_rows(self, m=None) -> list:
+        """(Variable, Dimensions, Note) rows of the seed's table, for :meth:`summary` and Jupyter."""
         mm = "m" if m is None else str(int(m))
         rows = [("A[0] = X", f"({self.layer_dims[0]}, {mm})", "")]
         for l in range(1, self.L + 1):
@@ -292,15 +305,14 @@ class Network:
                 (f"db[{l}]", f"({n_l}, 1)", "BP2"),
                 (f"dA[{l - 1}]", f"({n_prev}, {mm})", "BP3"),
             ]
-        width = max(len(r[0]) for r in rows)
-        dwidth = max(len(r[1]) for r in rows)
-        lines = [f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
-                 f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note"]
-        lines += [f"{name:<{width}}  {dims:<{dwidth}}  {note}".rstrip() for name, dims, note in rows]
-        lines.append(f"Total parameters: {self.n_params}")
-        text = "\n".join(lines)
-        print(text, file=file)
-        return text
+        return rows
+
+    def _repr_html_(self):
+        """Jupyter: the seed's Variable/Dimensions table (``repr`` stays the one-line text form)."""
+        from . import _html
+        caption = (f"Network {self.layer_dims}: loss = {self.loss.name}, dtype = {self.dtype.name}, "
+                   f"{self.n_params} parameters")
+        return _html.table(["Variable", "Dimensions", "Note"], self._summary_rows(), caption)
 
     # ----------------------------------------------------------------------------- persistence
     def get_config(self) -> dict:
