@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean fuzz
+.PHONY: run test bench serve clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)  ## run the test suite
 fuzz: $(STAMP)  ## the long fuzz run: thousands of new mutated model and data files (a few minutes)
 	VECPROP_FUZZ_EXAMPLES=$${VECPROP_FUZZ_EXAMPLES:-5000} VECPROP_HYPOTHESIS=random \
 		$(BIN)/python -m pytest -q -s -p no:randomly tests/test_fuzz.py
+
+serve: $(STAMP)  ## the learner's playground in the browser (prints the URL)
+	$(BIN)/vecprop serve
 
 bench: $(STAMP)  ## vecprop vs scikit-learn (and PyTorch when installed); writes BENCHMARKS.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m vecprop bench

@@ -1,4 +1,4 @@
-"""The ``vecprop`` command line: train, evaluate, predict, gradcheck, summary, export, datasets, bench.
+"""The ``vecprop`` command line: train, evaluate, predict, gradcheck, summary, export, datasets, bench, serve.
 
 Every failure a user can cause (bad data, bad options, a bad model file) prints one line on stderr and
 exits with status 2; ``--debug`` shows the traceback instead. Models are written atomically at the end
@@ -146,6 +146,9 @@ def _build_parser():
                    "(default: the model's)")
 
     sub.add_parser("datasets", help="list the built-in datasets")
+    sv = sub.add_parser("serve", help="the learner's playground: build, step through and train a network in the browser")
+    sv.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
+    sv.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     b = sub.add_parser("bench", help="benchmark against scikit-learn and PyTorch (source checkout)")
     b.add_argument("args", nargs=argparse.REMAINDER, help="options passed to bench/run.py")
     return p
@@ -253,6 +256,16 @@ def _require(module, extra, purpose):
         return importlib.import_module(module)
     except ImportError:
         raise ImportError(f"{purpose} needs {module.split('.')[0]}: pip install \"vecprop[{extra}]\"") from None
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 (any free port) to 65535, got {text!r}")
+    return value
 
 
 # ------------------------------------------------------------------------------ data
@@ -662,9 +675,15 @@ def _cmd_bench(args):
     return 0
 
 
+def _cmd_serve(args):
+    from .playground import serve
+    return serve(args.port, open_browser=not args.no_browser)
+
+
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
              "gradcheck": _cmd_gradcheck, "summary": _cmd_summary, "export": _cmd_export,
-             "datasets": _cmd_datasets, "bench": _cmd_bench}
+             "datasets": _cmd_datasets, "bench": _cmd_bench,
+             "serve": _cmd_serve}
 
 
 def _parse(argv):
