@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench serve clean fuzz
+.PHONY: run test lint bench serve clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ fuzz: $(STAMP)  ## the long fuzz run: thousands of new mutated model and data fi
 
 serve: $(STAMP)  ## the learner's playground in the browser (prints the URL)
 	$(BIN)/vecprop serve
+
+lint: $(STAMP)  ## ruff's checks and its formatter's check (the rules are in pyproject.toml)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 bench: $(STAMP)  ## vecprop vs scikit-learn (and PyTorch when installed); writes BENCHMARKS.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m vecprop bench

@@ -9,11 +9,14 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation
+from . import propagation, training
 from .activations import get_activation
+from .checks import check_l2, check_sample_weight, finite_array
+from .head import OutputHead
 from .initializers import default_initializer, initialize
 from .losses import get_loss
 from .memory import check_network, predict_chunk
+from .modelfile import save_network
 
 __all__ = ["Network"]
 
@@ -109,6 +112,17 @@ class Network:
             self._params[key][...] = value
         self._last = None
 
+    @property
+    def head(self) -> OutputHead:
+        """The output head: the output activation g_L with the loss (cost, dZ[L], decoding to classes)."""
+        return OutputHead(self.activations[-1], self.loss)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Every parameter as one flat vector ``[W1, ..., WL, b1, ..., bL]`` (propagation.param_layout);
+        ``params`` are views of it, so writing into theta changes them (what the trainer updates)."""
+        return self._flat_params()
+
     def _flat_params(self) -> np.ndarray:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
         (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
@@ -177,10 +191,9 @@ class Network:
         X = self.check_X(X)
         return self._forward(X, propagation.keep_probs(keep_prob, self.L) if keep_prob is not None else None)
 
-    def _forward(self, X, keep_prob=None, ws=None):
-        """Forward on validated X; keep_prob already per layer; ws: the trainer's Workspace, if any."""
-        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng,
-                                              ws=ws)
+    def _forward(self, X, keep_prob=None):
+        """Forward on validated X; keep_prob already per layer."""
+        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
         self._last = (AL, keep_prob)
         return AL
 
@@ -214,8 +227,7 @@ class Network:
         """
         ZL = None
         if self._last is not None and AL is self._last[0]:
-            if self.activations[-1].name == self.loss.canonical_activation:
-                ZL = self.caches[self.L].Z
+            ZL = self.head.cost_logits(self.caches[self.L].Z)
         else:
             AL = _finite_array(AL, "AL", self.dtype)
         Y = self.check_Y(Y, AL.shape[1])
@@ -245,24 +257,15 @@ class Network:
         softmax output: class indices of shape (1, m); sigmoid output: 0/1 of shape (n_L, m) (A > 0.5);
         anything else: A[L] itself, (n_L, m).
         """
-        AL = self.predict_output(X)
-        g = self.activations[-1].name
-        if g == "softmax":
-            return AL.argmax(axis=0)[None, :]
-        if g == "sigmoid":
-            return (AL > 0.5).astype(np.int64)
-        return AL
+        return self.head.predict(self.predict_output(X))
 
     def accuracy(self, X, Y) -> float:
         """Share of examples predicted right: argmax agreement for softmax, all n_L bits for sigmoid."""
         X = self.check_X(X)
         Y = self.check_Y(Y, X.shape[1])
-        P = self.predict(X)
-        if self.activations[-1].name == "softmax":
-            return float((P[0] == Y.argmax(axis=0)).mean())
-        if self.activations[-1].name == "sigmoid":
-            return float(((Y > 0.5) == (P == 1)).all(axis=0).mean())
-        raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        if not self.head.is_classifier:
+            raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        return self.head.n_correct(self.predict_output(X), Y) / X.shape[1]
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option.
@@ -273,10 +276,9 @@ class Network:
         ``vecprop.load(checkpoint).fit(X, Y, epochs=5)`` continues the same run. ``reset=True`` (or
         :meth:`reset_training`) starts afresh with :func:`~vecprop.training.fit`'s defaults.
         """
-        from .training import fit
         if self._training is not None and not kwargs.get("reset", False):
             kwargs = {**self.last_fit_config(), **kwargs}
-        return fit(self, X, Y, **kwargs)
+        return training.fit(self, X, Y, **kwargs)
 
     def last_fit_config(self) -> dict:
         """The options of the last fit (from ``metadata["training"]``) that a continued fit reuses.
@@ -368,8 +370,7 @@ class Network:
 
     def restore_training_state(self, arrays: dict, info: dict) -> None:
         """Inverse of :meth:`training_state` (used when loading a checkpoint)."""
-        from .training import TrainerState
-        self._training = TrainerState.from_saved(self, arrays, info)
+        self._training = training.TrainerState.from_saved(self, arrays, info)
 
     def reset_training(self) -> None:
         """Forget optimizer state, schedule position and epoch count: the next fit starts afresh."""
@@ -377,7 +378,6 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        from .io import save_network
         return save_network(self, path, include_training_state=include_training_state)
 
     def copy(self) -> "Network":
@@ -470,35 +470,7 @@ def _resolve(activations, loss, L):
     return [*hidden, output], loss
 
 
-def _finite_array(a, name, dtype):
-    try:
-        arr = np.asarray(a, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    # a sum is NaN/inf whenever an entry is, and needs no array of the data's size (an overflowing sum of
-    # finite values only sends it to the exact check)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or impute those values first")
-    return arr
-
-
-def _check_weights(sample_weight, m, dtype):
-    if sample_weight is None:
-        return None
-    w = _finite_array(sample_weight, "sample_weight", dtype)
-    if w.shape not in ((m,), (1, m)):
-        raise ValueError(f"sample_weight has shape {w.shape}; expected one weight per example, shape ({m},)")
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError("sample_weight must be non-negative with a positive sum")
-    return w.reshape(m)
-
-
-def _check_l2(l2):
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 (λ) must be a finite number >= 0, got {l2!r}")
-    return float(l2)
-
+# the boundary checks, shared with the trainer (kept under their old names)
+_finite_array = finite_array
+_check_weights = check_sample_weight
+_check_l2 = check_l2

@@ -8,9 +8,8 @@ bit for bit the parameters of ``fit(2E)``. ``net.reset_training()`` starts afres
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
-import signal
-import threading
 import time
 from dataclasses import dataclass, field, fields
 
@@ -18,11 +17,16 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
+from .checks import check_sample_weight
+from .engines import N_SCALARS, clip_global_norm, get_engine
+from .head import class_weights, target_labels
 from .memory import check_fit
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
+from .reducers import LocalReducer
 from .schedules import get_schedule
+from .stopping import CallbackStop, EarlyStopping, Interrupt
 
-__all__ = ["fit", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
+__all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
 
 
@@ -30,29 +34,69 @@ class DivergenceError(FloatingPointError, ValueError):
     """The cost became NaN or infinite; the network keeps its last finite parameters."""
 
 
+def _is_int(v, low=1) -> bool:
+    return isinstance(v, (int, np.integer)) and v >= low
+
+
+def _hp(default, doc: str, check=None, message: str = ""):
+    """One hyperparameter, declared once: default, doc, and ``check(value, net) -> bool`` with the message
+    (formatted with ``value``) of the ValueError it raises otherwise."""
+    return field(default=default, metadata={"doc": doc, "check": check, "message": message})
+
+
 @dataclass(frozen=True)
 class FitConfig:
-    """Every training hyperparameter, as :func:`fit` received it (kept with saved models)."""
+    """Every training hyperparameter, declared once (default, check, doc); kept with saved models.
 
-    epochs: int = 100                  # passes over the training set
-    learning_rate: float = 0.01        # α (α0 for a schedule)
-    optimizer: object = "gd"           # gd, momentum, nesterov, rmsprop, adam, adamw, or a spec/object
-    batch_size: int | None = None      # None: the seed's batch gradient descent over all m examples
-    shuffle: bool = True               # reshuffle the columns every epoch (mini-batches only)
-    schedule: object = None            # learning-rate schedule; None keeps α constant
-    l2: float = 0.0                    # λ of the course's L2 regularization
-    keep_prob: object = 1.0            # inverted dropout: keep probability, one float or one per hidden layer
-    clip_norm: float | None = None     # clip the gradient's global norm to this value
-    class_weight: object = None        # "balanced" or {class: weight}
-    validation_fraction: float = 0.0   # share of examples held out (stratified for classifiers)
-    validation_seed: int | None = None # seed of that split; default the network's seed (or 0)
-    early_stopping: bool = False       # stop when `monitor` has not improved for `patience` epochs
-    monitor: str = "val_loss"          # val_loss, val_accuracy, loss or accuracy
-    patience: int = 10                 # epochs without improvement before stopping
-    min_delta: float = 0.0             # smallest change that counts as an improvement
-    restore_best: bool | None = None   # restore the best epoch's weights at the end; default: early_stopping
-    verbose: int = 1                   # 0 silent; 1 a progress bar on a terminal
-    print_every: int | None = None     # the course's "print the cost every N" (epochs)
+    :func:`fit` and ``Network.fit`` take exactly these names as keyword arguments; :meth:`check`
+    validates them against a network; ``FitConfig.doc()`` lists them.
+    """
+
+    epochs: int = _hp(100, "passes over the training set", lambda v, net: _is_int(v),
+                      "epochs must be an integer >= 1, got {value!r}")
+    learning_rate: float = _hp(0.01, "α (α0 for a schedule)", lambda v, net: np.isfinite(v) and v > 0,
+                               "learning_rate must be a positive number, got {value!r}")
+    optimizer: object = _hp("gd", "gd, momentum, nesterov, rmsprop, adam, adamw, or a spec/object")
+    batch_size: int | None = _hp(None, "None: the seed's batch gradient descent over all m examples",
+                                 lambda v, net: v is None or _is_int(v),
+                                 "batch_size must be None (all examples) or an integer >= 1, got {value!r}")
+    shuffle: bool = _hp(True, "reshuffle the columns every epoch (mini-batches only)")
+    schedule: object = _hp(None, "learning-rate schedule; None keeps α constant")
+    l2: float = _hp(0.0, "λ of the course's L2 regularization", lambda v, net: np.isfinite(v) and v >= 0,
+                    "l2 (λ) must be a number >= 0, got {value!r}")
+    keep_prob: object = _hp(1.0, "inverted dropout: keep probability, one float or one per hidden layer",
+                            lambda v, net: propagation.keep_probs(v, net.L) is not None)
+    clip_norm: float | None = _hp(None, "clip the gradient's global norm to this value",
+                                  lambda v, net: v is None or (np.isfinite(v) and v > 0),
+                                  "clip_norm must be None or a positive number, got {value!r}")
+    class_weight: object = _hp(None, '"balanced" or {class: weight}')
+    validation_fraction: float = _hp(0.0, "share of examples held out (stratified for classifiers)",
+                                     lambda v, net: 0 <= v < 1, "validation_fraction must be in [0, 1), got {value!r}")
+    validation_seed: int | None = _hp(None, "seed of that split; default the network's seed (or 0)")
+    early_stopping: bool = _hp(False, "stop when `monitor` has not improved for `patience` epochs")
+    monitor: str = _hp("val_loss", "val_loss, val_accuracy, loss or accuracy",
+                       lambda v, net: v in ("val_loss", "val_accuracy", "loss", "accuracy"),
+                       "monitor must be one of val_loss, val_accuracy, loss, accuracy; got {value!r}")
+    patience: int = _hp(10, "epochs without improvement before stopping", lambda v, net: _is_int(v),
+                        "patience must be an integer >= 1, got {value!r}")
+    min_delta: float = _hp(0.0, "smallest change that counts as an improvement")
+    restore_best: bool | None = _hp(None, "restore the best epoch's weights at the end; default: early_stopping")
+    verbose: int = _hp(1, "0 silent; 1 a progress bar on a terminal")
+    print_every: int | None = _hp(None, "the course's \"print the cost every N\" (epochs)",
+                                  lambda v, net: v is None or _is_int(v),
+                                  "print_every must be None or an integer >= 1, got {value!r}")
+
+    def check(self, net) -> None:
+        """Raise ValueError (the message says what to change) for the first invalid hyperparameter."""
+        for f in fields(self):
+            check, value = f.metadata["check"], getattr(self, f.name)
+            if check is not None and not check(value, net):
+                raise ValueError(f.metadata["message"].format(value=value))
+
+    @classmethod
+    def doc(cls) -> str:
+        """One line per hyperparameter: name, default, meaning."""
+        return "\n".join(f"{f.name} = {f.default!r}: {f.metadata['doc']}" for f in fields(cls))
 
     def to_json(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -144,7 +188,7 @@ class TrainerState:
     def from_saved(cls, net, arrays, info):
         optimizer = get_optimizer(info["optimizer"])
         saved = state_from_saved(optimizer, net.params, arrays, info["optimizer_scalars"])  # checks keys, shapes
-        opt_state = optimizer.init(_groups(net._flat_params(), net.layer_dims))
+        opt_state = optimizer.init(_groups(net.theta, net.layer_dims))
         for k, view in _layer_state_views(opt_state, net.layer_dims).items():
             np.copyto(view, saved[k])
         opt_state["t"] = saved["t"]
@@ -171,35 +215,6 @@ def mini_batches(m: int, batch_size: int | None, rng: np.random.Generator | None
     return perm, [slice(k, min(k + batch_size, m)) for k in range(0, m, batch_size)]
 
 
-def class_weights(Y: np.ndarray, class_weight) -> np.ndarray:
-    """Per-example weights (m,) from ``"balanced"`` (m / (n_classes · count_c)) or a {class: weight} dict.
-
-    Classes are the argmax of one-hot columns, or the 0/1 value of a single sigmoid output.
-    """
-    if Y.shape[0] == 1:
-        labels = (Y[0] > 0.5).astype(np.int64)
-        n_classes = 2
-    else:
-        labels = Y.argmax(axis=0)
-        n_classes = Y.shape[0]
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-        counts = np.bincount(labels, minlength=n_classes)
-        table = np.where(counts > 0, labels.size / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
-    elif isinstance(class_weight, dict):
-        table = np.ones(n_classes)
-        for c, w in class_weight.items():
-            if not (isinstance(c, (int, np.integer)) and 0 <= c < n_classes):
-                raise ValueError(f"class_weight key {c!r} is not a class index in 0..{n_classes - 1}")
-            if not (np.isfinite(w) and w >= 0):
-                raise ValueError(f"class_weight[{c}] = {w!r} must be a finite number >= 0")
-            table[c] = w
-    else:
-        raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-    return table[labels]
-
-
 def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool):
     """Column indices (train, validation): a random ``fraction`` held out, stratified by class if asked."""
     if not 0.0 < fraction < 1.0:
@@ -207,7 +222,7 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
     m = Y.shape[1]
     rng = np.random.default_rng(seed)
     if stratify:
-        labels = (Y[0] > 0.5).astype(np.int64) if Y.shape[0] == 1 else Y.argmax(axis=0)
+        labels = target_labels(Y)
         val = []
         for c in np.unique(labels):
             idx = rng.permutation(np.flatnonzero(labels == c))
@@ -223,22 +238,141 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
 
 
 # ------------------------------------------------------------------------------------- the loop
-class _Trainer:
-    """The state of one fit call, handed to callbacks."""
+class Trainer:
+    """One fit: the loop over epochs and mini-batches around an engine, a reducer and stopping rules.
 
-    def __init__(self, net, config, epochs, history, state):
-        self.net, self.config, self.epochs, self.history = net, config, epochs, history
-        self.state = state              # the TrainerState being stepped (optimizer, schedule, epoch)
+    Each step is the seed's: forward, cost, backward (the engine's sums over the batch), reduce (over
+    processes), update (1/m, L2, clipping, the optimizer). Callbacks receive the Trainer: ``net``,
+    ``config``, ``epochs``, ``history``, ``state`` (the TrainerState being stepped), ``stop_training``,
+    ``last_epoch``, ``engine``, ``reducer``, ``theta``.
+
+    Parameters
+    ----------
+    net : the model (a Network, or anything with the attributes engines read; see vecprop.engines)
+    config : FitConfig
+    engine : "auto", a registered engine name, an Engine subclass or instance
+    reduce : a Reducer (vecprop.reducers), default LocalReducer() — one process
+    callbacks : list of Callback
+    stopping : list of StoppingRule, asked in order after every batch and epoch
+    state : TrainerState — optimizer, schedule and epoch, continued from the last fit
+    """
+
+    def __init__(self, net, config, *, engine=None, reduce=None, callbacks=(), stopping=(), state=None):
+        self.net, self.config, self.epochs = net, config, config.epochs
+        self.reducer = LocalReducer() if reduce is None else reduce
+        self.callbacks, self.stopping = list(callbacks), list(stopping)
+        self.state = state
+        self.history = History()
         self.stop_training = False
         self.last_epoch = None
+        kp = propagation.keep_probs(config.keep_prob, net.L)
+        self.engine = get_engine(engine, net, kp if any(p < 1 for p in kp) else None)
+        self.theta = net.theta                                  # every W[l], b[l] as views of one vector
+        self.n = self.theta.size
+        self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
+        self.buffer = np.zeros(self.n + N_SCALARS, net.dtype)
+        self._W = [v for k, v in net.params.items() if k[0] == "W"]
+
+    def step(self, cols, lr: float):
+        """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
+
+        J is NaN/inf when the step diverged; the parameters are then left as they were.
+        """
+        buf, n, config = self.buffer, self.n, self.config
+        self.engine.batch_sums(cols, buf)          # forward, cost, backward: sums over this batch
+        self.reducer(buf)                          # the identity in one process; MPI: Allreduce(SUM)
+        loss_sum, w_sum, count, correct = (float(v) for v in buf[n:])
+        J = loss_sum / w_sum if w_sum > 0 else 0.0                              # eq. (3)
+        if config.l2:
+            J += config.l2 / (2 * count) * sum(float(np.vdot(W, W)) for W in self._W)
+        if math.isfinite(J):
+            self.engine.update(self.theta, buf[:n], n_W=self.n_W, w_sum=w_sum, count=count, l2=config.l2,
+                               clip_norm=config.clip_norm, optimizer=self.state.optimizer,
+                               opt_state=self.state.opt_state, lr=lr)
+        return J, count, correct
+
+    def run(self, X, Y, sample_weight=None, validation=None) -> History:
+        """Train on (X (n_0, m), Y (n_L, m), sample_weight); ``validation``: (X_val, Y_val) or None."""
+        config, history = self.config, self.history
+        self.engine.bind(X, Y, sample_weight)
+        interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), contextlib.nullcontext())
+        last_good = self.theta.copy()                            # the last finite parameters
+        error = None
+        for obj in (*self.stopping, *self.callbacks):
+            obj.on_train_begin(self)
+        # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
+        with interrupt, np.errstate(over="ignore", invalid="ignore"), \
+                self.engine.session(config.batch_size or X.shape[1]):
+            for i in range(self.epochs):
+                self.last_epoch = self.state.epoch if i == self.epochs - 1 else None
+                np.copyto(last_good, self.theta)
+                error, reason = self._epoch(X.shape[1], validation)
+                if error is not None or reason:
+                    history.stop_reason = "diverged" if error is not None else reason
+                    break
+            else:
+                history.stop_reason = "epochs"
+        if error is not None:
+            np.copyto(self.theta, last_good)
+        for rule in self.stopping:
+            rule.on_train_end(self)
+        self.net.metadata["training"] = config.to_json()
+        for cb in self.callbacks:
+            cb.on_train_end(self, {"stop_reason": history.stop_reason})
+        if error is not None and not any(getattr(cb, "stop_quietly", False) for cb in self.callbacks):
+            epoch, b, lr = error
+            raise DivergenceError(f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
+                                  f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
+                                  "network keeps its last finite parameters")
+        return history
+
+    def _epoch(self, m, validation):
+        """One pass over the batches; returns (error or None, stop reason or None)."""
+        state, config = self.state, self.config
+        epoch, t0 = state.epoch, time.perf_counter()
+        lr = state.schedule.learning_rate(state.sched_state, epoch)
+        perm, batches = mini_batches(m, config.batch_size, self.net.rng, config.shuffle)
+        loss_sum = count = correct = 0.0
+        for b, cols in enumerate(batches):
+            J, n_b, c = self.step(cols if perm is None else perm[cols], lr)
+            if not math.isfinite(J):
+                return (epoch, b, lr), None
+            loss_sum, count, correct = loss_sum + J * n_b, count + n_b, correct + c
+            for cb in self.callbacks:
+                cb.on_batch_end(self, b, {"loss": J, "size": int(n_b)})
+            reason = next(filter(None, (r.batch_reason(self) for r in self.stopping)), None)
+            if reason:
+                if b < len(batches) - 1:
+                    return None, reason                           # a partial epoch is not recorded
+                break
+        if not np.isfinite(self.theta).all():
+            return (epoch, len(batches) - 1, lr), None
+        logs = self._logs(loss_sum / count, correct / count, lr, validation)
+        state.epoch += 1
+        logs["seconds"] = time.perf_counter() - t0
+        self.history.append(epoch, logs)
+        state.schedule.step(state.sched_state, epoch, logs.get("val_loss", logs["loss"]))
+        for rule in self.stopping:
+            rule.observe(self, epoch, logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+        return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
+
+    def _logs(self, loss, accuracy, lr, validation) -> dict:
+        classifier = self.net.head.is_classifier
+        logs = {"loss": loss}
+        if classifier:
+            logs["accuracy"] = accuracy
+        if validation is not None:
+            sums = self.reducer.sum(self.engine.eval_sums(*validation))
+            logs["val_loss"] = float(sums[0] / sums[1])
+            logs["val_accuracy"] = float(sums[3] / sums[2]) if classifier else None
+        logs["learning_rate"] = lr
+        return logs
 
 
-def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer="gd", batch_size=None,
-        shuffle: bool = True, schedule=None, l2: float = 0.0, keep_prob=1.0, clip_norm=None,
-        sample_weight=None, class_weight=None, validation_data=None, validation_fraction: float = 0.0,
-        validation_seed=None, early_stopping: bool = False, monitor: str = "val_loss", patience: int = 10,
-        min_delta: float = 0.0, restore_best=None, callbacks=(), verbose: int = 1, print_every=None,
-        reset: bool = False) -> History:
+def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), reset: bool = False, engine=None,
+        reduce=None, stopping=(), **hyperparameters) -> History:
     """Train ``net`` by (mini-batch) gradient descent; continues where the last fit stopped.
 
     Parameters
@@ -246,13 +380,18 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     net : Network
     X : array of shape (n_0, m) — columns are examples
     Y : array of shape (n_L, m) — 0/1 rows (sigmoid), one-hot columns (softmax) or targets (linear)
-    epochs, learning_rate, optimizer, batch_size, shuffle, schedule, l2, keep_prob, clip_norm,
-    class_weight, validation_fraction, validation_seed, early_stopping, monitor, patience, min_delta,
-    restore_best, verbose, print_every : see :class:`FitConfig`
+    **hyperparameters : every field of :class:`FitConfig` (declared there once, with its default and
+        check): epochs, learning_rate, optimizer, batch_size, shuffle, schedule, l2, keep_prob, clip_norm,
+        class_weight, validation_fraction, validation_seed, early_stopping, monitor, patience, min_delta,
+        restore_best, verbose, print_every
     sample_weight : array of shape (m,), optional — per-example weights of the cost and of dZ
     validation_data : (X_val (n_0, m_v), Y_val (n_L, m_v)), optional
     callbacks : iterable of :class:`vecprop.callbacks.Callback`
     reset : bool — forget the optimizer state and epoch count first (same as ``net.reset_training()``)
+    engine : "auto" (default: the fastest engine that supports the network), "numpy", "reference", or a
+        :class:`vecprop.engines.Engine` — who computes each batch's gradients (see vecprop.engines)
+    reduce : a :class:`vecprop.reducers.Reducer` summing each batch over processes; default one process
+    stopping : iterable of extra :class:`vecprop.stopping.StoppingRule` objects
 
     Returns
     -------
@@ -268,173 +407,73 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
 
     Ctrl-C (SIGINT) stops training after the current batch and returns the History.
     """
-    config = FitConfig(epochs=epochs, learning_rate=learning_rate, optimizer=optimizer, batch_size=batch_size,
-                       shuffle=shuffle, schedule=schedule, l2=l2, keep_prob=keep_prob, clip_norm=clip_norm,
-                       class_weight=class_weight, validation_fraction=validation_fraction,
-                       validation_seed=validation_seed, early_stopping=early_stopping, monitor=monitor,
-                       patience=patience, min_delta=min_delta, restore_best=restore_best, verbose=verbose,
-                       print_every=print_every)
-    _check_config(config, net)
+    unknown = sorted(set(hyperparameters) - {f.name for f in fields(FitConfig)})
+    if unknown:
+        raise TypeError(f"fit() got an unexpected keyword argument {unknown[0]!r}; the hyperparameters are "
+                        f"{', '.join(f.name for f in fields(FitConfig))}")
+    config = FitConfig(**hyperparameters)
+    config.check(net)
+    X, Y, w, validation = _fit_data(net, config, X, Y, sample_weight, validation_data)
+    if reset:
+        net.reset_training()
+    trainer = Trainer(net, config, engine=engine, reduce=reduce, callbacks=_callbacks(config, callbacks),
+                      stopping=[*_stopping_rules(config, validation is not None), *stopping],
+                      state=_trainer_state(net, config))
+    try:
+        return trainer.run(X, Y, w, validation)
+    finally:
+        net.caches, net._last = trainer.engine.caches, None
+
+
+def _fit_data(net, config, X, Y, sample_weight, validation_data):
+    """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
-    check_fit(net.layer_dims, batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
-    from .network import _check_weights  # the boundary check shared with Network.backward
-    w = _check_weights(sample_weight, X.shape[1], net.dtype)
-    if class_weight is not None:
-        cw = class_weights(Y, class_weight).astype(net.dtype)
+    check_fit(net.layer_dims, config.batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
+    w = check_sample_weight(sample_weight, X.shape[1], net.dtype)
+    if config.class_weight is not None:
+        cw = class_weights(Y, config.class_weight).astype(net.dtype)
         w = cw if w is None else w * cw
-    is_classifier = net.activations[-1].name in ("sigmoid", "softmax")
-    if monitor.endswith("accuracy") and not is_classifier:
-        raise ValueError(f"monitor={monitor!r} needs a classifier (sigmoid or softmax output); "
+    is_classifier = net.head.is_classifier
+    if config.monitor.endswith("accuracy") and not is_classifier:
+        raise ValueError(f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); "
                          "use 'loss' or 'val_loss'")
-
     if validation_data is not None:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a pair (X_val, Y_val) with X_val of shape (n_x, m_val)")
         X_val = net.check_X(validation_data[0])
-        Y_val = net.check_Y(validation_data[1], X_val.shape[1])
-    elif validation_fraction or (early_stopping and monitor.startswith("val_")):
-        fraction = validation_fraction or 0.1            # scikit-learn's default when early stopping
-        seed = validation_seed if validation_seed is not None else (net.seed or 0)
+        return X, Y, w, (X_val, net.check_Y(validation_data[1], X_val.shape[1]))
+    if config.validation_fraction or (config.early_stopping and config.monitor.startswith("val_")):
+        fraction = config.validation_fraction or 0.1            # scikit-learn's default when early stopping
+        seed = config.validation_seed if config.validation_seed is not None else (net.seed or 0)
         train, val = train_validation_split(Y, fraction, seed, stratify=is_classifier)
-        X, X_val, Y, Y_val = X[:, train], X[:, val], Y[:, train], Y[:, val]
-        w = None if w is None else w[train]
-    else:
-        X_val = Y_val = None
-    if monitor.startswith("val_") and X_val is None and (restore_best or early_stopping):
-        monitor = monitor[4:]
+        return X[:, train], Y[:, train], None if w is None else w[train], (X[:, val], Y[:, val])
+    return X, Y, w, None
 
+
+def _callbacks(config, callbacks) -> list:
     cbs = list(callbacks)
     for cb in cbs:
         if not isinstance(cb, Callback):
             raise ValueError(f"callbacks must be vecprop.callbacks.Callback objects, got {type(cb).__name__}")
-    if verbose:
+    if config.verbose:
         cbs.append(ProgressBar())
-    if print_every:
-        cbs.append(PrintCost(print_every))
+    if config.print_every:
+        cbs.append(PrintCost(config.print_every))
+    return cbs
 
-    if reset:
-        net.reset_training()
-    state = _trainer_state(net, config)
-    kp = propagation.keep_probs(keep_prob, net.L)
-    kp = kp if any(p < 1 for p in kp) else None
-    restore = early_stopping if restore_best is None else bool(restore_best)
-    history = History()
-    trainer = _Trainer(net, config, epochs, history, state)
-    quiet_nan = any(getattr(cb, "stop_quietly", False) for cb in cbs)
 
-    theta = net._flat_params()                                # every W[l], b[l] as views of one vector
-    params, groups = net.params, _groups(theta, net.layer_dims)
-    last_good = theta.copy()                                  # the last finite parameters
-    best = theta.copy() if restore else None
-    best_value, best_epoch, wait = math.inf, None, 0
-    sign = -1.0 if monitor.endswith("accuracy") else 1.0     # minimize sign·value
-    m = X.shape[1]
-    if shuffle and batch_size is not None and batch_size < m:
-        # Each shuffled batch gathers whole columns; with columns contiguous (Fortran order, as X_rows.T
-        # already is) that is a straight copy. A row-major X is copied once into that layout.
-        X, Y = np.asfortranarray(X), np.asfortranarray(Y)
-    interrupted = _SigintFlag()
-    workspaces = {}                          # batch size -> (preallocated Workspace, its gradient's two groups)
-    canonical = net.activations[-1].name == net.loss.canonical_activation
-    softmax = net.activations[-1].name == "softmax"
-    error = None
-
-    for cb in cbs:
-        cb.on_train_begin(trainer)
-    # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
-    with interrupted, np.errstate(over="ignore", invalid="ignore"), _blas_threads(net.layer_dims, batch_size or m):
-        for _ in range(epochs):
-            epoch = state.epoch
-            trainer.last_epoch = epoch if _ == epochs - 1 else None
-            t0 = time.perf_counter()
-            lr = state.schedule.learning_rate(state.sched_state, epoch)
-            np.copyto(last_good, theta)
-            perm, batches = mini_batches(m, batch_size, net.rng, shuffle)
-            loss_sum, correct = 0.0, 0
-            for b, cols in enumerate(batches):
-                n_b = cols.stop - cols.start
-                if n_b not in workspaces:
-                    new = propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
-                                                batch=None if perm is None else (X, Y, w), l2=bool(l2))
-                    workspaces[n_b] = new, _groups(new.grads, net.layer_dims, "d")
-                ws, grad_groups = workspaces[n_b]
-                if perm is None:
-                    Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
-                else:                                         # copy this batch's columns into the workspace
-                    Xb, Yb, wb = ws.gather(X, Y, w, perm[cols])
-                AL = net._forward(Xb, kp, ws)
-                ZL = net.caches[net.L].Z if canonical else None
-                J = propagation.cost(AL, Yb, net.loss, ZL=ZL, sample_weight=wb, params=params, l2=l2)
-                if not math.isfinite(J):
-                    error = (epoch, b)
-                    break
-                propagation.backward(AL, Yb, net.caches, params, net.activations, net.loss,
-                                     keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
-                if clip_norm:
-                    _clip_global_norm(ws.grads, clip_norm)
-                state.optimizer.update(groups, grad_groups, state.opt_state, lr)
-                loss_sum += J * n_b
-                if is_classifier:
-                    correct += _n_correct(AL, Yb, softmax, ws)
-                for cb in cbs:
-                    cb.on_batch_end(trainer, b, {"loss": J, "size": n_b})
-                if interrupted.flag or trainer.stop_training:
-                    break
-            if error is not None:
-                break
-            if not np.isfinite(theta).all():
-                error = (epoch, len(batches) - 1)
-                break
-            if (interrupted.flag or trainer.stop_training) and b < len(batches) - 1:
-                history.stop_reason = "interrupted" if interrupted.flag else "callback"
-                break                                   # a partial epoch is not recorded
-            logs = {"loss": loss_sum / m}
-            if is_classifier:
-                logs["accuracy"] = correct / m
-            if X_val is not None:
-                logs["val_loss"], logs["val_accuracy"] = _evaluate(net, X_val, Y_val, is_classifier)
-            logs["learning_rate"] = lr
-            state.epoch += 1
-            logs["seconds"] = time.perf_counter() - t0
-            history.append(epoch, logs)
-            monitored = logs.get(monitor, logs["loss"])
-            state.schedule.step(state.sched_state, epoch, logs.get("val_loss", logs["loss"]))
-            if sign * monitored < best_value - min_delta:
-                best_value, best_epoch, wait = sign * monitored, epoch, 0
-                if best is not None:
-                    np.copyto(best, theta)
-            else:
-                wait += 1
-            for cb in cbs:
-                cb.on_epoch_end(trainer, epoch, logs)
-            if early_stopping and wait >= patience:
-                history.stop_reason = "early_stopping"
-                break
-            if interrupted.flag:
-                history.stop_reason = "interrupted"
-                break
-            if trainer.stop_training:
-                history.stop_reason = "callback"
-                break
-        else:
-            history.stop_reason = "epochs"
-
-    if error is not None:
-        np.copyto(theta, last_good)                     # the last finite parameters
-        history.stop_reason = "diverged"
-    if restore and best_epoch is not None:
-        np.copyto(theta, best)
-        history.best_epoch = best_epoch
-    net.metadata["training"] = config.to_json()
-    for cb in cbs:
-        cb.on_train_end(trainer, {"stop_reason": history.stop_reason})
-    if error is not None and not quiet_nan:
-        epoch, b = error
-        raise DivergenceError(f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
-                              f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
-                              "network keeps its last finite parameters")
-    return history
+def _stopping_rules(config, has_validation: bool) -> list:
+    """Early stopping / restore best (when asked), then Ctrl-C, then a callback's stop_training."""
+    rules = []
+    restore = config.early_stopping if config.restore_best is None else bool(config.restore_best)
+    if config.early_stopping or restore:
+        monitor = config.monitor
+        if monitor.startswith("val_") and not has_validation:
+            monitor = monitor[4:]
+        rules.append(EarlyStopping(monitor, config.patience, config.min_delta, restore_best=restore,
+                                   stop=config.early_stopping))
+    return [*rules, Interrupt(), CallbackStop()]
 
 
 def _trainer_state(net, config) -> TrainerState:
@@ -449,30 +488,9 @@ def _trainer_state(net, config) -> TrainerState:
             old.sched_state = schedule.init(config.learning_rate)
         return old
     epoch = 0 if old is None else old.epoch
-    net._training = TrainerState(optimizer, optimizer.init(_groups(net._flat_params(), net.layer_dims)), schedule,
+    net._training = TrainerState(optimizer, optimizer.init(_groups(net.theta, net.layer_dims)), schedule,
                                  schedule.init(config.learning_rate), epoch)
     return net._training
-
-
-def _check_config(c: FitConfig, net) -> None:
-    def need(ok, msg):
-        if not ok:
-            raise ValueError(msg)
-    need(isinstance(c.epochs, (int, np.integer)) and c.epochs >= 1, f"epochs must be an integer >= 1, got {c.epochs!r}")
-    need(np.isfinite(c.learning_rate) and c.learning_rate > 0,
-         f"learning_rate must be a positive number, got {c.learning_rate!r}")
-    need(c.batch_size is None or (isinstance(c.batch_size, (int, np.integer)) and c.batch_size >= 1),
-         f"batch_size must be None (all examples) or an integer >= 1, got {c.batch_size!r}")
-    need(np.isfinite(c.l2) and c.l2 >= 0, f"l2 (λ) must be a number >= 0, got {c.l2!r}")
-    need(c.clip_norm is None or (np.isfinite(c.clip_norm) and c.clip_norm > 0),
-         f"clip_norm must be None or a positive number, got {c.clip_norm!r}")
-    need(0 <= c.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {c.validation_fraction!r}")
-    need(c.monitor in ("val_loss", "val_accuracy", "loss", "accuracy"),
-         f"monitor must be one of val_loss, val_accuracy, loss, accuracy; got {c.monitor!r}")
-    need(isinstance(c.patience, (int, np.integer)) and c.patience >= 1, f"patience must be an integer >= 1, got {c.patience!r}")
-    need(c.print_every is None or (isinstance(c.print_every, (int, np.integer)) and c.print_every >= 1),
-         f"print_every must be None or an integer >= 1, got {c.print_every!r}")
-    propagation.keep_probs(c.keep_prob, net.L)
 
 
 def _groups(flat, layer_dims, prefix: str = "") -> dict:
@@ -504,64 +522,15 @@ def _layer_state_views(opt_state, layer_dims) -> dict:
     return views
 
 
-def _clip_global_norm(grads, clip_norm):
-    """Scale the flat gradient (every dW, db) by clip_norm / ‖g‖ when its global norm ‖g‖ exceeds clip_norm."""
-    norm = math.sqrt(float(np.vdot(grads, grads)))
-    if norm > clip_norm:
-        grads *= clip_norm / norm
+_clip_global_norm = clip_global_norm     # the old private name
 
 
-def _n_correct(AL, Y, softmax: bool, ws=None) -> int:
-    """Examples classified right: argmax agreement (softmax) or every 0/1 output right (sigmoid)."""
-    if softmax:
-        if ws is None:
-            return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        AL.argmax(axis=0, out=ws.pred)
-        Y.argmax(axis=0, out=ws.label)
-        return int(np.count_nonzero(np.equal(ws.pred, ws.label, out=ws.hit)))
-    return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
+def _fit_signature():
+    """fit's signature with every FitConfig field spelled out, for help() and IDEs (declared once)."""
+    sig = inspect.signature(fit)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default) for f in fields(FitConfig)]
+    return sig.replace(parameters=params)
 
 
-def _evaluate(net, X, Y, is_classifier):
-    """Validation loss (from logits, no dropout) and accuracy, leaving the training caches alone."""
-    AL, caches = propagation.forward(X, net.params, net.activations)
-    ZL = caches[net.L].Z if net.activations[-1].name == net.loss.canonical_activation else None
-    J = propagation.cost(AL, Y, net.loss, ZL=ZL)
-    softmax = net.activations[-1].name == "softmax"
-    return J, (_n_correct(AL, Y, softmax) / Y.shape[1] if is_classifier else None)
-
-
-def _blas_threads(layer_dims, batch: int):
-    """One BLAS thread while the products are small (n_l·n_{l-1}·batch < 4e6): a second thread only
-    adds synchronization there, and on a busy machine it can cost 10×. Needs threadpoolctl (optional)."""
-    largest = max(n * p for p, n in zip(layer_dims[:-1], layer_dims[1:])) * batch
-    if largest >= 4e6:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
-class _SigintFlag:
-    """While active, Ctrl-C sets ``flag`` instead of raising, so training stops after the current batch."""
-
-    def __init__(self):
-        self.flag = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        if self.flag:            # a second Ctrl-C interrupts at once
-            raise KeyboardInterrupt
-        self.flag = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
+fit.__signature__ = _fit_signature()
