@@ -14,11 +14,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 # lower numbers are lower layers; a module may import its own layer or any layer below
 LAYERS = {
     0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
-        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine"],
-    1: ["callbacks", "reducers", "stopping", "training"],                 # training, beside the model
+        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine", "memory", "_html"],
+    1: ["callbacks", "reducers", "stopping", "training", "plots"],        # training, beside the model (plots: a leaf)
     2: ["network", "gradcheck"],                                          # the model
-    3: ["io", "datasets", "plots", "course"],                             # files and data
-    4: ["estimators", "cli", "__main__", ""],                             # on top ("" is the package itself)
+    3: ["io", "datasets", "datasets.dataset", "datasets.builtin", "datasets.files", "datasets.preprocessing",
+        "predictor", "course"],                                  # files and data
+    4: ["estimators", "onnx_export", "playground", "playground.api", "playground.server",
+        "cli", "__main__", ""],                                           # on top ("" is the package itself)
 }
 LAYER = {f"vecprop.{m}" if m else "vecprop": level for level, mods in LAYERS.items() for m in mods}
 
