@@ -22,7 +22,9 @@ from vecprop.activations import ACTIVATIONS
 from vecprop.gradcheck import numeric_gradient, relative_difference
 from vecprop.losses import LOSSES
 
-HIDDEN = sorted(ACTIVATIONS)
+# exp is a log link for outputs (Poisson): stacked over four random layers e^(e^(e^z)) overflows; it is
+# checked as an output in PAIRS
+HIDDEN = sorted(set(ACTIVATIONS) - {"exp"})
 
 
 def _pairs():
