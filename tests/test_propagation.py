@@ -171,6 +171,8 @@ def _g(name, z):
         return z if z > 0 else 0.01 * z
     if name == "linear":
         return z
+    if name == "exp":
+        return math.exp(z)
     raise KeyError(name)
 
 
@@ -185,6 +187,8 @@ def _g_prime(name, z, a):
         return 1.0 if z > 0 else 0.01
     if name == "linear":
         return 1.0
+    if name == "exp":
+        return a
     raise KeyError(name)
 
 
@@ -217,6 +221,8 @@ def _da_output(loss, a, y):
         return [-y[k] / a[k] for k in range(len(a))]
     if loss == "mse":
         return [a[k] - y[k] for k in range(len(a))]
+    if loss == "poisson":
+        return [1.0 - y[k] / a[k] for k in range(len(a))]
     raise KeyError(loss)
 
 
