@@ -27,8 +27,8 @@ _LAZY = {
     "ModelFileError": ("io", "ModelFileError"),
     "DataFileError": ("datasets", "DataFileError"),
     "load_dataset": ("datasets", "load_dataset"),
-    "DNNClassifier": ("estimators", "DNNClassifier"),
-    "DNNRegressor": ("estimators", "DNNRegressor"),
+    "DNNClassifier": ("sklearn", "DNNClassifier"),
+    "DNNRegressor": ("sklearn", "DNNRegressor"),
     "History": ("training", "History"),
 }
 

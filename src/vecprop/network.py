@@ -266,7 +266,14 @@ class Network:
         raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
 
     def fit(self, X, Y, **kwargs):
-        """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
+        """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option.
+
+        ``optimizer="lbfgs"`` trains full batch with SciPy's L-BFGS instead (``epochs`` iterations, also
+        ``l2``, ``sample_weight``, ``tol``, ``max_fun``); see :func:`vecprop.lbfgs.fit_lbfgs`.
+        """
+        if kwargs.get("optimizer") == "lbfgs":
+            from .lbfgs import fit_lbfgs
+            return fit_lbfgs(self, X, Y, **kwargs)
         from .training import fit
         return fit(self, X, Y, **kwargs)
 
