@@ -188,8 +188,8 @@ class BaseDNN(BaseEstimator):
             if not self.early_stopping:
                 if not first_pass:
                     self._commit(net, progress)   # the network moved: keep its record in step with it
-                raise DivergenceError(f"{NON_FINITE} ({name}: {exc}; standardize X, e.g. "
-                                      f"Pipeline(StandardScaler(), {name}()), or lower learning_rate_init)") from exc
+                raise DivergenceError(f"{NON_FINITE} {name}: {exc}; e.g. Pipeline(StandardScaler(), "
+                                      f"{name}()), or lower learning_rate_init") from exc
             progress.n_iter += 1                      # scikit-learn records the diverged epoch's NaN score
             progress.loss_curve.append(float("nan"))
             progress.validation_scores.append(float("nan"))
@@ -325,8 +325,9 @@ class BaseDNN(BaseEstimator):
     def coefs_(self):
         """[W[1].T, ..., W[L].T]: scikit-learn's (n_in, n_out) layout, views of the network's W.
 
-        Assignable, also before fitting (as scikit-learn's): the assigned list is what ``coefs_`` returns
-        until the next fit, partial_fit or predict copies it into the network.
+        Assignable: on a fitted estimator the arrays are copied into the network at once (shapes checked);
+        before fitting (as scikit-learn's test_fit does) the assigned list is kept, and may be changed in
+        place, until partial_fit or a warm-started fit builds the network from it.
         """
         pending = self.__dict__.get("_coefs_set")
         if pending is not None:
@@ -337,6 +338,8 @@ class BaseDNN(BaseEstimator):
     @coefs_.setter
     def coefs_(self, coefs):
         self.__dict__["_coefs_set"] = coefs
+        if "network_" in self.__dict__:
+            self._sync_weights()                      # fitted: written (and checked) at once
 
     @property
     def intercepts_(self):
@@ -350,6 +353,8 @@ class BaseDNN(BaseEstimator):
     @intercepts_.setter
     def intercepts_(self, intercepts):
         self.__dict__["_intercepts_set"] = intercepts
+        if "network_" in self.__dict__:
+            self._sync_weights()
 
     @property
     def params_(self):
