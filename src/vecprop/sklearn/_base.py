@@ -61,6 +61,25 @@ def sklearn_initial_params(layer_dims, factor, rs, dtype) -> dict:
     return params
 
 
+class SklearnOrder:
+    """The network's generator while an estimator trains: ``permutation(m)``, which the trainer calls once
+    per shuffled epoch, returns scikit-learn's order (``sample_idx = shuffle(sample_idx, random_state=rs)``,
+    composed epoch after epoch); every other draw (dropout masks) comes from the network's own Generator."""
+
+    def __init__(self, rng, rs, m: int):
+        self._rng, self._rs = rng, rs
+        self._sample_idx = np.arange(m)
+
+    def permutation(self, m):
+        if m != self._sample_idx.size:
+            raise ValueError(f"expected a permutation of {self._sample_idx.size} samples, got {m}")
+        self._sample_idx = shuffle(self._sample_idx, random_state=self._rs)
+        return self._sample_idx
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
+
+
 class BaseDNN(BaseEstimator):
     """Shared base of the estimators; see :class:`vecprop.sklearn.DNNClassifier` for the parameters."""
 
@@ -164,26 +183,17 @@ class BaseDNN(BaseEstimator):
         progress = Progress(self, first_pass, net.params)
         monitor = SklearnMonitor(self, progress, m, validation, l2, self._mean_outputs(Y))
         options = dict(learning_rate=plan.learning_rate, optimizer=plan.optimizer,
-                       batch_size=None if batch_size >= m else batch_size, shuffle=False, schedule=plan.schedule,
+                       batch_size=None if batch_size >= m else batch_size, schedule=plan.schedule,
                        l2=l2, keep_prob=plan.keep_prob, callbacks=[monitor], verbose=0,
                        validation_data=None if validation is None else (validation[0], validation[3]))
-        epochs = 1 if incremental else int(self.max_iter)
-        sample_idx = np.arange(m)
-        done, history = 0, None
+        net_rng = net.rng
+        net.rng = SklearnOrder(net_rng, rs, m)    # each epoch's order: scikit-learn's shuffle from rs
+        history = None
         try:
-            while done < epochs and not progress.converged:
-                if self.shuffle:                      # scikit-learn's order: a RandomState shuffle per epoch
-                    sample_idx = shuffle(sample_idx, random_state=rs)
-                    Xe, Ye, we = X[sample_idx], Y[sample_idx], None if w is None else w[sample_idx]
-                    n = 1
-                else:
-                    Xe, Ye, we, n = X, Y, w, epochs - done
-                history = net.fit(Xe.T, Ye.T, epochs=n, sample_weight=we, reset=done == 0 and not incremental,
-                                  **options)
-                done += n
-                if history.stop_reason == "interrupted":
-                    warnings.warn("Training interrupted by user.")
-                    break
+            history = net.fit(X.T, Y.T, epochs=1 if incremental else int(self.max_iter), sample_weight=w,
+                              shuffle=bool(self.shuffle), reset=not incremental, **options)
+            if history.stop_reason == "interrupted":
+                warnings.warn("Training interrupted by user.")
         except DivergenceError as exc:
             if not self.early_stopping:
                 if not first_pass:
@@ -193,6 +203,8 @@ class BaseDNN(BaseEstimator):
             progress.n_iter += 1                      # scikit-learn records the diverged epoch's NaN score
             progress.loss_curve.append(float("nan"))
             progress.validation_scores.append(float("nan"))
+        finally:
+            net.rng = net_rng
         if validation is not None:
             for k, v in progress.best_params.items():      # early stopping restores the best weights
                 np.copyto(net.params[k], v)
