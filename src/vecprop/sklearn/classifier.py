@@ -183,6 +183,11 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         if self.n_outputs_ == 1:
             g = self.network_.activations[-1]
             return np.hstack([g.forward(-Z), P])       # σ(−z) = 1 − σ(z), without the rounding of 1 − p
+        if self.network_.activations[-1].name == "sigmoid":
+            # multilabel: σ(z) lies strictly inside (0, 1); keep the rounded value there too (a float σ rounds
+            # to exactly 1 for z > 37), so every label's probability says "not certain" as the model does
+            info = np.finfo(P.dtype)
+            np.clip(P, info.smallest_subnormal, 1 - info.epsneg, out=P)
         return P
 
     def predict_log_proba(self, X):

@@ -93,4 +93,8 @@ class DNNRegressor(RegressorMixin, BaseDNN):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"     # Poisson targets are counts, y >= 0
+        # an exp output from a near-zero start learns scikit-learn's generic shifted targets slowly (R² < 0.5
+        # after the default 200 adam epochs, for MLPRegressor(loss="poisson") too)
+        tags.regressor_tags.poor_score = self.loss == "poisson"
         return tags
