@@ -3,13 +3,14 @@
 The cost J(θ) and its gradient are the package's own: forward (eqs. 1–2), the cost (eq. 3, with the
 course's L2 term λ/(2m)·Σ‖W[l]‖² and sample weights) and BP1–BP4, evaluated at a trial vector θ laid
 out as :func:`vecprop.propagation.param_layout` (``[W1..WL, b1..bL]``). SciPy is imported on first use
-(the ``sklearn`` extra installs it).
+(the ``sklearn`` extra installs it); this module is imported only when L-BFGS is asked for.
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
+from scipy.optimize import minimize
 
 from vecprop import propagation
 
@@ -68,8 +69,6 @@ def minimize_lbfgs(net, X, Y, *, sample_weight=None, l2: float = 0.0, max_iter: 
     scipy.optimize.OptimizeResult — ``x`` (the final θ, also written into ``net.params`` when finite),
     ``fun``, ``nit``, ``nfev``, ``status`` (0 converged, 1 a limit reached), ``message``
     """
-    from scipy.optimize import minimize
-
     layout = propagation.param_layout(net.layer_dims)
     theta0 = np.empty(net.n_params, dtype=np.float64)
     for key, (start, (rows, cols)) in layout.items():
