@@ -1,8 +1,8 @@
 """scikit-learn's own estimator checks, every one of them, on DNNClassifier and DNNRegressor.
 
-The instances are the default constructors, the L-BFGS solver and the Poisson loss: scikit-learn's checks
-clone them, so what passes here is what ``MLPClassifier()`` / ``MLPRegressor()`` users get. One check is an expected failure, for the Poisson
-loss only (below).
+The instances are the default constructors, the L-BFGS solver and the Poisson loss: scikit-learn's
+checks clone them, so what passes here is what ``MLPClassifier()`` / ``MLPRegressor()`` users get.
+One check is an expected failure, for the Poisson loss only (below).
 """
 import pytest
 

@@ -173,7 +173,8 @@ class BaseDNN(BaseEstimator):
             batch_size = min(200, m)
         else:
             if self.batch_size > m:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                              stacklevel=4)
             batch_size = int(np.clip(self.batch_size, 1, m))
         alpha = float(self.alpha) if plan.l2_on else 0.0
         # scikit-learn's penalty is alpha/(2 Σw)·Σ‖W‖² where the core's is λ/(2m)·Σ‖W‖²: λ = alpha·m/Σw
@@ -193,7 +194,7 @@ class BaseDNN(BaseEstimator):
             history = net.fit(X.T, Y.T, epochs=1 if incremental else int(self.max_iter), sample_weight=w,
                               shuffle=bool(self.shuffle), reset=not incremental, **options)
             if history.stop_reason == "interrupted":
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=4)
         except DivergenceError as exc:
             if not self.early_stopping:
                 if not first_pass:
@@ -212,7 +213,7 @@ class BaseDNN(BaseEstimator):
         if (history is None or history.stop_reason != "interrupted") and not incremental \
                 and not progress.converged and progress.n_iter == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning)
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
         return progress
 
     def _fit_lbfgs(self, net, X, Y, w):

@@ -20,9 +20,9 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     ``from vecprop import DNNClassifier as MLPClassifier`` runs existing code unchanged: every
     ``MLPClassifier`` parameter has its name, default and meaning, and from the same ``random_state`` it
-    draws the same initial weights and (sgd, adam) takes the same steps; see :mod:`vecprop.sklearn`. Binary targets train one
-    sigmoid unit, multiclass targets a softmax layer, multilabel indicator targets one sigmoid per
-    label, all with cross-entropy.
+    draws the same initial weights and (sgd, adam) takes the same steps; see :mod:`vecprop.sklearn`.
+    Binary targets train one sigmoid unit, multiclass targets a softmax layer, multilabel indicator
+    targets one sigmoid per label, all with cross-entropy.
 
     Parameters beyond scikit-learn's
     --------------------------------
