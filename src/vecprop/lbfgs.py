@@ -3,16 +3,16 @@
 The cost J(θ) and its gradient are the package's own: forward (eqs. 1–2), the cost (eq. 3, with the
 course's L2 term λ/(2m)·Σ‖W[l]‖² and sample weights) and BP1–BP4, evaluated at a trial vector θ laid
 out as :func:`vecprop.propagation.param_layout` (``[W1..WL, b1..bL]``). SciPy is imported on first use
-(the ``sklearn`` extra installs it); this module is imported only when L-BFGS is asked for.
+(the ``sklearn`` extra installs it).
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from scipy.optimize import minimize
 
 from vecprop import propagation
+from vecprop.training import History
 
 __all__ = ["cost_and_gradient", "minimize_lbfgs"]
 
@@ -69,6 +69,8 @@ def minimize_lbfgs(net, X, Y, *, sample_weight=None, l2: float = 0.0, max_iter: 
     scipy.optimize.OptimizeResult — ``x`` (the final θ, also written into ``net.params`` when finite),
     ``fun``, ``nit``, ``nfev``, ``status`` (0 converged, 1 a limit reached), ``message``
     """
+    from scipy.optimize import minimize        # optional: only L-BFGS needs SciPy
+
     layout = propagation.param_layout(net.layer_dims)
     theta0 = np.empty(net.n_params, dtype=np.float64)
     for key, (start, (rows, cols)) in layout.items():
@@ -96,8 +98,6 @@ def fit_lbfgs(net, X, Y, *, epochs: int = 100, l2: float = 0.0, sample_weight=No
     mini-batch trainer that have no meaning here (batch_size, learning_rate, schedule, dropout, ...)
     raise ValueError when set.
     """
-    from vecprop.training import History
-
     ignored = {"optimizer": "lbfgs", "learning_rate": 0.01, "batch_size": None, "shuffle": True,
                "schedule": None, "keep_prob": 1.0, "clip_norm": None, "callbacks": (), "reset": False,
                "print_every": None}
