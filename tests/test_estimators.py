@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 import vecprop  # noqa: E402
-from vecprop import DNNClassifier, DNNRegressor, Network  # noqa: E402
+from vecprop import DNNClassifier, DNNRegressor  # noqa: E402
 from vecprop.training import DivergenceError  # noqa: E402
 
 
@@ -399,3 +399,23 @@ def test_array_api_checks_run_where_sklearn_allows_them():
     env = {**os.environ, "SCIPY_ARRAY_API": "1", "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_loss_solver_and_assigned_weights_errors_and_availability():
+    X, y_reg, _ = _data()
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'huber'"):
+        DNNRegressor(loss="huber").fit(X, y_reg)
+    with pytest.raises(ValueError, match="loss='poisson' needs targets y >= 0"):
+        DNNRegressor(loss="poisson").fit(X, y_reg[:, 0])
+    with pytest.raises(ValueError, match="loss='poisson' needs the exp output"):
+        DNNRegressor(loss="poisson", output_activation="linear").fit(X, np.abs(y_reg[:, 0]))
+    assert not hasattr(DNNRegressor(solver="lbfgs"), "partial_fit") and hasattr(DNNRegressor(), "partial_fit")
+    # weights assigned before any fit: partial_fit starts from them (scikit-learn's test_fit does this)
+    reg = DNNRegressor(hidden_layer_sizes=(3,), solver="sgd", learning_rate_init=1e-300, momentum=0.0,
+                       shuffle=False, alpha=0.0)
+    reg.coefs_ = [np.full((5, 3), 0.5), np.full((3, 1), -0.25)]
+    reg.intercepts_ = [np.zeros(3), np.ones(1)]
+    reg.n_features_in_ = 5
+    reg.partial_fit(X, y_reg[:, 0])
+    assert np.array_equal(reg.network_.params["W1"], np.full((3, 5), 0.5))
+    assert np.array_equal(reg.intercepts_[1], np.ones(1)) and reg.n_iter_ == 1

@@ -69,7 +69,7 @@ def minimize_lbfgs(net, X, Y, *, sample_weight=None, l2: float = 0.0, max_iter: 
     scipy.optimize.OptimizeResult — ``x`` (the final θ, also written into ``net.params`` when finite),
     ``fun``, ``nit``, ``nfev``, ``status`` (0 converged, 1 a limit reached), ``message``
     """
-    from scipy.optimize import minimize        # optional: only L-BFGS needs SciPy
+    from scipy.optimize import minimize  # optional: only L-BFGS needs SciPy
 
     layout = propagation.param_layout(net.layer_dims)
     theta0 = np.empty(net.n_params, dtype=np.float64)
