@@ -419,3 +419,18 @@ def test_loss_solver_and_assigned_weights_errors_and_availability():
     reg.partial_fit(X, y_reg[:, 0])
     assert np.array_equal(reg.network_.params["W1"], np.full((3, 5), 0.5))
     assert np.array_equal(reg.intercepts_[1], np.ones(1)) and reg.n_iter_ == 1
+
+
+@pytest.mark.parametrize("Est", [DNNClassifier, DNNRegressor])
+def test_signature_defaults_are_the_parameter_table(Est):
+    """Every parameter is declared once in vecprop.sklearn._params.PARAMETERS; the signatures (which
+    scikit-learn reads) repeat exactly its defaults, and scikit-learn's MLP parameters are all there."""
+    import inspect
+
+    from vecprop.sklearn._params import PARAMETERS
+
+    signature = inspect.signature(Est.__init__).parameters
+    names = [n for n in signature if n != "self"]
+    assert {n: signature[n].default for n in names} == {n: PARAMETERS[n].default for n in names}
+    theirs = (MLPClassifier if Est is DNNClassifier else MLPRegressor)().get_params()
+    assert {n: v for n, v in Est().get_params().items() if n in theirs} == theirs    # same names and defaults
