@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from vecprop import propagation
@@ -73,7 +73,9 @@ class SklearnOrder:
     def permutation(self, m):
         if m != self._sample_idx.size:
             raise ValueError(f"expected a permutation of {self._sample_idx.size} samples, got {m}")
-        self._sample_idx = shuffle(self._sample_idx, random_state=self._rs)
+        order = np.arange(m)                          # sklearn.utils.shuffle's draws, without its per-call
+        self._rs.shuffle(order)                       # parameter validation (milliseconds an epoch)
+        self._sample_idx = self._sample_idx[order]
         return self._sample_idx
 
     def __getattr__(self, name):
