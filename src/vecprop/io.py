@@ -339,23 +339,23 @@ _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, O
 
 
 def _load_estimator(path, tensors, metadata):
-    """Dispatch to vecprop.estimators.<name>._from_model_file."""
+    """Dispatch to vecprop.sklearn.<name>._from_model_file."""
     name = metadata["estimator"]
     try:
-        module = import_module("vecprop.estimators")
+        module = import_module("vecprop.sklearn")
     except ModuleNotFoundError as exc:
-        if exc.name != "vecprop.estimators":
+        if exc.name != "vecprop.sklearn":
             raise ImportError(
                 f"{path} holds a vecprop estimator ({name!r}); loading it needs {exc.name}: "
                 "pip install 'vecprop[sklearn]'"
             ) from None
         raise ModelFileError(
             f"{path} holds a vecprop estimator ({name!r}) but this vecprop has no "
-            "vecprop.estimators module; upgrade vecprop"
+            "vecprop.sklearn module; upgrade vecprop"
         ) from None
     cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
     if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
-        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.estimators")
+        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.sklearn")
     config = _check_config(path, metadata.get("config"))   # its network, checked before it is built
     _check_params(path, {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}, config)
     try:

@@ -9,7 +9,7 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation, training
+from . import lbfgs, propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
 from .head import OutputHead
@@ -275,7 +275,12 @@ class Network:
         dropout, clipping, validation and stopping rules — for every option not passed here, so
         ``vecprop.load(checkpoint).fit(X, Y, epochs=5)`` continues the same run. ``reset=True`` (or
         :meth:`reset_training`) starts afresh with :func:`~vecprop.training.fit`'s defaults.
+
+        ``optimizer="lbfgs"`` trains full batch with SciPy's L-BFGS instead (``epochs`` iterations, also
+        ``l2``, ``sample_weight``, ``tol``, ``max_fun``); see :func:`vecprop.lbfgs.fit_lbfgs`.
         """
+        if kwargs.get("optimizer") == "lbfgs":
+            return lbfgs.fit_lbfgs(self, X, Y, **kwargs)
         if self._training is not None and not kwargs.get("reset", False):
             kwargs = {**self.last_fit_config(), **kwargs}
         return training.fit(self, X, Y, **kwargs)
