@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench serve clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ run: $(STAMP)  ## train on the built-in default dataset and print a report
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
+
+fuzz: $(STAMP)  ## the long fuzz run: thousands of new mutated model and data files (a few minutes)
+	VECPROP_FUZZ_EXAMPLES=$${VECPROP_FUZZ_EXAMPLES:-5000} VECPROP_HYPOTHESIS=random \
+		$(BIN)/python -m pytest -q -s -p no:randomly tests/test_fuzz.py
+
+serve: $(STAMP)  ## the learner's playground in the browser (prints the URL)
+	$(BIN)/vecprop serve
 
 lint: $(STAMP)  ## ruff's checks and its formatter's check (the rules are in pyproject.toml)
 	$(BIN)/ruff check src tests bench

@@ -14,7 +14,7 @@ Kinds of spec (``spec["kind"]``):
               (MLPClassifier) or torch.
 ``data``      MNIST-1D generated offline (mnist1d's make_dataset, never get_dataset) into an .npz.
 ``accuracy``  test accuracy and training time of one framework's configuration on MNIST-1D or
-              scikit-learn's digits.
+              scikit-learn's digits (also L-BFGS: vecprop-lbfgs and sklearn-lbfgs on digits).
 """
 from __future__ import annotations
 
@@ -52,11 +52,15 @@ ACCURACY_CONFIGS = {
 # MLPClassifier is run with its defaults (hidden (100,), relu, adam 1e-3, batch 200, max_iter 200,
 # early stopping off), random_state=0, on the same standardized inputs.
 SKLEARN_ACCURACY_KWARGS = {"random_state": 0}
+# L-BFGS on digits: DNNClassifier and MLPClassifier with these same parameters (float64), so both start
+# from the same initial weights and minimize the same cost with SciPy's L-BFGS-B.
+LBFGS_ACCURACY_KWARGS = {"solver": "lbfgs", "hidden_layer_sizes": (100,), "max_iter": 200, "random_state": 0}
 
 
 def dnn_accuracy_kwargs(cfg: dict) -> dict:
-    """The DNNClassifier (MLPClassifier's parameter names) that trains exactly like ``cfg`` through Network.fit:
-    no L2 (alpha=0), a fixed number of epochs (tol=0, never stopping early)."""
+    """The DNNClassifier (MLPClassifier's parameter names) with ``cfg``'s settings: no L2 (alpha=0), a fixed
+    number of epochs (tol=0, never stopping early). It follows scikit-learn's conventions where Network.fit
+    follows the course's (initial weights, ε of adam, the shuffling generator), so the runs are alike, not equal."""
     return {"hidden_layer_sizes": tuple(cfg["hidden"]), "activation": cfg["activation"], "solver": cfg["optimizer"],
             "learning_rate_init": cfg["learning_rate"], "batch_size": cfg["batch_size"], "max_iter": cfg["epochs"],
             "keep_prob": cfg["keep_prob"], "alpha": cfg.get("l2", 0.0), "tol": 0.0,
@@ -448,6 +452,20 @@ def accuracy(spec):
             seconds = time.perf_counter() - t0
         pred, train_pred = clf.predict(Xs), clf.predict(X)
         config = {"MLPClassifier": "defaults", **SKLEARN_ACCURACY_KWARGS, "n_iter_": int(clf.n_iter_)}
+    elif fw in ("vecprop-lbfgs", "sklearn-lbfgs"):
+        if fw == "vecprop-lbfgs":
+            from vecprop import DNNClassifier as cls
+        else:
+            from sklearn.neural_network import MLPClassifier as cls
+        clf = cls(**LBFGS_ACCURACY_KWARGS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # ConvergenceWarning when max_iter ends the fit
+            t0 = time.perf_counter()
+            clf.fit(X, y)
+            seconds = time.perf_counter() - t0
+        pred, train_pred = clf.predict(Xs), clf.predict(X)
+        config = {type(clf).__name__: ", ".join(f"{k}={v!r}" for k, v in LBFGS_ACCURACY_KWARGS.items()),
+                  "n_iter_": int(clf.n_iter_), "dtype": "float64"}
     elif fw == "torch":
         import torch
 

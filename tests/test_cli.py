@@ -58,9 +58,9 @@ def test_train_with_no_arguments_reports_and_writes_model_and_plots(tmp_path):
     assert "flower" in out and "Cost after epoch 10" in out
     assert "train loss" in out and "val loss" in out and "val accuracy" in out
     assert "Model saved to runs/model.safetensors" in out and "Plots in runs/plots" in out
-    net = vecprop.load(tmp_path / "runs" / "model.safetensors")
-    assert net.layer_dims == [2, 8, 1]
-    assert net.metadata["target_names"] == ["red", "blue"]
+    model = vecprop.load(tmp_path / "runs" / "model.safetensors")
+    assert model.network.layer_dims == [2, 8, 1]
+    assert model.classes == ["red", "blue"]
     for name in ("costs.png", "decision_boundary.png", "confusion_matrix.png"):
         assert png_size(tmp_path / "runs" / "plots" / name) == (640, 480)
 
@@ -69,10 +69,10 @@ def test_train_evaluate_predict_on_a_csv_with_string_labels(tmp_path, iris_like)
     proc = run("train", "--data", iris_like, "--target", "species", "--hidden", "16", "--activation", "relu",
                "--epochs", "60", "--out", "m.safetensors", "--plots", "plots", "--early-stopping", cwd=tmp_path)
     assert "3 classes" in proc.stdout
-    net = vecprop.load(tmp_path / "m.safetensors")
-    assert net.layer_dims == [3, 16, 3]
-    assert net.metadata["target_names"] == ["setosa", "versicolor", "virginica"]
-    assert len(net.metadata["standardizer"]["mean"]) == 3
+    model = vecprop.load(tmp_path / "m.safetensors")
+    assert model.network.layer_dims == [3, 16, 3]
+    assert model.classes == ["setosa", "versicolor", "virginica"]
+    assert model.standardizer.n_features == 3 and model.feature_names == ["a", "b", "c"]
 
     ev = run("evaluate", "m.safetensors", "--data", iris_like, cwd=tmp_path).stdout
     accuracy = float(ev.split("accuracy")[1].split()[0])
@@ -151,6 +151,7 @@ def test_unknown_column_and_bad_options_exit_2(tmp_path, iris_like):
     one_error_line(run("train", "--epochs", "0", cwd=tmp_path, expect=2), "--epochs")
     one_error_line(run("train", "--hidden", "4,x", cwd=tmp_path, expect=2), "--hidden")
     one_error_line(run("train", "--activation", "relus", *FAST, cwd=tmp_path, expect=2), "relus", "tanh")
+    one_error_line(run("train", "--hidden", "64,,32", cwd=tmp_path, expect=2), "--hidden", "64,,32")
     one_error_line(run("train", "--optimizer", "adm", *FAST, cwd=tmp_path, expect=2), "adm")
     one_error_line(run("train", "--keep-prob", "1.5", *FAST, cwd=tmp_path, expect=2), "keep_prob")
     one_error_line(run("train", "--validation-fraction", "2", *FAST, cwd=tmp_path, expect=2), "validation")

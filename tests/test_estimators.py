@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 import vecprop  # noqa: E402
-from vecprop import DNNClassifier, DNNRegressor, Network  # noqa: E402
+from vecprop import DNNClassifier, DNNRegressor  # noqa: E402
 from vecprop.training import DivergenceError  # noqa: E402
 
 
@@ -51,58 +51,32 @@ def _data(m=60, seed=0):
     return X, y_reg, y_cls
 
 
-def _sklearn_from_same_start(est, mlp_cls, X, y, hidden, **params):
-    """scikit-learn's MLP started from the weights ``est`` started from, trained with ``params``."""
-    out = {"logistic": "sigmoid", "softmax": "softmax", "identity": "linear"}[est.out_activation_]
-    loss = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy", "linear": "mse"}[out]
-    layer_dims = [X.shape[1], *hidden, est.n_outputs_]
-    net0 = Network(layer_dims, ["relu"] * len(hidden) + [out], loss, initializer="glorot_uniform",
-                   seed=est.random_state)                                   # the estimator's initial network
-    mlp = mlp_cls(hidden_layer_sizes=hidden, warm_start=True, **{**params, "max_iter": 1}).fit(X, y)
-    L = len(layer_dims) - 1
-    mlp.coefs_ = [net0.params[f"W{l}"].T.copy() for l in range(1, L + 1)]
-    mlp.intercepts_ = [net0.params[f"b{l}"][:, 0].copy() for l in range(1, L + 1)]
-    mlp.loss_curve_, mlp.best_loss_, mlp._no_improvement_count, mlp.t_ = [], np.inf, 0, 0
-    return mlp.set_params(max_iter=params["max_iter"]).fit(X, y)
-
-
 # ---------------------------------------------------------------------------------------- vs scikit-learn
 @pytest.mark.parametrize("kind, params", [
     ("reg", dict(solver="sgd", learning_rate_init=0.01, alpha=1e-2)),                          # nesterov
     ("reg", dict(solver="sgd", nesterovs_momentum=False, learning_rate_init=0.01, alpha=1e-2)),
     ("reg", dict(solver="sgd", momentum=0.0, learning_rate="invscaling", learning_rate_init=0.05, power_t=0.25)),
     ("reg", dict(solver="sgd", momentum=0.0, learning_rate="adaptive", tol=10.0, n_iter_no_change=2)),
-    ("reg", dict(solver="adam", epsilon=1e-30, learning_rate_init=0.01, alpha=1e-2)),
+    ("reg", dict(solver="adam", learning_rate_init=0.01, alpha=1e-2)),
     ("multiclass", dict(solver="sgd", learning_rate_init=0.05, alpha=1e-3)),
     ("binary", dict(solver="sgd", learning_rate_init=0.05, alpha=1e-3)),
+    ("binary", dict(solver="adam", learning_rate_init=0.05, alpha=1e-3, activation="logistic")),
 ])
 def test_same_steps_loss_curve_and_stopping_as_sklearn(kind, params):
-    """From the same initial weights, vecprop's core takes scikit-learn's steps: the sgd mapping
-    α = lr/(1 − momentum), L2 = λ/(2m), loss_ on scikit-learn's scale (½·mean over the outputs too),
-    invscaling's t in samples, adaptive's ÷5, and the n_iter_no_change stopping rule."""
+    """From the same random_state: scikit-learn's initial weights, its sgd and adam rules, L2 = λ/(2m),
+    loss_ on scikit-learn's scale (½·mean over the outputs too), invscaling's t in samples, adaptive's
+    ÷5, and the n_iter_no_change stopping rule."""
     X, y_reg, y_cls = _data()
     y = {"reg": y_reg, "multiclass": y_cls, "binary": y_cls > 0}[kind]
     Dcls, Scls = (DNNRegressor, MLPRegressor) if kind == "reg" else (DNNClassifier, MLPClassifier)
-    hidden = (7, 4)
-    common = dict(batch_size=60, shuffle=False, random_state=0, max_iter=100, **params)
-    est = Dcls(hidden_layer_sizes=hidden, **common).fit(X, y)
-    mlp = _sklearn_from_same_start(est, Scls, X, y, hidden, **common)
+    common = dict(hidden_layer_sizes=(7, 4), batch_size=60, shuffle=False, random_state=0, max_iter=100,
+                  **params)
+    est = Dcls(**common).fit(X, y)
+    mlp = Scls(**common).fit(X, y)
     assert est.n_iter_ == mlp.n_iter_
     np.testing.assert_allclose(est.loss_curve_, mlp.loss_curve_, rtol=1e-12, atol=1e-14)
     for a, b in zip(est.coefs_ + est.intercepts_, mlp.coefs_ + mlp.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
-
-
-def test_adam_differs_from_sklearn_only_where_epsilon_enters():
-    """vecprop adds ε to √ŝ (bias-corrected), scikit-learn to √s: with ε → 0 the runs coincide."""
-    X, y_reg, _ = _data()
-    common = dict(batch_size=60, shuffle=False, random_state=0, max_iter=5, learning_rate_init=0.01)
-    gaps = []
-    for eps in (1e-8, 1e-30):
-        est = DNNRegressor(hidden_layer_sizes=(7, 4), epsilon=eps, **common).fit(X, y_reg)
-        mlp = _sklearn_from_same_start(est, MLPRegressor, X, y_reg, (7, 4), epsilon=eps, **common)
-        gaps.append(max(np.abs(a - b).max() for a, b in zip(est.coefs_, mlp.coefs_)))
-    assert gaps[0] > 1e-6 and gaps[1] < 1e-13
 
 
 def test_digits_gridsearch_swap_reaches_mlp_accuracy():
@@ -176,11 +150,13 @@ def test_class_weight_dict_by_label_and_errors():
     (DNNRegressor, dict(solver="rmsprop", alpha=1e-2)),
 ])
 def test_partial_fit_n_times_is_fit_with_max_iter_n(Est, params):
-    """Shuffled mini-batches and dropout masks come from the network's Generator, which carries on
-    between calls, as do the optimizer's moments and the schedule: N partial_fits are fit(max_iter=N)."""
+    """Without shuffling, N partial_fits are fit(max_iter=N): the optimizer's moments, the schedule and
+    the dropout masks' Generator carry on between calls. (With shuffle=True each partial_fit draws
+    scikit-learn's first-epoch order again from a fresh RandomState(random_state), as MLP's does.)"""
     X, y_reg, y_cls = _data(90)
     y = y_cls if Est is DNNClassifier else y_reg
-    common = dict(hidden_layer_sizes=(9, 5), batch_size=16, random_state=7, n_iter_no_change=100, **params)
+    common = dict(hidden_layer_sizes=(9, 5), batch_size=16, random_state=7, n_iter_no_change=100,
+                  shuffle=False, **params)
     full = Est(max_iter=6, **common).fit(X, y)
     inc = Est(**common)
     for _ in range(6):
@@ -230,9 +206,12 @@ def test_early_stopping_restores_best_weights():
     X = X / 16.0
     clf = DNNClassifier(hidden_layer_sizes=(32,), early_stopping=True, n_iter_no_change=3, tol=0.0,
                         learning_rate_init=0.05, max_iter=60, random_state=0).fit(X, y)
-    # the hold-out scikit-learn's MLP would take: train_test_split with the same random_state, stratified
-    _, X_val, _, y_val = train_test_split(X, y, random_state=np.random.RandomState(0), test_size=0.1,
-                                          stratify=None)
+    # the hold-out scikit-learn's MLP would take: its RandomState(0) draws the initial weights (coef, then
+    # intercept, per layer) and then splits, unstratified for multiclass (n_outputs_ > 1)
+    rs = np.random.RandomState(0)
+    for fan_in, fan_out in ((64, 32), (32, 10)):
+        rs.uniform(size=(fan_in, fan_out)), rs.uniform(size=fan_out)
+    _, X_val, _, y_val = train_test_split(X, y, random_state=rs, test_size=0.1, stratify=None)
     assert clf.best_loss_ is None and len(clf.validation_scores_) == clf.n_iter_ == len(clf.validation_loss_curve_)
     assert clf.validation_scores_[-1] < clf.best_validation_score_  # stopped after a worse epoch...
     assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)   # ...and went back
@@ -243,12 +222,12 @@ def test_divergence_raises_and_keeps_finite_weights():
     big = 1e6 * y_reg
     est = DNNRegressor(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0, learning_rate_init=10.0,
                        random_state=0)
-    with pytest.raises(DivergenceError, match="DNNRegressor.fit diverged.*StandardScaler"):
+    with pytest.raises(DivergenceError, match="Solver produced non-finite parameter weights.*StandardScaler"):
         est.fit(X, big)
     with pytest.raises(NotFittedError):
         check_is_fitted(est)                                          # a failed first fit leaves nothing
     est.set_params(learning_rate_init=1e-4, max_iter=2, warm_start=True).fit(X, y_reg)
-    with pytest.raises(ValueError, match="diverged"):                 # DivergenceError is a ValueError
+    with pytest.raises(ValueError, match="non-finite"):               # DivergenceError is a ValueError
         est.set_params(learning_rate_init=10.0, max_iter=50).fit(X, big)
     assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
 
@@ -371,13 +350,14 @@ def test_save_load_regressor_float32_and_pickle(tmp_path):
 
 # ---------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("params, message", [
-    (dict(solver="lbfgs"), "solver='lbfgs'.*Use solver='adam'"),
-    (dict(solver="newton"), "unknown solver 'newton'; expected one of: adam, sgd, gd"),
+    (dict(solver="lbfgs", keep_prob=0.5), "solver='lbfgs' minimizes one deterministic cost; dropout"),
+    (dict(solver="newton"), "solver must be one of lbfgs, sgd, adam, gd, .*got 'newton'"),
     (dict(activation="relus"), "activation 'relus' is not known"),
     (dict(activation=["relu", "tanh"]), "activation lists 2 names for 1 hidden layers"),
     (dict(hidden_layer_sizes=(10, 0)), "hidden_layer_sizes must be a positive integer"),
     (dict(alpha=-1.0), r"alpha must be a number in \[0, inf\)"),
-    (dict(momentum=1.0), "momentum must be a number in \\[0, 1\\).*never forgets"),
+    (dict(solver="momentum", momentum=1.0), "momentum must be a number in \\[0, 1\\).*never forgets"),
+    (dict(momentum=1.5), "momentum must be a number in \\[0, 1\\]"),
     (dict(learning_rate_init=0.0), "learning_rate_init must be a number in \\(0, inf\\)"),
     (dict(learning_rate="sometimes"), "learning_rate must be 'constant', 'invscaling', 'adaptive'"),
     (dict(batch_size=0), "batch_size must be 'auto'"),
@@ -419,3 +399,38 @@ def test_array_api_checks_run_where_sklearn_allows_them():
     env = {**os.environ, "SCIPY_ARRAY_API": "1", "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_loss_solver_and_assigned_weights_errors_and_availability():
+    X, y_reg, _ = _data()
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'huber'"):
+        DNNRegressor(loss="huber").fit(X, y_reg)
+    with pytest.raises(ValueError, match="loss='poisson' needs targets y >= 0"):
+        DNNRegressor(loss="poisson").fit(X, y_reg[:, 0])
+    with pytest.raises(ValueError, match="loss='poisson' needs the exp output"):
+        DNNRegressor(loss="poisson", output_activation="linear").fit(X, np.abs(y_reg[:, 0]))
+    assert not hasattr(DNNRegressor(solver="lbfgs"), "partial_fit") and hasattr(DNNRegressor(), "partial_fit")
+    # weights assigned before any fit: partial_fit starts from them (scikit-learn's test_fit does this)
+    reg = DNNRegressor(hidden_layer_sizes=(3,), solver="sgd", learning_rate_init=1e-300, momentum=0.0,
+                       shuffle=False, alpha=0.0)
+    reg.coefs_ = [np.full((5, 3), 0.5), np.full((3, 1), -0.25)]
+    reg.intercepts_ = [np.zeros(3), np.ones(1)]
+    reg.n_features_in_ = 5
+    reg.partial_fit(X, y_reg[:, 0])
+    assert np.array_equal(reg.network_.params["W1"], np.full((3, 5), 0.5))
+    assert np.array_equal(reg.intercepts_[1], np.ones(1)) and reg.n_iter_ == 1
+
+
+@pytest.mark.parametrize("Est", [DNNClassifier, DNNRegressor])
+def test_signature_defaults_are_the_parameter_table(Est):
+    """Every parameter is declared once in vecprop.sklearn._params.PARAMETERS; the signatures (which
+    scikit-learn reads) repeat exactly its defaults, and scikit-learn's MLP parameters are all there."""
+    import inspect
+
+    from vecprop.sklearn._params import PARAMETERS
+
+    signature = inspect.signature(Est.__init__).parameters
+    names = [n for n in signature if n != "self"]
+    assert {n: signature[n].default for n in names} == {n: PARAMETERS[n].default for n in names}
+    theirs = (MLPClassifier if Est is DNNClassifier else MLPRegressor)().get_params()
+    assert {n: v for n, v in Est().get_params().items() if n in theirs} == theirs    # same names and defaults

@@ -150,10 +150,12 @@ def test_summary_has_the_seeds_rows_for_the_2_3_1_network():
     assert net.n_params == 13
 
 
-def test_summary_without_m_shows_m(capsys):
+def test_summary_without_m_shows_m_and_returns_without_printing(capsys):
     text = Network([2, 3, 1], seed=0).summary()
     assert re.search(r"^A\[1\]\s+\(3, m\)", text, re.M)
-    assert capsys.readouterr().out.rstrip("\n") == text
+    assert capsys.readouterr().out == ""            # returned, not printed: a REPL shows it once
+    assert repr(text) == str(text)                  # ... as the table itself, not a quoted string
+    assert repr(text).splitlines()[0] == "Network [2, 3, 1]  loss = binary_cross_entropy  dtype = float64"
 
 
 # --------------------------------------------------------------------------- predict / accuracy
@@ -389,3 +391,67 @@ def test_copy_is_deep():
     twin.params["W1"][0, 0] += 1.0
     assert twin.params["W1"][0, 0] != net.params["W1"][0, 0]
     np.testing.assert_array_equal(twin.rng.random(3), net.rng.random(3))
+
+
+# --------------------------------------------------------------------------- params entries (issue 17, item 8)
+@pytest.mark.parametrize("value, message", [
+    (np.ones((2, 3)), r"params\['W1'\] has shape \(2, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\).*params\['W1'\]\.T"),
+    (np.ones((3, 3)), r"params\['W1'\] has shape \(3, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\)"),
+    ([[1.0, 2.0], [3.0]], r"params\['W1'\] must be an array of real numbers of shape \(3, 2\)"),
+    (np.array([["a", "b"]] * 3), r"params\['W1'\] has dtype <U1; give real numbers of shape \(3, 2\)"),
+    (np.full((3, 2), np.nan), r"params\['W1'\] contains NaN or inf"),
+])
+def test_assigning_one_params_entry_checks_it(value, message):
+    net = Network([2, 3, 1], seed=0)
+    before = net.params["W1"].copy()
+    with pytest.raises(ValueError, match=message):
+        net.params["W1"] = value
+    np.testing.assert_array_equal(net.params["W1"], before)
+
+
+def test_assigning_one_params_entry_copies_a_list_or_float32_into_the_network():
+    net = Network([2, 3, 1], seed=0)
+    W1 = net.params["W1"]
+    net.params["W1"] = [[1, 2], [3, 4], [5, 6]]                  # a list of ints
+    net.params["b1"] = np.full((3, 1), 0.5, dtype=np.float32)    # float32 into a float64 network
+    assert net.params["W1"] is W1 and W1.dtype == np.float64     # the same array, still a view
+    assert net.params["b1"].dtype == np.float64
+    X = np.array([[1.0], [-1.0]])
+    Z1 = net.params["W1"] @ X + net.params["b1"]
+    net.forward(X)
+    np.testing.assert_array_equal(net.caches[1].Z, Z1)
+    np.testing.assert_array_equal(Z1[:, 0], [-0.5, -0.5, -0.5])
+    with pytest.raises(ValueError, match=r"params has no entry 'W3'; its keys are W1, b1, W2, b2"):
+        net.params["W3"] = np.ones((1, 1))
+    with pytest.raises(ValueError, match="cannot be deleted"):
+        del net.params["W1"]
+
+
+def test_a_deep_copy_keeps_checked_params():
+    net = Network([2, 3, 1], seed=0)
+    twin = net.copy()
+    np.testing.assert_array_equal(twin.params["W1"], net.params["W1"])
+    twin.params["W1"] = np.zeros((3, 2))
+    assert net.params["W1"].any() and not twin.params["W1"].any()
+    with pytest.raises(ValueError, match="needs"):
+        twin.params["W1"] = np.zeros((2, 3))
+
+
+# --------------------------------------------------------------------------- continuing (issue 17, item 11)
+def test_a_second_fit_reuses_the_last_fits_configuration():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 40))
+    Y = (X[:1] * X[1:] > 0).astype(float)
+    options = dict(learning_rate=0.05, optimizer="adam", batch_size=8, l2=0.1, verbose=0)
+    whole = Network([2, 4, 1], "tanh", seed=3)
+    whole.fit(X, Y, epochs=6, **options)
+    halves = Network([2, 4, 1], "tanh", seed=3)
+    halves.fit(X, Y, epochs=3, **options)
+    halves.fit(X, Y, epochs=3)                     # the rest from the first fit: adam, 0.05, batches of 8
+    np.testing.assert_array_equal(halves._flat_params(), whole._flat_params())
+    assert halves.metadata["training"]["optimizer"] == "adam"
+    assert halves.last_fit_config()["batch_size"] == 8 and "verbose" not in halves.last_fit_config()
+    fresh = Network([2, 4, 1], "tanh", seed=3)
+    fresh.fit(X, Y, epochs=3, **options)
+    fresh.fit(X, Y, epochs=3, reset=True, verbose=0)    # reset: fit's own defaults (gd, full batch)
+    assert fresh.metadata["training"]["optimizer"] == "gd"

@@ -22,7 +22,7 @@ from vecprop.optimizers import (
 )
 
 BUILTIN = ["adam", "adamw", "gd", "momentum", "nesterov", "rmsprop"]
-EXPECTED_LIST = "adam, adamw, gd, momentum, nesterov, rmsprop"
+EXPECTED_LIST = "adam, adamw, gd, momentum, nesterov, rmsprop, sklearn_adam, sklearn_sgd"
 
 
 # --- a scalar worked by hand: W = 1.0, gradients 1.0, -0.5, 2.0, alpha = 0.1 -------------------

@@ -19,26 +19,43 @@ from .network import Network
 __version__ = "0.1.0"
 
 __all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
-           "register_loss", "load", "ModelFileError", "DataFileError", "load_dataset", "DNNClassifier", "DNNRegressor", "course", "__version__"]
+           "register_loss", "load", "ModelFileError", "MemoryLimitError", "DataFileError", "load_dataset",
+           "DNNClassifier", "DNNRegressor", "course", "__version__", "to_onnx", "register_skl2onnx", "Predictor",
+           "load_network"]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
     "load": ("io", "load"),
     "ModelFileError": ("io", "ModelFileError"),
+    "MemoryLimitError": ("memory", "MemoryLimitError"),
     "DataFileError": ("datasets", "DataFileError"),
     "load_dataset": ("datasets", "load_dataset"),
-    "DNNClassifier": ("estimators", "DNNClassifier"),
-    "DNNRegressor": ("estimators", "DNNRegressor"),
+    "DNNClassifier": ("sklearn", "DNNClassifier"),
+    "DNNRegressor": ("sklearn", "DNNRegressor"),
     "History": ("training", "History"),
+    "to_onnx": ("onnx_export", "to_onnx"),
+    "register_skl2onnx": ("onnx_export", "register_skl2onnx"),
+    "Predictor": ("predictor", "Predictor"),
+    "load_network": ("io", "load_network"),
 }
+# optional dependency -> the extra that installs it, for the message when one is missing
+_EXTRAS = {"sklearn": "sklearn", "safetensors": "io", "matplotlib": "cli", "tqdm": "cli", "mnist1d": "cli",
+           "onnx": "onnx"}
 
 
 def __getattr__(name):
     if name in _LAZY:
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
+        try:
+            return getattr(importlib.import_module(f".{module}", __name__), attr)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            if missing not in _EXTRAS:
+                raise
+            raise ImportError(f"vecprop.{name} needs {missing}, which is not installed: "
+                              f"pip install \"vecprop[{_EXTRAS[missing]}]\"") from None
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
-                "callbacks", "propagation", "cli", "engines", "stopping", "reducers", "head"}:
+                "callbacks", "propagation", "cli", "engines", "stopping", "reducers", "head", "onnx_export"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vecprop' has no attribute {name!r}")
 

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Softmax", "Elementwise",
+    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Exp", "Softmax", "Elementwise",
     "ACTIVATIONS", "get_activation", "register_activation",
 ]
 
@@ -144,6 +144,24 @@ class Linear(Activation):
 
 
 @dataclass(frozen=True)
+class Exp(Activation):
+    """g(Z) = e^Z, g'(Z) = e^Z = A (a log link: positive outputs for Poisson regression).
+
+    Z is capped at log(the dtype's largest number), so A stays finite (that largest number) for any Z.
+    """
+
+    name = "exp"
+
+    def forward(self, Z, out=None):
+        cap = np.log(np.finfo(Z.dtype).max) * (1 - 1e-6)   # just below overflow in float32 and float64
+        A = np.minimum(Z, Z.dtype.type(cap), out=out)
+        return np.exp(A, out=A)
+
+    def derivative(self, Z, A):
+        return A
+
+
+@dataclass(frozen=True)
 class Softmax(Activation):
     """g(Z)_k = e^{Z_k} / Σ_j e^{Z_j} over each column (the n_L units of one example).
 
@@ -195,7 +213,7 @@ class Elementwise(Activation):
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
-    "linear": Linear, "softmax": Softmax,
+    "linear": Linear, "exp": Exp, "softmax": Softmax,
 }
 
 

@@ -35,8 +35,16 @@ def _fmt(logs, keys=("loss", "val_loss", "accuracy", "val_accuracy")):
     return "  ".join(f"{k} {logs[k]:.4f}" for k in keys if logs.get(k) is not None)
 
 
+def _in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython is looked up, never imported)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 class ProgressBar(Callback):
-    """A tqdm bar over the epochs showing loss and val_loss; silent when stderr is not a terminal.
+    """A tqdm bar over the epochs showing loss and val_loss, in a terminal or a Jupyter notebook (where
+    ``tqdm.auto`` draws a widget when ipywidgets is installed); silent otherwise, e.g. in a log file.
 
     Parameters
     ----------
@@ -48,7 +56,7 @@ class ProgressBar(Callback):
         self._bar = None
 
     def on_train_begin(self, trainer):
-        if not (self.force or sys.stderr.isatty()):
+        if not (self.force or sys.stderr.isatty() or _in_notebook()):
             return
         try:
             from tqdm.auto import tqdm

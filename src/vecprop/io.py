@@ -19,11 +19,14 @@ finite. safetensors is imported lazily, so ``import vecprop`` needs only NumPy.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from importlib import import_module
 
 import numpy as np
 
+from .memory import check_bytes
 # the writer half lives one layer down (the model saves through it); re-exported here unchanged
 from .modelfile import (  # noqa: F401
     _DTYPES,
@@ -45,6 +48,9 @@ from .modelfile import (  # noqa: F401
 
 
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit; anything larger is corrupt
+_MAX_JSON_DEPTH = 64  # nesting of the header and metadata JSON; vecprop writes at most ~6
+_MAX_NDIM = 8  # a vecprop tensor has 1 or 2 axes; more is corrupt
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 # --------------------------------------------------------------------------- #
@@ -106,6 +112,9 @@ def _read_bytes(path):
     if os.path.isdir(path):
         raise ModelFileError(f"{path}: is a directory, not a model file")
     try:
+        # the bytes, the tensors copied out of them and the network built from those
+        check_bytes(3 * os.path.getsize(path), f"loading the model file {path}", "load it on a larger machine "
+                    "or raise VECPROP_MAX_MEMORY", error=ModelFileError)
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
@@ -155,13 +164,25 @@ def _parse_header(path, data):
                 "the file is truncated or not a safetensors file"
             )
         raise ModelFileError(f"{path}: header does not start with a JSON object; not a safetensors file")
+    _check_json_depth(path, data[8 : 8 + n], "header")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path}: header is not valid JSON ({exc}); the file is corrupt") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: header is not a JSON object; the file is corrupt")
     return header
+
+
+def _check_json_depth(path, text: bytes, what):
+    """Refuse JSON nested deeper than _MAX_JSON_DEPTH before parsing it (no RecursionError, no stack)."""
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", text), dtype=np.uint8)
+    step = (np.isin(brackets, (ord("["), ord("{"))).astype(np.int64)
+            - np.isin(brackets, (ord("]"), ord("}"))).astype(np.int64))
+    depth = int(np.cumsum(step).max(initial=0))
+    if depth > _MAX_JSON_DEPTH:
+        raise ModelFileError(f"{path}: {what} JSON is nested {depth} levels deep (at most {_MAX_JSON_DEPTH}); "
+                             "the file is corrupt or hostile")
 
 
 def _no_duplicates(pairs):
@@ -194,9 +215,13 @@ def _check_file_metadata(path, header_metadata):
         )
     if version < 1:
         raise ModelFileError(f"{path}: unknown format_version {version}; expected {FORMAT_VERSION}")
+    text = header_metadata.get("metadata", "")
+    if not isinstance(text, str):
+        raise ModelFileError(f"{path}: its metadata is not a JSON string; the file is corrupt")
+    _check_json_depth(path, text.encode("utf-8", "surrogatepass"), "metadata")
     try:
-        metadata = json.loads(header_metadata.get("metadata", ""))
-    except ValueError:
+        metadata = json.loads(text)
+    except (ValueError, RecursionError):
         raise ModelFileError(f"{path}: its metadata is not valid JSON; the file is corrupt") from None
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{path}: its metadata is not a JSON object; the file is corrupt")
@@ -209,13 +234,17 @@ def _check_tensor_entries(path, header, data_bytes):
         if not isinstance(entry, dict):
             raise ModelFileError(f"{path}: header entry {name!r} is not an object; the file is corrupt")
         dtype = entry.get("dtype")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise ModelFileError(
                 f"{path}: tensor {name!r} has dtype {dtype!r}; vecprop model files hold only "
                 "F32 or F64 tensors"
             )
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= _MAX_NDIM
+            and all(type(d) is int and 0 <= d <= data_bytes for d in shape)
+        ):
             raise ModelFileError(f"{path}: tensor {name!r} has invalid shape {shape!r}")
         if not (
             isinstance(offsets, list)
@@ -227,7 +256,7 @@ def _check_tensor_entries(path, header, data_bytes):
                 f"{path}: tensor {name!r} has byte range {offsets!r} outside the "
                 f"{data_bytes}-byte data section; the file is truncated or corrupt"
             )
-        expected = int(np.prod(shape, dtype=np.int64)) * _DTYPES[dtype].itemsize
+        expected = math.prod(shape) * _DTYPES[dtype].itemsize  # Python ints: no overflow
         if offsets[1] - offsets[0] != expected:
             raise ModelFileError(
                 f"{path}: tensor {name!r} of shape {tuple(shape)} needs {expected} bytes but "
@@ -241,7 +270,7 @@ def _check_tensor_entries(path, header, data_bytes):
 
 
 def load(path):
-    """Load a model saved by :func:`save_network` or by a vecprop estimator.
+    """Load a model saved by :func:`save_network`, by ``vecprop train`` or by a vecprop estimator.
 
     Parameters
     ----------
@@ -250,10 +279,12 @@ def load(path):
 
     Returns
     -------
-    vecprop.Network or estimator
+    vecprop.Network, vecprop.predictor.Predictor or estimator
         A Network with the saved config, parameters, metadata and (if saved)
-        training state; or, for a file written by a ``vecprop.estimators``
-        class, an instance of that class.
+        training state; for a file written by ``vecprop train``, a Predictor
+        (that Network with its standardization, feature names and class labels:
+        ``predict(rows)`` gives what ``vecprop predict`` prints); for a file
+        written by a ``vecprop.estimators`` class, an instance of that class.
 
     Raises
     ------
@@ -265,15 +296,34 @@ def load(path):
     tensors, metadata = read_model_file(path)
     if "estimator" in metadata:
         return _load_estimator(path, tensors, metadata)
+    net = _network_from(path, tensors, metadata)
+    from vecprop.predictor import Predictor, describes
+
+    if not describes(net.metadata):
+        return net
+    try:
+        return Predictor.from_network(net)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelFileError(f"{path}: invalid predictor metadata (vecprop train's): {exc}") from None
+
+
+def load_network(path):
+    """The bare Network in a model file, whatever else the file holds (see :func:`load`)."""
+    model = load(path)
+    return getattr(model, "network", None) or getattr(model, "network_", None) or model
+
+
+def _network_from(path, tensors, metadata):
+    """The Network described by a validated file's tensors and metadata."""
     from vecprop.network import Network
 
     config = _check_config(path, metadata.get("config"))
+    params = {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}
+    _check_params(path, params, config)  # the tensors, which fit in the file, bound the network's size
     try:
         net = Network.from_config(config)
-    except (ValueError, TypeError, KeyError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ModelFileError(f"{path}: invalid network config: {exc}") from None
-    params = {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}
-    _check_params(path, params, config)
     net.params = params
     net_metadata = metadata.get("metadata", {})
     if not isinstance(net_metadata, dict):
@@ -283,25 +333,37 @@ def load(path):
     return net
 
 
+# What decoding a well-formed header's JSON values into objects can raise when the values are wrong
+# (a number where a dict belongs, an out-of-range RNG state, a missing key): each becomes ModelFileError.
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
 def _load_estimator(path, tensors, metadata):
-    """Dispatch to vecprop.estimators.<name>._from_model_file."""
+    """Dispatch to vecprop.sklearn.<name>._from_model_file."""
     name = metadata["estimator"]
     try:
-        module = import_module("vecprop.estimators")
+        module = import_module("vecprop.sklearn")
     except ModuleNotFoundError as exc:
-        if exc.name != "vecprop.estimators":
+        if exc.name != "vecprop.sklearn":
             raise ImportError(
                 f"{path} holds a vecprop estimator ({name!r}); loading it needs {exc.name}: "
                 "pip install 'vecprop[sklearn]'"
             ) from None
         raise ModelFileError(
             f"{path} holds a vecprop estimator ({name!r}) but this vecprop has no "
-            "vecprop.estimators module; upgrade vecprop"
+            "vecprop.sklearn module; upgrade vecprop"
         ) from None
     cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
     if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
-        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.estimators")
-    return cls._from_model_file(tensors, metadata)
+        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.sklearn")
+    config = _check_config(path, metadata.get("config"))   # its network, checked before it is built
+    _check_params(path, {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}, config)
+    try:
+        return cls._from_model_file(tensors, metadata)
+    except ModelFileError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise ModelFileError(f"{path}: invalid {name} in the file: {exc}") from None
 
 
 def _check_config(path, config):
@@ -373,5 +435,5 @@ def _restore_state(path, net, tensors, info):
         raise ModelFileError(f"{path}: training_state must be a JSON object, got {type(info).__name__}")
     try:
         net.restore_training_state(arrays, info)
-    except (ValueError, TypeError, KeyError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ModelFileError(f"{path}: invalid training state: {exc}") from None

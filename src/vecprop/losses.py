@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["Loss", "BinaryCrossEntropy", "CategoricalCrossEntropy", "MSE", "LOSSES", "get_loss",
+__all__ = ["Loss", "BinaryCrossEntropy", "CategoricalCrossEntropy", "MSE", "Poisson", "LOSSES", "get_loss",
            "register_loss"]
 
 
@@ -123,10 +123,37 @@ class MSE(Loss):
         return AL - Y
 
 
+@dataclass(frozen=True)
+class Poisson(Loss):
+    """Half the Poisson deviance, L = Σ_k [Y_k log(Y_k / A_k) − Y_k + A_k] (0 log 0 = 0), for counts Y >= 0.
+
+    Its canonical output is ``exp`` (A = e^Z, the log link), for which dZ[L] = A[L] − Y and the loss
+    from the logits is Σ_k [Y_k log Y_k − Y_k Z_k − Y_k + e^{Z_k}]. scikit-learn's ``MLPRegressor(loss="poisson")``.
+    """
+
+    name = "poisson"
+    canonical_activation = "exp"
+    valid_activations = ("exp",)
+
+    def per_example(self, AL, Y, ZL=None):
+        y_log_y = Y * np.log(np.where(Y > 0, Y, 1))          # xlogy(Y, Y): 0 where Y = 0
+        log_A = ZL if ZL is not None else np.log(np.maximum(AL, np.finfo(AL.dtype).tiny))
+        return (y_log_y - Y * log_A - Y + AL).sum(axis=0)
+
+    def dAL(self, AL, Y):
+        return 1 - Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
+
+    def check_targets(self, Y):
+        if Y.size and Y.min() < 0:
+            raise ValueError("poisson needs non-negative targets Y (counts or rates); use loss='mse' for "
+                             "targets that can be negative")
+
+
 LOSSES: dict[str, type[Loss]] = {
     "binary_cross_entropy": BinaryCrossEntropy,
     "categorical_cross_entropy": CategoricalCrossEntropy,
     "mse": MSE,
+    "poisson": Poisson,
 }
 
 

@@ -9,19 +9,21 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation, training
+from . import lbfgs, propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
 from .engines import xp_propagation as xpp
 from .head import OutputHead
 from .initializers import default_initializer, initialize
 from .losses import get_loss
+from .memory import check_network, predict_chunk
 from .modelfile import save_network
 
 __all__ = ["Network"]
 
 _OUTPUT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+_DISPLAY_OPTIONS = ("verbose", "print_every")   # fit options a continued fit does not inherit
 
 
 def _as_dtype(dtype):
@@ -80,10 +82,11 @@ class Network:
         self.initializer = initializer
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else None
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        check_network(self.layer_dims, self.dtype)      # MemoryLimitError before allocating the parameters
         # every parameter is a view into one flat vector [W1..WL, b1..bL] (propagation.param_layout), so
         # the trainer can update, copy and clip them all with one call each
         self._theta = np.empty(self.n_params, self.dtype)
-        self._params = propagation.param_views(self._theta, self.layer_dims)
+        self._params = _Params(propagation.param_views(self._theta, self.layer_dims), self.dtype, self.layer_dims)
         for key, value in initialize(self.layer_dims, initializer, self.rng, self.dtype).items():
             self._params[key][...] = value
         self.caches = {}
@@ -101,18 +104,12 @@ class Network:
         missing = [k for k in self._param_shapes() if k not in params]
         if missing:
             raise ValueError(f"params is missing {', '.join(missing)}; expected keys W1, b1, ..., W{self.L}, b{self.L}")
-        new, where = {}, xpp.target(self._theta)     # the parameters stay in their namespace and device
-        for key, shape in self._param_shapes().items():
-            value = np.asarray(xpp.to_host(params[key]))
-            if value.shape != shape:
-                raise ValueError(f"params['{key}'] has shape {value.shape} but layer_dims {self.layer_dims} "
-                                 f"needs {shape}")
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"params['{key}'] contains NaN or inf")
-            new[key] = np.array(value, dtype=self.dtype)      # a copy: params may be views of self._theta
+        new = {key: _check_param(key, xpp.to_host(params[key]), shape, self.dtype, self.layer_dims)  # copies:
+               for key, shape in self._param_shapes().items()}                    # params may be views of theta
+        where = xpp.target(self._theta)               # the parameters stay in their namespace and device
         if where[0] is not None or self._theta.dtype != self.dtype:   # dtype changed (gradient_check's copy)
             self._theta = np.empty(self.n_params, self.dtype)
-        self._params = propagation.param_views(self._theta, self.layer_dims)
+        self._params = _Params(propagation.param_views(self._theta, self.layer_dims), self.dtype, self.layer_dims)
         for key, value in new.items():
             self._params[key][...] = value
         self._last = None
@@ -284,8 +281,13 @@ class Network:
     def predict_output(self, X) -> np.ndarray:
         """A[L] for X (no dropout, caches untouched); shape (n_L, m)."""
         X = self.check_X(X)
-        AL, _ = self._math(X).forward(X, self._params, self.activations)
-        return AL
+        if xpp.is_foreign(X):                          # on X's device, in one piece
+            return xpp.forward(X, self._params, self.activations)[0]
+        step = predict_chunk(self.layer_dims, X.shape[1], self.dtype)   # bounded memory for a large m
+        if step >= X.shape[1]:
+            return propagation.forward(X, self._params, self.activations)[0]
+        return np.hstack([propagation.forward(X[:, i:i + step], self._params, self.activations)[0]
+                          for i in range(0, X.shape[1], step)])
 
     def predict(self, X) -> np.ndarray:
         """Predictions for X of shape (n_0, m).
@@ -306,16 +308,62 @@ class Network:
         return xpp.n_correct(self.head, self.predict_output(X), Y) / X.shape[1]
 
     def fit(self, X, Y, **kwargs):
-        """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
+        """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option.
+
+        Continuing a trained network (a second ``fit``, or a model file saved with its training state)
+        reuses the last fit's configuration — optimizer, learning rate, batch size, schedule, L2,
+        dropout, clipping, validation and stopping rules — for every option not passed here, so
+        ``vecprop.load(checkpoint).fit(X, Y, epochs=5)`` continues the same run. ``reset=True`` (or
+        :meth:`reset_training`) starts afresh with :func:`~vecprop.training.fit`'s defaults.
+
+        ``optimizer="lbfgs"`` trains full batch with SciPy's L-BFGS instead (``epochs`` iterations, also
+        ``l2``, ``sample_weight``, ``tol``, ``max_fun``); see :func:`vecprop.lbfgs.fit_lbfgs`.
+        """
+        if kwargs.get("optimizer") == "lbfgs":
+            return lbfgs.fit_lbfgs(self, X, Y, **kwargs)
+        if self._training is not None and not kwargs.get("reset", False):
+            kwargs = {**self.last_fit_config(), **kwargs}
         return training.fit(self, X, Y, **kwargs)
 
+    def last_fit_config(self) -> dict:
+        """The options of the last fit (from ``metadata["training"]``) that a continued fit reuses.
+
+        Display options (``verbose``, ``print_every``) are left out; ``{}`` if there is none.
+        """
+        saved = self.metadata.get("training") if isinstance(self.metadata, dict) else None
+        if not isinstance(saved, dict):
+            return {}
+        config = {k: v for k, v in saved.items() if k not in _DISPLAY_OPTIONS}
+        weights = config.get("class_weight")
+        if isinstance(weights, dict):      # JSON made the class indices strings
+            config["class_weight"] = {int(k) if str(k).isdigit() else k: v for k, v in weights.items()}
+        return config
+
     def summary(self, m=None, *, file=None) -> str:
-        """The seed's "Variable / Dimensions" table for this architecture, printed and returned.
+        """The seed's "Variable / Dimensions" table for this architecture, returned as a string.
+
+        The string shows as the table itself in a REPL (no quotes, no ``\\n``), so ``net.summary()``
+        displays it once; ``print(net.summary())`` does the same in a script.
 
         Parameters
         ----------
         m : int, optional — examples per (mini)batch; shown as "m" when not given
+        file : text stream, optional — also write the table there (e.g. ``sys.stdout``)
         """
+        rows = self._summary_rows(m)
+        width = max(len(r[0]) for r in rows)
+        dwidth = max(len(r[1]) for r in rows)
+        lines = [f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
+                 f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note"]
+        lines += [f"{name:<{width}}  {dims:<{dwidth}}  {note}".rstrip() for name, dims, note in rows]
+        lines.append(f"Total parameters: {self.n_params}")
+        text = _Text("\n".join(lines))
+        if file is not None:
+            print(text, file=file)
+        return text
+
+    def _summary_rows(self, m=None) -> list:
+        """(Variable, Dimensions, Note) rows of the seed's table, for :meth:`summary` and Jupyter."""
         mm = "m" if m is None else str(int(m))
         rows = [("A[0] = X", f"({self.layer_dims[0]}, {mm})", "")]
         for l in range(1, self.L + 1):
@@ -331,15 +379,14 @@ class Network:
                 (f"db[{l}]", f"({n_l}, 1)", "BP2"),
                 (f"dA[{l - 1}]", f"({n_prev}, {mm})", "BP3"),
             ]
-        width = max(len(r[0]) for r in rows)
-        dwidth = max(len(r[1]) for r in rows)
-        lines = [f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
-                 f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note"]
-        lines += [f"{name:<{width}}  {dims:<{dwidth}}  {note}".rstrip() for name, dims, note in rows]
-        lines.append(f"Total parameters: {self.n_params}")
-        text = "\n".join(lines)
-        print(text, file=file)
-        return text
+        return rows
+
+    def _repr_html_(self):
+        """Jupyter: the seed's Variable/Dimensions table (``repr`` stays the one-line text form)."""
+        from . import _html
+        caption = (f"Network {self.layer_dims}: loss = {self.loss.name}, dtype = {self.dtype.name}, "
+                   f"{self.n_params} parameters")
+        return _html.table(["Variable", "Dimensions", "Note"], self._summary_rows(), caption)
 
     # ----------------------------------------------------------------------------- persistence
     def get_config(self) -> dict:
@@ -389,6 +436,56 @@ class Network:
 
 
 # --------------------------------------------------------------------------------- helpers
+class _Text(str):
+    """A string that a REPL shows as itself (a table), not as its quoted repr."""
+
+    def __repr__(self):
+        return str(self)
+
+
+class _Params(dict):
+    """``net.params``: the views W1, b1, ... of the flat parameter vector.
+
+    Assigning one entry (``net.params["W1"] = A``) checks A's shape, type and values and copies it into
+    the network's own array, so the views stay linked and ``forward`` sees the new values.
+    """
+
+    def __init__(self, views, dtype, layer_dims):
+        super().__init__(views)
+        self._dtype, self._layer_dims = dtype, layer_dims
+
+    def __setitem__(self, key, value):
+        if key not in self:
+            raise ValueError(f"params has no entry {key!r}; its keys are {', '.join(self)}")
+        target = dict.__getitem__(self, key)
+        target[...] = _check_param(key, value, target.shape, self._dtype, self._layer_dims)
+
+    def __delitem__(self, key):
+        raise ValueError(f"params entries cannot be deleted (tried {key!r}); assign new values instead")
+
+    def __reduce__(self):            # copy/deepcopy/pickle without going through __setitem__
+        return (_Params, (dict(self), self._dtype, self._layer_dims))
+
+
+def _check_param(key, value, shape, dtype, layer_dims) -> np.ndarray:
+    """value as an array of ``shape`` and the network's dtype; ValueError naming the fix otherwise."""
+    if isinstance(value, np.ndarray) and not (np.issubdtype(value.dtype, np.floating)
+                                              or np.issubdtype(value.dtype, np.integer)):
+        raise ValueError(f"params['{key}'] has dtype {value.dtype}; give real numbers of shape {shape}")
+    try:
+        array = np.array(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"params['{key}'] must be an array of real numbers of shape {shape}, "
+                         f"got {type(value).__name__}") from None
+    if array.shape != shape:
+        hint = f"; did you mean params['{key}'].T?" if array.shape == shape[::-1] and len(shape) == 2 else ""
+        raise ValueError(f"params['{key}'] has shape {array.shape} but layer_dims {layer_dims} needs {shape} "
+                         f"(W[l] is (n_l, n_{{l-1}}), b[l] is (n_l, 1)){hint}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"params['{key}'] contains NaN or inf")
+    return array
+
+
 def _is_seq(x) -> bool:
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim == 1)
 

@@ -53,6 +53,8 @@ __all__ = [
     "Nesterov",
     "Optimizer",
     "RMSprop",
+    "SklearnAdam",
+    "SklearnSGD",
     "get_optimizer",
     "register_optimizer",
     "state_for_saving",
@@ -304,8 +306,72 @@ class AdamW(Adam):
         super()._step(key, W, dW, state, tmp, alpha, t)
 
 
+@dataclass(frozen=True)
+class SklearnSGD(Optimizer):
+    """scikit-learn MLP's SGD, in its own (not the course's) momentum convention.
+
+    ``u = momentum u - alpha dW`` (the velocity, no (1 - beta) factor); ``W = W + u``, or with
+    ``nesterov`` ``W = W + (momentum u - alpha dW)`` using the new ``u``. Kept in the state as ``"vd<key>"``.
+    The estimators use it for ``solver="sgd"`` so that they take scikit-learn's steps exactly.
+    """
+
+    momentum: float = 0.9   # weight of the previous velocity (1 is allowed, as in scikit-learn)
+    nesterov: bool = True   # scikit-learn's nesterovs_momentum
+
+    name: ClassVar[str] = "sklearn_sgd"
+    moments: ClassVar[tuple[str, ...]] = ("v",)
+    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
+        "momentum": (0.0, 1.0, False, False)}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.nesterov, (bool, np.bool_)):
+            raise ValueError(f"optimizer '{self.name}': nesterov must be True or False, got {self.nesterov!r}")
+        object.__setattr__(self, "nesterov", bool(self.nesterov))
+
+    def _step(self, key, W, dW, state, tmp, alpha, t):
+        """scikit-learn's SGDOptimizer step."""
+        u = state["vd" + key]
+        np.multiply(dW, alpha, out=tmp)
+        u *= self.momentum
+        u -= tmp                                      # u = momentum u - alpha dW
+        if self.nesterov:
+            W += self.momentum * u - tmp              # W = W + (momentum u - alpha dW), the new u
+        else:
+            W += u                                    # W = W + u
+
+
+@dataclass(frozen=True)
+class SklearnAdam(Adam):
+    """scikit-learn MLP's Adam: ε added to √s (not to the bias-corrected √ŝ as in the course).
+
+    ``v``, ``s`` as in :class:`Adam`; ``alpha_t = alpha sqrt(1 - beta2**t) / (1 - beta1**t)``;
+    ``W = W - alpha_t v / (sqrt(s) + epsilon)``. The estimators use it for ``solver="adam"``.
+    """
+
+    name: ClassVar[str] = "sklearn_adam"   # beta1, beta2, epsilon and ranges as Adam's
+
+    def _step(self, key, W, dW, state, tmp, alpha, t):
+        """scikit-learn's AdamOptimizer step."""
+        v = state["vd" + key]
+        s = state["sd" + key]
+        np.multiply(dW, 1.0 - self.beta1, out=tmp)
+        v *= self.beta1
+        v += tmp                                      # v = beta1 v + (1 - beta1) dW
+        np.multiply(dW, dW, out=tmp)
+        tmp *= 1.0 - self.beta2
+        s *= self.beta2
+        s += tmp                                      # s = beta2 s + (1 - beta2) dW^2
+        alpha_t = alpha * math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+        np.sqrt(s, out=tmp)
+        tmp += self.epsilon                           # sqrt(s) + epsilon
+        np.divide(v, tmp, out=tmp)
+        tmp *= alpha_t
+        W -= tmp                                      # W = W - alpha_t v / (sqrt(s) + epsilon)
+
+
 _REGISTRY: Registry[Optimizer] = Registry(
-    "optimizer", Optimizer, "gd", (GD, Momentum, Nesterov, RMSprop, Adam, AdamW),
+    "optimizer", Optimizer, "gd", (GD, Momentum, Nesterov, RMSprop, Adam, AdamW, SklearnSGD, SklearnAdam),
     "a name, an Optimizer or a dict")
 OPTIMIZERS: dict[str, type[Optimizer]] = _REGISTRY.classes
 

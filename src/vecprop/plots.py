@@ -1,4 +1,8 @@
-"""PNG plots of training: cost curves, 2-D decision boundaries, confusion matrices.
+"""Plots of training: cost curves, 2-D decision boundaries, confusion matrices — PNGs or figures.
+
+Each ``plot_*`` function writes a PNG when given a path and returns the matplotlib Figure when not;
+``costs``, ``decision_boundary`` and ``confusion_matrix`` return Figures for a notebook, where they
+show inline (the command line's PNGs come from the same code).
 
 Every figure is ``FIGSIZE`` inches at ``DPI`` dots per inch, so every PNG is
 exactly ``PIXELS`` = (640, 480) pixels (width, height); nothing is cropped
@@ -11,6 +15,7 @@ notebook) is left alone. matplotlib is imported only when a plot is made.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -28,11 +33,32 @@ def _figure():
         raise ImportError("plots need matplotlib: pip install 'vecprop[cli]' (or: pip install matplotlib)") from None
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")  # fits labels, keeps the size
     FigureCanvasAgg(fig)
+    _show_inline(Figure)
     return fig, fig.add_subplot(1, 1, 1)
 
 
+def _show_inline(figure_class):
+    """In a running IPython/Jupyter kernel, display Figures as PNGs even if pyplot was never imported."""
+    ipython = sys.modules.get("IPython")                   # never imported here: only if the user runs it
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    png = shell.display_formatter.formatters.get("image/png")
+    if png is not None and figure_class not in png.type_printers:
+        png.for_type(figure_class, _png_bytes)
+
+
+def _png_bytes(fig):
+    import io
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
 def _save(fig, path):
-    """Write fig as a PNG of exactly PIXELS and return the path."""
+    """Write fig as a PNG of exactly PIXELS and return the path; return fig itself when path is None."""
+    if path is None:
+        return fig
     path = os.fspath(path)
     fig.savefig(path, format="png", dpi=DPI)
     return path
@@ -57,7 +83,7 @@ def _curves(history):
     return np.asarray(epochs, dtype=float), loss, list(val or [])
 
 
-def plot_costs(history, path, *, title="Cost per epoch"):
+def plot_costs(history, path=None, *, title="Cost per epoch"):
     """Plot the training cost J, and the validation cost when present, per epoch.
 
     Parameters
@@ -69,14 +95,14 @@ def plot_costs(history, path, *, title="Cost per epoch"):
         (a History's epoch numbers continue across fits), else 1, 2, ...;
         ``val_loss`` is drawn against the last ``len(val_loss)`` epochs, and
         its ``None`` or NaN entries are skipped.
-    path : str or os.PathLike
-        Destination PNG, 640x480 pixels.
+    path : str or os.PathLike, optional
+        Destination PNG, 640x480 pixels; without it the Figure is returned.
     title : str
 
     Returns
     -------
-    str
-        ``path``.
+    str or matplotlib.figure.Figure
+        ``path``, or the Figure when no path is given.
 
     Raises
     ------
@@ -101,7 +127,7 @@ def plot_costs(history, path, *, title="Cost per epoch"):
     return _save(fig, path)
 
 
-def plot_decision_boundary(predict_fn, X, y, path, *, resolution=200, title="Decision boundary"):
+def plot_decision_boundary(predict_fn, X, y, path=None, *, resolution=200, title="Decision boundary"):
     """Shade the classes that ``predict_fn`` assigns over the plane, with the data on top.
 
     Parameters
@@ -113,16 +139,16 @@ def plot_decision_boundary(predict_fn, X, y, path, *, resolution=200, title="Dec
         Two features in rows, examples in columns.
     y : array of shape (m,) or (1, m)
         The examples' labels.
-    path : str or os.PathLike
-        Destination PNG, 640x480 pixels.
+    path : str or os.PathLike, optional
+        Destination PNG, 640x480 pixels; without it the Figure is returned.
     resolution : int, default 200
         Grid points per axis (k = resolution**2 predictions).
     title : str
 
     Returns
     -------
-    str
-        ``path``.
+    str or matplotlib.figure.Figure
+        ``path``, or the Figure when no path is given.
 
     Raises
     ------
@@ -163,7 +189,7 @@ def plot_decision_boundary(predict_fn, X, y, path, *, resolution=200, title="Dec
     return _save(fig, path)
 
 
-def plot_confusion_matrix(cm, labels, path, *, title="Confusion matrix"):
+def plot_confusion_matrix(cm, labels, path=None, *, title="Confusion matrix"):
     """Draw a confusion matrix with a count in each cell.
 
     Parameters
@@ -172,14 +198,14 @@ def plot_confusion_matrix(cm, labels, path, *, title="Confusion matrix"):
         ``cm[i, j]`` counts examples of true class i predicted as class j.
     labels : sequence of K str
         Class names, in the order of cm's rows and columns.
-    path : str or os.PathLike
-        Destination PNG, 640x480 pixels.
+    path : str or os.PathLike, optional
+        Destination PNG, 640x480 pixels; without it the Figure is returned.
     title : str
 
     Returns
     -------
-    str
-        ``path``.
+    str or matplotlib.figure.Figure
+        ``path``, or the Figure when no path is given.
 
     Raises
     ------
@@ -212,3 +238,71 @@ def plot_confusion_matrix(cm, labels, path, *, title="Confusion matrix"):
                 ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
                         color="white" if value > threshold else "black")
     return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------ figures for notebooks
+def costs(history, *, title="Cost per epoch"):
+    """The Figure of :func:`plot_costs`: training (and validation) cost per epoch."""
+    return plot_costs(history, None, title=title)
+
+
+def decision_boundary(model, X, y, *, resolution=200, title="Decision boundary"):
+    """The Figure of a 2-feature classifier's decision regions with the data on top.
+
+    Parameters
+    ----------
+    model : Network, fitted estimator, or callable
+        A :class:`vecprop.Network` takes X of shape (2, m) (columns are examples) and its
+        ``predict``; an estimator (anything with ``predict`` and ``n_features_in_``) takes rows
+        (m, 2); a callable maps a grid (2, k) to labels (k,), as in :func:`plot_decision_boundary`.
+    X : array of shape (2, m) — or (m, 2) for an estimator
+    y : array of m labels
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For X without 2 features in the model's layout, or a wrong number of labels.
+    """
+    X = np.asarray(X)
+    if hasattr(model, "predict") and hasattr(model, "n_features_in_"):        # scikit-learn layout: rows
+        if X.ndim != 2 or X.shape[1] != 2:
+            raise ValueError(f"X has shape {X.shape}; an estimator's decision boundary needs rows (m, 2)")
+        return plot_decision_boundary(lambda grid: model.predict(grid.T), X.T, y, None, resolution=resolution,
+                                      title=title)
+    if hasattr(model, "predict") and hasattr(model, "layer_dims"):           # a Network: columns
+        return plot_decision_boundary(_network_labels(model), X, y, None, resolution=resolution, title=title)
+    if callable(model):
+        return plot_decision_boundary(model, X, y, None, resolution=resolution, title=title)
+    raise ValueError(f"decision_boundary needs a Network, a fitted estimator or a predict function, "
+                     f"got {type(model).__name__}")
+
+
+def _network_labels(net):
+    """grid (2, k) -> class indices (k,) from a Network's predict (0/1 rows or softmax indices)."""
+    def predict(grid):
+        P = net.predict(grid)
+        return P.ravel() if P.shape[0] == 1 else P.argmax(axis=0)
+    return predict
+
+
+def confusion_matrix(y_true, y_pred, *, labels=None, title="Confusion matrix"):
+    """The Figure of the confusion matrix of predictions ``y_pred`` against ``y_true`` (each (m,)).
+
+    ``labels`` orders the classes (default: every label seen, sorted); rows are true classes.
+    Raises ValueError if y_true and y_pred differ in length.
+    """
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}; give one per example")
+    labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
+    index = {label: k for k, label in enumerate(labels.tolist())}
+    unknown = sorted({v for v in np.concatenate([y_true, y_pred]).tolist() if v not in index}, key=str)
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in labels={labels.tolist()}; list every class")
+    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    np.add.at(cm, ([index[v] for v in y_true.tolist()], [index[v] for v in y_pred.tolist()]), 1)
+    return plot_confusion_matrix(cm, labels.tolist(), None, title=title)

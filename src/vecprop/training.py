@@ -20,6 +20,7 @@ from .callbacks import Callback, PrintCost, ProgressBar
 from .engines import N_SCALARS, clip_global_norm, get_engine
 from .engines import xp_propagation as xpp
 from .head import class_weights, target_labels
+from .memory import check_fit
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .reducers import LocalReducer
 from .schedules import get_schedule
@@ -131,6 +132,40 @@ class History:
 
     def __getitem__(self, key):
         return {"loss": self.loss, "val_loss": self.val_loss}.get(key) or self.metrics[key]
+
+    def plot(self, *, title: str = "Cost per epoch"):
+        """The cost per epoch (training, and validation when held out) as a matplotlib Figure.
+
+        It shows inline in Jupyter; ``fig.savefig(path)`` writes it. Needs matplotlib.
+        """
+        from .plots import costs
+        return costs(self, title=title)
+
+    def _last(self) -> list:
+        """(name, last value) for loss, val_loss and every metric recorded."""
+        series = {"loss": self.loss, "val_loss": self.val_loss, **self.metrics}
+        return [(k, v[-1]) for k, v in series.items() if v]
+
+    def __repr__(self):
+        span = f"epochs {self.epochs[0]}-{self.epochs[-1]}" if self.epochs else "no epochs"
+        last = "".join(f", {k}={v:.6g}" for k, v in self._last())
+        return f"History({span}{last}, stop_reason={self.stop_reason!r})"
+
+    def _repr_html_(self):
+        """Jupyter: the last epoch's numbers and, with matplotlib, the cost curves."""
+        from . import _html
+        rows = [(k, f"{v:.6g}") for k, v in self._last()]
+        rows += [("stop_reason", self.stop_reason or "-")] + ([("best_epoch", self.best_epoch)]
+                                                                if self.best_epoch is not None else [])
+        text = _html.table(["after the last epoch", "value"], rows, f"History: {len(self.loss)} epochs")
+        if not self.loss:
+            return text
+        try:
+            from .plots import _png_bytes
+            image = _html.png(_png_bytes(self.plot()), "cost per epoch")
+        except ImportError:                            # no matplotlib: the table alone
+            return text
+        return f"<div style='display:flex;gap:1em;align-items:flex-start'>{image}{text}</div>"
 
 
 class TrainerState:
@@ -401,6 +436,7 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data):
     """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
+    check_fit(net.layer_dims, config.batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
     w = xpp.check_sample_weight(sample_weight, X.shape[1], net.dtype, net.theta)  # in X's namespace
     if config.class_weight is not None:                 # from a host copy of Y (the labels), moved to X's device
         cw = xpp.move(class_weights(xpp.to_host(Y), config.class_weight).astype(net.dtype), *xpp.target(X))

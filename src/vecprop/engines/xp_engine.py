@@ -47,6 +47,11 @@ def _leaky(xp, Z, slope):
     return xp.maximum(Z, Z * slope)
 
 
+def _exp(xp, Z):
+    cap = math.log(float(xp.finfo(Z.dtype).max)) * (1 - 1e-6)     # just below overflow, as activations.Exp
+    return xp.exp(xp.minimum(Z, xp.full_like(Z, cap)))
+
+
 # name -> (g(xp, Z, act), BP4(xp, dA, Z, A, act) = dA * g'(Z))
 ACTIVATIONS_XP = {
     "sigmoid": (lambda xp, Z, a: _sigmoid(xp, Z), lambda xp, dA, Z, A, a: (1.0 - A) * A * dA),
@@ -56,6 +61,7 @@ ACTIVATIONS_XP = {
     "leaky_relu": (lambda xp, Z, a: _leaky(xp, Z, a.slope),
                    lambda xp, dA, Z, A, a: xp.where(Z > 0, xp.ones_like(dA), xp.full_like(dA, a.slope)) * dA),
     "linear": (lambda xp, Z, a: Z, lambda xp, dA, Z, A, a: dA),
+    "exp": (lambda xp, Z, a: _exp(xp, Z), lambda xp, dA, Z, A, a: dA * A),
     "softmax": (lambda xp, Z, a: _softmax(xp, Z),
                 lambda xp, dA, Z, A, a: (dA - xp.sum(A * dA, axis=0, keepdims=True)) * A),
 }
@@ -88,6 +94,12 @@ def _mse(xp, AL, Y, ZL):
     return 0.5 * xp.sum(diff * diff, axis=0)
 
 
+def _poisson(xp, AL, Y, ZL):   # Σ_k [Y log Y − Y log A − Y + A], 0 log 0 = 0
+    y_log_y = Y * xp.log(xp.where(Y > 0, Y, xp.ones_like(Y)))
+    log_A = ZL if ZL is not None else _log_clip(xp, AL)
+    return xp.sum(y_log_y - Y * log_A - Y + AL, axis=0)
+
+
 def _tiny(xp, A):
     return xp.full_like(A, xp.finfo(A.dtype).smallest_normal)
 
@@ -100,6 +112,7 @@ LOSSES_XP = {
     "categorical_cross_entropy": (_cce, lambda xp, A, Y: -Y / xp.maximum(A, _tiny(xp, A)),
                                   lambda xp, A, Y: A * xp.sum(Y, axis=0, keepdims=True) - Y),
     "mse": (_mse, lambda xp, A, Y: A - Y, lambda xp, A, Y: A - Y),
+    "poisson": (_poisson, lambda xp, A, Y: 1 - Y / xp.maximum(A, _tiny(xp, A)), lambda xp, A, Y: A - Y),
 }
 
 
