@@ -234,6 +234,8 @@ def test_mixed_namespaces_and_numpy_engines_are_refused():
     with pytest.raises(ValueError, match="contains NaN"):
         net.forward(BACKENDS["strict-device1"](np.full((4, 2), np.nan)))
     assert isinstance(get_engine("auto", net.to(strict, DEVICE1)), XPEngine)
+    with pytest.raises(ValueError, match="array namespace.*net.to\\(torch, device='cuda'\\)"):
+        net.to("cuda")
 
 
 def test_numpy_input_stays_numpy_and_a_missing_extra_names_the_install(monkeypatch):

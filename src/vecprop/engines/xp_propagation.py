@@ -74,9 +74,12 @@ def to_host(a):
 
 def target(like, dev=None):
     """(xp, device) from a namespace module or an array (and an optional device); xp is None for NumPy."""
-    if like is np or (not is_foreign(like) and not hasattr(like, "asarray")):
+    if like is None or like is np or isinstance(like, (np.ndarray, np.generic)):
         return None, None
     if not is_foreign(like):                                 # a namespace module: torch, cupy, array_api_strict
+        if not hasattr(like, "asarray"):
+            raise ValueError(f"expected an array or an array namespace (numpy, torch, cupy, array_api_strict) "
+                             f"with an optional device, got {like!r}; e.g. net.to(torch, device='cuda')")
         if getattr(like, "__name__", "").split(".")[-1] == "numpy" and dev in (None, "cpu"):
             return None, None
         like = like.asarray(0.0) if dev is None else like.asarray(0.0, device=dev)
