@@ -85,6 +85,8 @@ def _build_parser():
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
     t.add_argument("--print-every", type=int, default=50,
                    help="print the cost every N epochs, as the course does (default 50; 0 shows a progress bar)")
+    t.add_argument("--distributed", action="store_true",
+                   help="under mpiexec: each rank reads its block of rows and trains data-parallel (MPI)")
 
     e = sub.add_parser("evaluate", help="loss, accuracy, per-class precision/recall, confusion matrix")
     e.add_argument("model")
@@ -154,6 +156,9 @@ def _cmd_train(args):
     from . import Network
     from .datasets import Standardizer
 
+    if args.distributed:                        # data-parallel over MPI: docs/distributed.md
+        from .cli_mpi import train_distributed
+        return train_distributed(args, _targets, _is_file)
     ds = _load(args.data, args.target)
     if not 0 <= args.validation_fraction < 1:
         raise UsageError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
