@@ -91,3 +91,67 @@ def test_a_failing_rank_ends_every_rank(P, tmp_path):
     assert proc.returncode != 0
     assert time.perf_counter() - t0 < 30
     assert "vecprop: rank 1 of %d failed: RuntimeError: deliberate failure on one rank" % P in proc.stderr
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_p_ranks_fit_the_one_process_model(P, tmp_path):
+    """shuffle=False: P ranks on uneven shards equal one process on the concatenated global batches."""
+    out = run_case(P, "fit", tmp_path)
+    for name in ("gd", "momentum", "adam", "l2", "sample_weight", "class_weight", "validation"):
+        case = out[name]
+        assert case["theta"] < 1e-12, (name, case)
+        assert case["loss"] < 1e-12 and case["val_loss"] < 1e-12, (name, case)
+        assert case["epochs"][0] == case["epochs"][1] and case["best_epoch"][0] == case["best_epoch"][1]
+        assert case["history_same_on_every_rank"], name
+    assert out["validation"]["epochs"][0] < 8          # early stopping decided the same on every rank
+    assert out["shuffled_same"]
+    assert "the fit option learning_rate differs across the" in out["mismatch"]
+    assert "rank 0: 0.1; rank 1: 0.2" in out["mismatch"]
+    assert out["bad_shard"].startswith(f"rank {P - 1} of {P}: X contains NaN or inf")
+
+
+def test_checkpoint_resumes_a_distributed_run_and_only_rank_0_prints(tmp_path):
+    out_path = tmp_path / "checkpoint.json"
+    proc = mpirun(2, sys.executable, WORKER, "checkpoint", out_path, tmp_path / "ckpt.safetensors")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(out_path.read_text())["resume"] < 1e-12
+    assert proc.stdout.count("Cost after epoch") == 2     # print_every=1 over 2 epochs, rank 0 only
+
+
+@pytest.mark.parametrize("case", ["fit_raise", "exit_mid_fit"])
+def test_a_rank_failing_inside_fit_ends_the_job(case, tmp_path):
+    t0 = time.perf_counter()
+    proc = mpirun(2, sys.executable, WORKER, case, tmp_path / "unused.json", timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 30
+    expected = ("MemoryError: deliberate failure in a callback" if case == "fit_raise"
+                else "the process exited in the middle of a distributed fit")
+    assert f"vecprop: rank 1 of 2 failed: {expected}" in proc.stderr
+
+
+def _vecprop(*args, timeout=60, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vecprop", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def test_cli_distributed_writes_one_model_that_predicts_in_one_process(tmp_path, data_files):
+    npy, _ = data_files
+    model = tmp_path / "model.safetensors"
+    proc = mpirun(3, sys.executable, "-m", "vecprop", "train", "--data", npy, "--distributed", "--epochs", 5,
+                  "--batch-size", 12, "--print-every", 0, "--no-plots", "--out", model, "--hidden", 4)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("Training Network") == 1 and "101 examples over 3 ranks" in proc.stdout
+    assert proc.stdout.count("Model saved to") == 1
+    pred = _vecprop("predict", model, "--data", npy)
+    assert pred.returncode == 0, pred.stderr
+    assert len(pred.stdout.splitlines()) == 102                     # a header and one row per example
+
+
+def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files):
+    _, csv_path = data_files
+    proc = mpirun(2, sys.executable, "-m", "vecprop", "train", "--data", csv_path.replace(".csv", "_bad.csv"),
+                  "--distributed", "--epochs", 2, "--no-plots", "--out", tmp_path / "m.safetensors", timeout=60)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
+    assert len(errors) == 1 and "rank 1 of 2: " in errors[0] and ":100:2: non-numeric value 'oops'" in errors[0]
+    assert not (tmp_path / "m.safetensors").exists()

@@ -30,7 +30,7 @@ import zlib
 import numpy as np
 
 __all__ = ["MPIReducer", "RankError", "RankMismatchError", "get_reducer", "batch_plan", "block_range", "abort",
-           "install_abort_handler"]
+           "install_abort_handler", "start_fit", "local_batches", "rank_stream"]
 
 
 class RankError(ValueError):
@@ -283,3 +283,46 @@ def batch_plan(m_local: int, m_global: int, batch_size: int | None) -> list[slic
     k = np.arange(1, steps, dtype=object)                      # exact integers, any size
     cut = [0, *(m_local * k * batch_size // m_global), m_local]
     return [slice(int(a), int(b)) for a, b in zip(cut[:-1], cut[1:])]
+
+
+# ------------------------------------------------------------------------------------- the trainer's hooks
+_PER_RANK_OPTIONS = ("verbose", "print_every")     # only the root prints: these may differ
+
+
+def start_fit(reducer, model, config: dict, given: dict) -> int:
+    """The start of a distributed fit; collective. Returns the shuffling seed every rank shares.
+
+    Checks that every rank runs the same network (layer_dims, activations, loss, dtype), the same fit
+    options (``config``, FitConfig's JSON) and passed the same kinds of arguments (``given``, e.g.
+    whether sample weights or validation data came), raising :class:`RankMismatchError` on every rank
+    otherwise; then broadcasts the root's parameters (``model.theta``, in place), so ranks agree even
+    for a network built without a seed.
+    """
+    acts = [getattr(g, "name", repr(g)) for g in model.activations]
+    reducer.check_same("the network (layer_dims, activations, loss, dtype)",
+                       [list(model.layer_dims), acts, model.loss.name, np.dtype(model.dtype).name])
+    for key, value in config.items():
+        if key not in _PER_RANK_OPTIONS:
+            reducer.check_same(f"the fit option {key}", value)
+    reducer.check_same("the arguments given", given)
+    reducer.Bcast(model.theta)
+    seed = getattr(model, "seed", None)
+    return reducer.bcast(int(np.random.SeedSequence().entropy) if seed is None else int(seed)) % 2**63
+
+
+def local_batches(reducer, m: int, m_global: int, batch_size, shuffle: bool, seed: int, epoch: int):
+    """(permutation of this rank's m columns or None, list of slices) for one epoch: :func:`batch_plan`,
+    shuffled by a Generator seeded by (seed, epoch, rank) — the distributed counterpart of
+    :func:`vecprop.training.mini_batches`."""
+    plan = batch_plan(m, m_global, batch_size)
+    if not shuffle or len(plan) == 1:
+        return None, plan
+    return np.random.default_rng([seed, epoch, reducer.rank]).permutation(m), plan
+
+
+def rank_stream(reducer, rng):
+    """The Generator rank r draws dropout masks from: ``rng``'s stream jumped ahead r times (rng itself on
+    the root, or when its bit generator cannot jump)."""
+    if reducer.rank == 0 or not hasattr(rng.bit_generator, "jumped"):
+        return rng
+    return np.random.Generator(rng.bit_generator.jumped(reducer.rank))
