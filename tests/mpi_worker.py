@@ -181,7 +181,7 @@ def fit_raise(reducer, out):
 
 
 def exit_mid_fit(reducer, out):
-    """Rank 1 calls sys.exit(0) in the middle of a fit: the atexit handler must abort the job."""
+    """Rank 1 calls sys.exit(0) in the middle of a fit: that rank must abort the job, not just leave."""
     from vecprop import Network
     from vecprop.callbacks import Callback
 

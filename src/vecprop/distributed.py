@@ -182,14 +182,16 @@ class MPIReducer:
         return result
 
     @contextlib.contextmanager
-    def guard(self):
-        """Inside: an exception on this rank aborts every rank (the others would wait in a collective)."""
+    def guard(self, passing=()):
+        """Inside: an exception on this rank aborts every rank (the others would wait in a collective),
+        except those of the types ``passing``, which every rank raises at once (e.g. DivergenceError:
+        the cost is global)."""
         global _ACTIVE
         _ACTIVE += 1
         try:
             yield self
         except BaseException as exc:   # noqa: BLE001 — every failure of one rank must end the job
-            if self.size > 1:
+            if self.size > 1 and not isinstance(exc, passing):
                 traceback.print_exc()
                 abort(f"{type(exc).__name__}: {exc}", comm=self.comm, code=1)
             raise
