@@ -137,6 +137,12 @@ def fit(reducer, out):
                                                learning_rate=0.1 if r == 0 else 0.2)
     except RankError as exc:
         out["mismatch"] = str(exc)
+    from vecprop.training import DivergenceError
+    try:                                 # an infinite cost is global: every rank raises, none aborts
+        huge = np.full((1, X[:, block].shape[1]), 1e200 if r == 0 else 1.0)
+        Network([3, 4, 1], "relu", "mse", seed=1).fit(X[:, block], huge, epochs=2, verbose=0, comm=reducer)
+    except DivergenceError as exc:
+        out["diverged"] = reducer.allgather(str(exc).split(";")[0])
     Xb = X[:, block].copy()
     if r == P - 1:
         Xb[1, 2] = np.nan

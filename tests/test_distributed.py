@@ -107,6 +107,7 @@ def test_p_ranks_fit_the_one_process_model(P, tmp_path):
     assert out["shuffled_same"]
     assert "the fit option learning_rate differs across the" in out["mismatch"]
     assert "rank 0: 0.1; rank 1: 0.2" in out["mismatch"]
+    assert out["diverged"] == ["the cost became NaN or infinite at epoch 0, batch 0 (learning rate 0.01)"] * P
     assert out["bad_shard"].startswith(f"rank {P - 1} of {P}: X contains NaN or inf")
 
 
