@@ -173,7 +173,11 @@ class MPIReducer:
 
     def agree(self, fn, *args, **kwargs):
         """Collective: ``fn(*args, **kwargs)`` on this rank; if it raises on any rank, every rank raises
-        :class:`RankError` naming that rank (see :meth:`raise_any`)."""
+        :class:`RankError` naming that rank (see :meth:`raise_any`).
+
+        ``fn`` may call collectives only where it cannot have failed on some ranks before (a rank that
+        raised would meet the others' collective with this one's allgather).
+        """
         try:
             result, error = fn(*args, **kwargs), None
         except Exception as exc:        # noqa: BLE001 — reported on every rank below

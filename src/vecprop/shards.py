@@ -43,9 +43,13 @@ def load_block(path, reducer, *, target=None) -> Dataset:
     if suffix not in _CSV and suffix != ".npy":
         reducer.raise_any(DataFileError(f"{path}: --distributed reads .npy or .csv/.tsv files (each rank its "
                                         f"own rows), not {suffix or 'a file without a suffix'!r}"))
-    read = _npy_block if suffix == ".npy" else _csv_block
-    features, X, cells, column = reducer.agree(read, path, reducer, target)
-    y, labels, task = _encode_globally(path, cells, column, reducer)
+    if suffix == ".npy":
+        features, X, cells, column = reducer.agree(_npy_block, path, reducer, target)
+    else:                               # collectives stay outside agree(): a rank that fails still meets them
+        header, lines = reducer.agree(_csv_lines, path, reducer)
+        first_row = 2 + sum(reducer.allgather(len(lines))[: reducer.rank])   # file line of this rank's first row
+        features, X, cells, column = reducer.agree(_csv_parse, path, header, lines, first_row, target)
+    y, labels, task = reducer.agree(_encode_globally, path, cells, column, reducer)
     name = os.path.splitext(os.path.basename(path))[0]
     return Dataset(X, y, features, labels, task, name)
 
@@ -93,36 +97,38 @@ def _npy_block(path, reducer, target):
 
 
 # ------------------------------------------------------------------------------------- CSV
-def _csv_block(path, reducer, target):
-    """(feature names, X (n_x, m_r), target cells (m_r,) as str, target column name) from a byte range."""
-    delimiter = _CSV[os.path.splitext(path)[1].lower()]
+def _csv_lines(path, reducer):
+    """(header line, this rank's data lines as bytes): the lines that begin in its share of the bytes."""
     with open(path, "rb") as handle:
-        header_line = handle.readline()
+        header = handle.readline()
         data_start, size = handle.tell(), os.fstat(handle.fileno()).st_size
         lo, hi = (data_start + (size - data_start) * r // reducer.size for r in (reducer.rank, reducer.rank + 1))
         handle.seek(max(lo - 1, data_start))
         if lo > data_start:
-            handle.readline()               # the line holding byte lo−1 belongs to the rank before
+            handle.readline()               # the line holding byte lo − 1 belongs to the rank before
         lines = []
-        while handle.tell() < hi or (hi == size and handle.tell() < size):
-            line = handle.readline()
-            if not line:
-                break
-            lines.append(line)
-    counts = reducer.allgather(len(lines))
-    first_row = 2 + sum(counts[: reducer.rank])                 # file line of this rank's first row
+        while handle.tell() < hi:
+            lines.append(handle.readline())
+    if not header.strip():
+        raise DataFileError(f"{path}: file is empty (no header row)")
+    return header, lines
+
+
+def _csv_parse(path, header_line, lines, first_row, target):
+    """(feature names, X (n_x, m_r), target cells (m_r,) as str, target column name) from raw lines."""
+    delimiter = _CSV[os.path.splitext(path)[1].lower()]
     try:
         header = [c.strip() for c in next(csv.reader([header_line.decode("utf-8-sig")], delimiter=delimiter))]
         text = b"".join(lines).decode("utf-8")
-    except (UnicodeDecodeError, StopIteration):
-        raise DataFileError(f"{path}: not UTF-8 text with a header row") from None
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: not UTF-8 text; is it a binary file?") from None
     t = _target_column(path, header, target)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     features = [j for j in range(len(header)) if j != t]
-    X = np.empty((len(features), len(rows)))                    # (n_x, m_r)
+    numbered = [(first_row + i, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
+                if row]                                          # blank lines are skipped, as load_data_file does
+    X = np.empty((len(features), len(numbered)))                 # (n_x, m_r)
     cells = []
-    for i, row in enumerate(rows):
-        line = first_row + i
+    for i, (line, row) in enumerate(numbered):
         if len(row) != len(header):
             raise DataFileError(f"{path}:{line}: row has {len(row)} fields, expected {len(header)}")
         try:
@@ -134,7 +140,7 @@ def _csv_block(path, reducer, target):
         cells.append(row[t].strip())
     if not np.all(np.isfinite(X)):
         r, i = np.argwhere(~np.isfinite(X))[0]
-        raise DataFileError(f"{path}:{first_row + i}:{features[r] + 1}: value is not finite (missing value?)")
+        raise DataFileError(f"{path}:{numbered[i][0]}:{features[r] + 1}: value is not finite (missing value?)")
     return [header[j] for j in features], X, np.array(cells, dtype=str), header[t]
 
 
