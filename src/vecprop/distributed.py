@@ -104,6 +104,7 @@ class MPIReducer:
         self.rank, self.size = int(comm.Get_rank()), int(comm.Get_size())
         self.is_root = self.rank == 0
         self.calls, self.seconds, self.nbytes = 0, 0.0, 0
+        self._in_place = _mpi().IN_PLACE
         if self.size > 1:
             install_abort_handler(comm)
 
@@ -113,7 +114,7 @@ class MPIReducer:
     def __call__(self, buf: np.ndarray) -> None:
         """Sum the contiguous array ``buf`` over every rank, in place (``MPI_Allreduce(IN_PLACE, SUM)``)."""
         t0 = time.perf_counter()
-        self.comm.Allreduce(_mpi().IN_PLACE, buf)      # op defaults to MPI.SUM
+        self.comm.Allreduce(self._in_place, buf)       # op defaults to MPI.SUM
         self.seconds += time.perf_counter() - t0
         self.calls += 1
         self.nbytes += buf.nbytes
@@ -123,7 +124,7 @@ class MPIReducer:
         a = np.array(array, order="C")                   # a copy: the caller's array is left alone
         if a.dtype.kind not in "fiu":
             a = a.astype(np.int64 if a.dtype.kind == "b" else np.float64)
-        self.comm.Allreduce(_mpi().IN_PLACE, a)
+        self.comm.Allreduce(self._in_place, a)
         return a
 
     def any(self, flag: bool) -> bool:
