@@ -15,8 +15,8 @@ What it does (every measurement under ``mpiexec -n P``, one BLAS thread per rank
 3. **Projection** for P = 8, 64, 512 on 10 and 100 Gb/s networks: the step is compute then one
    allreduce (vecprop does not overlap them), ``T_step(P) = T_c(b) + T_ar(P, N)`` with Rabenseifner's
    allreduce (reduce-scatter + allgather, Thakur, Rabenseifner & Gropp 2005):
-   ``T_ar = 2·log2(P)·α + 2·(P−1)/P·N/BW``; T_c(b) = c0 + c1·b is fitted to the measured compute time
-   per step (step time less allreduce time) at the two local batch sizes measured. The network's α and
+   ``T_ar = 2·log2(P)·α + 2·(P−1)/P·N/BW``; T_c(b) = c0 + c1·b is fitted to the compute time per step
+   (step time less allreduce time) measured in one process at local batches B and B/8. The network's α and
    BW are stated assumptions (``NETWORKS``); this machine's α and β are reported beside them.
    Weak-scaling efficiency = T_step(1) / T_step(P); strong speedup = T_epoch(1) / T_epoch(P).
 
@@ -119,8 +119,9 @@ def worker(args) -> None:
         result = {"allreduce": rows}
     else:
         P, r = reducer.size, reducer.rank
-        m = spec["m"] // P if args.worker == "strong" else spec["m"]
-        batch = spec["batch_size"] * (1 if args.worker == "strong" else P)
+        m = {"strong": spec["m"] // P, "weak": spec["m"], "calibrate": spec["m"] // 8}[args.worker]
+        batch = {"strong": spec["batch_size"], "weak": spec["batch_size"] * P,
+                 "calibrate": spec["batch_size"] // 8}[args.worker]
         rng = np.random.default_rng(1000 + r)
         n_0, n_L = spec["layer_dims"][0], spec["layer_dims"][-1]
         X = rng.standard_normal((m, n_0)).T                    # (n_0, m), columns contiguous
@@ -173,7 +174,10 @@ def measure(regime: str, timeout: float, say) -> dict:
         for P in (1, 2):
             say(f"{mode} scaling, P = {P}")
             fits.append(run(P, mode, regime, timeout))
-    return {"regime": regime, "spec": REGIMES[regime], "allreduce": sweep, "fits": fits, "blas": _blas()}
+    say("compute calibration, P = 1, local batch B/8")
+    calibration = run(1, "calibrate", regime, timeout)
+    return {"regime": regime, "spec": REGIMES[regime], "allreduce": sweep, "fits": fits,
+            "calibration": calibration, "blas": _blas()}
 
 
 def _blas() -> str:
@@ -192,9 +196,9 @@ def analyse(results: dict) -> dict:
     sweep = results["allreduce"]
     alpha, beta = fit_line([r["bytes"] for r in sweep], [r["seconds"] for r in sweep])
     by = {(f["mode"], f["P"]): f for f in results["fits"]}
-    # compute seconds per step (step less allreduce) against the local batch: b = B and B/2 were measured
-    compute = fit_line([f["local_batch"] for f in results["fits"]],
-                       [f["step_seconds"] - f["allreduce_seconds"] for f in results["fits"]])
+    # compute seconds per step (step less allreduce) against the local batch, in one process: b = B, B/8
+    ones = [by[("weak", 1)], results["calibration"]]
+    compute = fit_line([f["local_batch"] for f in ones], [f["step_seconds"] - f["allreduce_seconds"] for f in ones])
     nbytes = by[("weak", 2)]["allreduce_bytes"]
     return {"alpha": alpha, "beta": beta, "compute": compute, "nbytes": nbytes,
             "weak_efficiency_2": by[("weak", 1)]["step_seconds"] / by[("weak", 2)]["step_seconds"],
@@ -283,7 +287,7 @@ def main(argv=None) -> int:
     p.add_argument("--write", metavar="PATH", help="put the Markdown section into PATH (e.g. BENCHMARKS.md)")
     p.add_argument("--json", metavar="PATH", help="also write the raw measurements and model as JSON")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per mpiexec run (default 1800)")
-    p.add_argument("--worker", choices=("allreduce", "strong", "weak"), help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=("allreduce", "strong", "weak", "calibrate"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.regime = args.regime or ("tiny" if args.quick else "large")
     if args.worker:
