@@ -9,10 +9,12 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation
+from . import propagation, training
 from .activations import get_activation
+from .checks import check_l2, check_sample_weight, finite_array
 from .initializers import default_initializer, initialize
 from .losses import get_loss
+from .modelfile import save_network
 
 __all__ = ["Network"]
 
@@ -113,6 +115,12 @@ class Network:
             self._params[key][...] = value
         self._last = None
 
+    @property
+    def theta(self) -> np.ndarray:
+        """Every parameter as one flat vector ``[W1, ..., WL, b1, ..., bL]`` (propagation.param_layout);
+        ``params`` are views of it, so writing into theta changes them (what the trainer updates)."""
+        return self._flat_params()
+
     def _flat_params(self) -> np.ndarray:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
         (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
@@ -181,10 +189,9 @@ class Network:
         X = self.check_X(X)
         return self._forward(X, propagation.keep_probs(keep_prob, self.L) if keep_prob is not None else None)
 
-    def _forward(self, X, keep_prob=None, ws=None):
-        """Forward on validated X; keep_prob already per layer; ws: the trainer's Workspace, if any."""
-        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng,
-                                              ws=ws)
+    def _forward(self, X, keep_prob=None):
+        """Forward on validated X; keep_prob already per layer."""
+        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
         self._last = (AL, keep_prob)
         return AL
 
@@ -267,8 +274,7 @@ class Network:
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
-        from .training import fit
-        return fit(self, X, Y, **kwargs)
+        return training.fit(self, X, Y, **kwargs)
 
     def summary(self, m=None, *, file=None) -> str:
         """The seed's "Variable / Dimensions" table for this architecture, printed and returned.
@@ -329,8 +335,7 @@ class Network:
 
     def restore_training_state(self, arrays: dict, info: dict) -> None:
         """Inverse of :meth:`training_state` (used when loading a checkpoint)."""
-        from .training import TrainerState
-        self._training = TrainerState.from_saved(self, arrays, info)
+        self._training = training.TrainerState.from_saved(self, arrays, info)
 
     def reset_training(self) -> None:
         """Forget optimizer state, schedule position and epoch count: the next fit starts afresh."""
@@ -338,7 +343,6 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        from .io import save_network
         return save_network(self, path, include_training_state=include_training_state)
 
     def copy(self) -> "Network":
@@ -381,35 +385,7 @@ def _resolve(activations, loss, L):
     return [*hidden, output], loss
 
 
-def _finite_array(a, name, dtype):
-    try:
-        arr = np.asarray(a, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    # a sum is NaN/inf whenever an entry is, and needs no array of the data's size (an overflowing sum of
-    # finite values only sends it to the exact check)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or impute those values first")
-    return arr
-
-
-def _check_weights(sample_weight, m, dtype):
-    if sample_weight is None:
-        return None
-    w = _finite_array(sample_weight, "sample_weight", dtype)
-    if w.shape not in ((m,), (1, m)):
-        raise ValueError(f"sample_weight has shape {w.shape}; expected one weight per example, shape ({m},)")
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError("sample_weight must be non-negative with a positive sum")
-    return w.reshape(m)
-
-
-def _check_l2(l2):
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 (λ) must be a finite number >= 0, got {l2!r}")
-    return float(l2)
-
+# the boundary checks, shared with the trainer (kept under their old names)
+_finite_array = finite_array
+_check_weights = check_sample_weight
+_check_l2 = check_l2
