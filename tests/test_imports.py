@@ -15,10 +15,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 LAYERS = {
     0: ["registry", "checks", "activations", "losses", "initializers", "propagation", "optimizers", "schedules",
         "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine"],
-    1: ["callbacks", "reducers", "stopping", "training"],                 # training, beside the model
+    1: ["callbacks", "reducers", "stopping", "training", "distributed"],  # training, beside the model
     2: ["network", "gradcheck"],                                          # the model
-    3: ["io", "datasets", "plots", "course"],                             # files and data
-    4: ["estimators", "cli", "__main__", ""],                             # on top ("" is the package itself)
+    3: ["io", "datasets", "plots", "course", "shards"],                   # files and data
+    4: ["estimators", "cli", "cli_mpi", "__main__", ""],                  # on top ("" is the package itself)
 }
 LAYER = {f"vecprop.{m}" if m else "vecprop": level for level, mods in LAYERS.items() for m in mods}
 
