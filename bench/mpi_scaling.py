@@ -216,7 +216,8 @@ def report(results: dict, model: dict, plot: str | None) -> str:
              "|---|---:|---:|---:|---:|---:|---:|"]
     for f in results["fits"]:
         lines.append(f"| {f['mode']} | {f['P']} | {f['local_batch']} | {f['epoch_seconds']:.3f} | "
-                     f"{f['steps_per_epoch']:.0f} | {1e3 * f['allreduce_seconds']:.3f} | {f['allreduce_bytes'] / 1e6:.2f} |")
+                     f"{f['steps_per_epoch']:.0f} | {1e3 * f['allreduce_seconds']:.3f} | "
+                     f"{f['allreduce_bytes'] / 1e6:.2f} |")
     lines += ["", f"**Weak-scaling efficiency at P = 2: {100 * model['weak_efficiency_2']:.1f} %** (time per step "
               f"at P = 1 / at P = 2); strong-scaling speedup at P = 2: {model['strong_speedup_2']:.2f}×.", "",
               f"Allreduce here (P = 2, fitted over {len(results['allreduce'])} sizes): α = "

@@ -90,7 +90,7 @@ def test_a_failing_rank_ends_every_rank(P, tmp_path):
     proc = mpirun(P, sys.executable, WORKER, "raise_plain", tmp_path / "unused.json", timeout=60)
     assert proc.returncode != 0
     assert time.perf_counter() - t0 < 30
-    assert "vecprop: rank 1 of %d failed: RuntimeError: deliberate failure on one rank" % P in proc.stderr
+    assert f"vecprop: rank 1 of {P} failed: RuntimeError: deliberate failure on one rank" in proc.stderr
 
 
 @pytest.mark.parametrize("P", [2, 3])

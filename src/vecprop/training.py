@@ -285,7 +285,7 @@ class Trainer:
 
     def _epoch(self, m, validation):
         """One pass over the batches; returns (error or None, stop reason or None)."""
-        state, config = self.state, self.config
+        state = self.state
         epoch, t0 = state.epoch, time.perf_counter()
         lr = state.schedule.learning_rate(state.sched_state, epoch)
         perm, batches = self._batches(m)
