@@ -74,8 +74,9 @@ def _train(args, reducer, targets, is_file):
     })
     m_global = int(reducer.sum(np.array([ds.m]))[0])
     if reducer.is_root:
-        print(f"Training {net} on {ds.name}: {m_global} examples over {reducer.size} rank{'s' if reducer.size > 1 else ''}, "
-              f"{ds.n_features} features" + (f", {ds.n_classes} classes" if classify else ""))
+        ranks = f"{reducer.size} rank" + ("s" if reducer.size > 1 else "")
+        print(f"Training {net} on {ds.name}: {m_global} examples over {ranks}, {ds.n_features} features"
+              + (f", {ds.n_classes} classes" if classify else ""))
     history = net.fit(X, Y, epochs=args.epochs, learning_rate=args.learning_rate, optimizer=args.optimizer,
                       batch_size=args.batch_size, keep_prob=args.keep_prob, l2=args.l2,
                       validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
