@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 
 # lower numbers are lower layers; a module may import its own layer or any layer below
 LAYERS = {
-    0: ["registry", "checks", "activations", "losses", "initializers", "propagation", "optimizers", "schedules",
+    0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
         "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine"],
     1: ["callbacks", "reducers", "stopping", "training", "distributed"],  # training, beside the model
     2: ["network", "gradcheck"],                                          # the model

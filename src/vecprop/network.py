@@ -12,6 +12,7 @@ import numpy as np
 from . import propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
+from .head import OutputHead
 from .initializers import default_initializer, initialize
 from .losses import get_loss
 from .modelfile import save_network
@@ -114,6 +115,11 @@ class Network:
         for key, value in new.items():
             self._params[key][...] = value
         self._last = None
+
+    @property
+    def head(self) -> OutputHead:
+        """The output head: the output activation g_L with the loss (cost, dZ[L], decoding to classes)."""
+        return OutputHead(self.activations[-1], self.loss)
 
     @property
     def theta(self) -> np.ndarray:
@@ -225,8 +231,7 @@ class Network:
         """
         ZL = None
         if self._last is not None and AL is self._last[0]:
-            if self.activations[-1].name == self.loss.canonical_activation:
-                ZL = self.caches[self.L].Z
+            ZL = self.head.cost_logits(self.caches[self.L].Z)
         else:
             AL = _finite_array(AL, "AL", self.dtype)
         Y = self.check_Y(Y, AL.shape[1])
@@ -253,24 +258,15 @@ class Network:
         softmax output: class indices of shape (1, m); sigmoid output: 0/1 of shape (n_L, m) (A > 0.5);
         anything else: A[L] itself, (n_L, m).
         """
-        AL = self.predict_output(X)
-        g = self.activations[-1].name
-        if g == "softmax":
-            return AL.argmax(axis=0)[None, :]
-        if g == "sigmoid":
-            return (AL > 0.5).astype(np.int64)
-        return AL
+        return self.head.predict(self.predict_output(X))
 
     def accuracy(self, X, Y) -> float:
         """Share of examples predicted right: argmax agreement for softmax, all n_L bits for sigmoid."""
         X = self.check_X(X)
         Y = self.check_Y(Y, X.shape[1])
-        P = self.predict(X)
-        if self.activations[-1].name == "softmax":
-            return float((P[0] == Y.argmax(axis=0)).mean())
-        if self.activations[-1].name == "sigmoid":
-            return float(((Y > 0.5) == (P == 1)).all(axis=0).mean())
-        raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        if not self.head.is_classifier:
+            raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        return self.head.n_correct(self.predict_output(X), Y) / X.shape[1]
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import Activation
+from .head import OutputHead
 from .losses import Loss
 
 __all__ = ["LayerCache", "param_layout", "param_views", "linear_forward", "layer_forward", "forward",
@@ -213,23 +214,21 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
     m = Y.shape[1]
     w = normalized_weights(sample_weight, m, AL.dtype)
     grads = {}
-    if activations[-1].name == loss.canonical_activation:
-        dZ = loss.dZL(AL, Y)                              # the fused output: dZ[L] = A[L] − Y
-    else:
-        dA = loss.dAL(AL, Y)                              # ∂L/∂A[L], then BP4 through g_L
-        dZ = activations[-1].backward(dA, caches[L].Z, caches[L].A)
-    if w is not None:                                     # [weights] example i's loss counts w_i times
-        dZ = dZ * w
+    # dZ[L]: the fused A[L] − Y for the loss's canonical output, else ∂L/∂A[L] then BP4 through g_L;
+    # [weights] column i times w_i (example i's loss counts w_i times)
+    dZ = OutputHead(activations[-1], loss).output_delta(AL, Y, caches[L].Z, w)
     for l in range(L, 0, -1):
-        if l < L:                                         # dA is dA[l], from BP3 of layer l+1
+        W = params[f"W{l}"]
+        if l == L:
+            dA, dW, db = linear_backward(dZ, caches[L].A_prev, W, need_dA_prev=need_dA0 or L > 1)  # BP1–BP3
+        else:                                             # dA is dA[l], from BP3 of layer l+1
             if caches[l].D is not None:                   # [dropout] the same mask and scale as forward
                 dA = dA * caches[l].D / keep_prob[l - 1]
             grads[f"dA{l}"] = dA
-            dZ = activations[l - 1].backward(dA, caches[l].Z, caches[l].A)    # BP4
-        dA, dW, db = linear_backward(dZ, caches[l].A_prev, params[f"W{l}"],
-                                     need_dA_prev=need_dA0 or l > 1)         # BP1–BP3: dA is now dA[l-1]
+            dA, dW, db, dZ = layer_backward(dA, caches[l], W, activations[l - 1],
+                                            need_dA_prev=need_dA0 or l > 1)  # BP4, then BP1–BP3
         if l2:                                            # [L2] ∂/∂W of λ/(2m) ‖W‖²
-            dW = dW + (l2 / m) * params[f"W{l}"]
+            dW = dW + (l2 / m) * W
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:
         grads["dA0"] = dA
