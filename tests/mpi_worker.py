@@ -124,6 +124,22 @@ def fit(reducer, out):
                      "val_loss": _rel(np.array(h.val_loss), np.array(h_ref.val_loss)) if h_ref.val_loss else 0.0,
                      "epochs": [len(h.loss), len(h_ref.loss)], "best_epoch": [h.best_epoch, h_ref.best_epoch],
                      "history_same_on_every_rank": all(s == same[0] for s in same)}
+    # a plan that is not exact (global batches 9..11 for B = 10) with empty local batches on rank 0: one
+    # process stepping through the same global batches, one fit call per batch (adam's state continues)
+    sizes = (1, 59) if P == 2 else (1, 20, 39)
+    s0 = np.cumsum([0, *sizes])
+    plans = [batch_plan(m_r, 60, 10) for m_r in sizes]
+    X6, Y6, _ = _global_data(60)
+    dist = Network([3, 4, 3], seed=0)
+    dist.fit(X6[:, s0[r]:s0[r + 1]], Y6[:, s0[r]:s0[r + 1]], epochs=2, batch_size=10, shuffle=False,
+             optimizer="adam", verbose=0, comm=reducer)
+    ref = Network([3, 4, 3], seed=0)
+    for _ in range(2):
+        for k in range(len(plans[0])):
+            cols = np.concatenate([np.arange(s0[q] + p[k].start, s0[q] + p[k].stop) for q, p in enumerate(plans)])
+            ref.fit(X6[:, cols], Y6[:, cols], epochs=1, shuffle=False, optimizer="adam", verbose=0)
+    out["ragged"] = {"theta": _rel(dist.theta, ref.theta),
+                     "rank0_sizes": [p.stop - p.start for p in plans[0]]}
     # shuffled: every rank ends with the same parameters and History
     net = Network([3, 5, 3], "relu", seed=1)
     h = net.fit(X[:, block], Y[:, block], epochs=3, batch_size=B, optimizer="adam", learning_rate=0.01,

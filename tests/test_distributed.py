@@ -104,6 +104,7 @@ def test_p_ranks_fit_the_one_process_model(P, tmp_path):
         assert case["epochs"][0] == case["epochs"][1] and case["best_epoch"][0] == case["best_epoch"][1]
         assert case["history_same_on_every_rank"], name
     assert out["validation"]["epochs"][0] < 8          # early stopping decided the same on every rank
+    assert out["ragged"]["theta"] < 1e-12 and out["ragged"]["rank0_sizes"] == [0, 0, 0, 0, 0, 1]
     assert out["shuffled_same"]
     assert "the fit option learning_rate differs across the" in out["mismatch"]
     assert "rank 0: 0.1; rank 1: 0.2" in out["mismatch"]
