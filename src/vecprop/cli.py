@@ -211,9 +211,11 @@ def _add_train(t):
     t.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --out (bit for bit as if never stopped); "
                         "without one, start afresh")
+    t.add_argument("--distributed", action="store_true",
+                   help="under mpiexec: each rank reads its block of rows and trains data-parallel (MPI)")
 
 
-_NOT_CONFIG = ("command", "debug", "config", "resume")       # train's args that are not part of a run's configuration
+_NOT_CONFIG = ("command", "debug", "config", "resume", "distributed")       # train's args that are not part of a run's configuration
 
 
 def _config_argv(path, parser):
@@ -447,6 +449,9 @@ def _run_config(args, ds, net, target):
 def _cmd_train(args):
     from .predictor import Predictor
     _check_train_options(args)
+    if args.distributed:                        # data-parallel over MPI: docs/distributed.md
+        from .cli_mpi import train_distributed
+        return train_distributed(args, _is_file, _network_for, _fit_options)
     ds = _load(args.data, args.target, args.task)
     target = _target_name(args.data, args.target) if _is_file(args.data) else None
     from .datasets import Standardizer
