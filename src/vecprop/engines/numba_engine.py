@@ -1,0 +1,247 @@
+"""The compiled engine: BLAS for the GEMMs, fused numba kernels (:mod:`.numba_kernels`) for everything else.
+
+Per batch it makes 3L − 1 GEMM calls (eq. 2, BP1, BP3) and L + 2 kernel calls: the batch gather, one
+bias + activation (+ dropout) kernel per hidden layer, one output-layer kernel (g_L, the loss sum,
+dZ[L] = w (A[L] − Y), BP2 and the number right) and one BP4 (+ mask, + BP2) kernel per hidden layer; the
+optimizer step is one more (:meth:`NumbaEngine.update`). Kernels on arrays of at least
+``PARALLEL_MIN`` elements run on numba's threads, smaller ones serially.
+
+It compiles the built-in activations (linear, relu, leaky_relu, sigmoid, tanh; softmax as the output) and
+losses; :meth:`NumbaEngine.supports` says False for anything else (a registered custom activation), and
+``engine="auto"`` then picks the NumPy engine. An output activation that is not its loss's canonical one
+(e.g. sigmoid with categorical cross-entropy) goes through the loss's and activation's own NumPy methods
+for the output layer only. Compiled code is cached on disk (numba's ``cache=True``, in ``__pycache__``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from ..losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy
+from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop
+from ..propagation import param_views
+from . import numba_kernels as K
+from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of, n_correct
+from .numpy_engine import blas_threads
+
+__all__ = ["NumbaEngine", "PARALLEL_MIN"]
+
+PARALLEL_MIN = 1 << 15   # elements from which a kernel runs on numba's threads (below: serially)
+_ACTIVATIONS = (Linear, ReLU, LeakyReLU, Sigmoid, Tanh)          # compiled for every layer
+_LOSSES = (BinaryCrossEntropy, CategoricalCrossEntropy, MSE)
+_OPTIMIZERS = {GD: "gd", Momentum: "momentum", Nesterov: "nesterov", RMSprop: "rmsprop", Adam: "adam",
+               AdamW: "adamw"}
+_NO_U = np.empty((0, 0))  # "no dropout" for the kernels (one compiled version either way)
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+class _Buffers:
+    """Every array of one batch size: Z[l], A[l] (A is Z for a linear g), dZ[l], dA[l] (l < L), the
+    dropout draws U[l] and dropped activations A_drop[l], and the gathered batch Xt (m_b, n_0),
+    Yt (m_b, n_L), w (m_b,) with one example per row."""
+
+    def __init__(self, model, m_b, keep_prob, weighted):
+        dims, dtype, L = model.layer_dims, model.dtype, model.L
+        new = lambda n: np.empty((n, m_b), dtype)  # noqa: E731
+        self.Z = {l: new(dims[l]) for l in range(1, L + 1)}
+        self.A = {l: self.Z[l] if type(model.activations[l - 1]) is Linear else new(dims[l]) for l in range(1, L + 1)}
+        self.dZ = {l: new(dims[l]) for l in range(1, L + 1)}
+        self.dA = {l: new(dims[l]) for l in range(1, L)}
+        dropped = [l for l in range(1, L + 1) if keep_prob is not None and keep_prob[l - 1] < 1.0]
+        self.U = {l: np.empty((dims[l], m_b)) for l in dropped}    # float64, as rng.random draws
+        self.A_drop = {l: new(dims[l]) for l in dropped}
+        self.Xt = np.empty((m_b, dims[0]), dtype)
+        self.Yt = np.empty((m_b, dims[-1]), dtype)
+        self.w = np.empty(m_b, dtype) if weighted else np.empty(0, dtype)
+        self.head = np.empty(2)                                     # the output kernel's loss sum, number right
+
+
+class NumbaEngine(Engine):
+    """Fused numba kernels around BLAS GEMMs; equal to the reference engine within rounding.
+
+    Parameters
+    ----------
+    model : the network (duck-typed, see :mod:`vecprop.engines.base`)
+    keep_prob : tuple of L keep probabilities for layers 1..L, or None
+    """
+
+    name = "numba"
+
+    def __init__(self, model, keep_prob=None):
+        super().__init__(model, keep_prob)
+        acts = model.activations
+        self._kinds = [(K.ACT.get(g.name, -1), float(getattr(g, "slope", 0.0))) for g in acts]
+        self._head = K.OUT.get((acts[-1].name, model.loss.name)) if type(acts[-1]) in (*_ACTIVATIONS, Softmax) else None
+        self._buffers = {}
+        self._views = None
+        self._no_w = np.empty(0, model.dtype)
+
+    @classmethod
+    def supports(cls, model) -> bool:
+        """True for float32/float64 networks of built-in activations (softmax only as the output) and losses."""
+        acts = model.activations
+        return (np.dtype(model.dtype).name in ("float32", "float64")
+                and all(type(g) in _ACTIVATIONS for g in acts[:-1])
+                and type(acts[-1]) in (*_ACTIVATIONS, Softmax) and type(model.loss) in _LOSSES)
+
+    def bind(self, X, Y, sample_weight=None):
+        """Keep the data with one example per row (X.T of the course's X; no copy when X is X_rows.T)."""
+        super().bind(X, Y, sample_weight)
+        self._Xt = np.ascontiguousarray(X.T)       # (m, n_0)
+        self._Yt = np.ascontiguousarray(Y.T)       # (m, n_L)
+        self._w = None if sample_weight is None else np.ascontiguousarray(sample_weight)
+        self._buffers.clear()
+
+    def session(self, batch_size):
+        """The NumPy engine's BLAS thread policy (one BLAS thread while the GEMMs are small)."""
+        return blas_threads(self.model.layer_dims, batch_size)
+
+    # ------------------------------------------------------------------------------------- batch
+    def _batch(self, cols, m_b):
+        """(buffers, Xt, Yt, w) of this batch: views for a slice, gathered rows for indices."""
+        buf = self._buffers.get(m_b)
+        if buf is None:
+            buf = self._buffers[m_b] = _Buffers(self.model, m_b, self.keep_prob, self._w is not None)
+        if isinstance(cols, slice):
+            w = self._no_w if self._w is None else self._w[cols]
+            return buf, self._Xt[cols], self._Yt[cols], w
+        idx = np.asarray(cols, dtype=np.intp)
+        for src, dst in ((self._Xt, buf.Xt), (self._Yt, buf.Yt)):
+            (K.gather_rows_parallel if dst.size >= PARALLEL_MIN and _threads() > 1 else K.gather_rows)(src, idx, dst)
+        if self._w is not None:
+            self._w.take(idx, out=buf.w, mode="clip")           # a permutation's indices: all valid
+        return buf, buf.Xt, buf.Yt, (buf.w if self._w is not None else self._no_w)
+
+    def _grad_views(self, out):
+        if self._views is None or self._views[0] is not out:
+            views = param_views(out[:self.model.n_params], self.model.layer_dims)
+            self._views = (out, views)
+        return self._views[1]
+
+    def batch_sums(self, cols, out):
+        model, n, L = self.model, self.model.n_params, self.model.L
+        m_b = batch_size_of(cols, self.m)
+        if m_b == 0:
+            out[:] = 0
+            return
+        buf, Xt, Yt, w = self._batch(cols, m_b)
+        A_prev = self._forward(buf, Xt.T)
+        grads = self._grad_views(out)
+        loss_sum, right = self._output_layer(buf, A_prev, Yt, w, grads)
+        self._backward(buf, Xt.T, grads)
+        out[n + LOSS_SUM] = loss_sum
+        out[n + WEIGHT_SUM] = m_b if self._w is None else w.sum()
+        out[n + COUNT] = m_b
+        out[n + CORRECT] = right
+
+    def _forward(self, buf, X):
+        """Eqs. (2)(1) with dropout for the hidden layers 1..L−1; returns A[L−1] as layer L sees it."""
+        params, kp, parallel = self.model.params, self.keep_prob, _threads() > 1
+        A_prev = X
+        for l in range(1, self.model.L):
+            Z = np.matmul(params[f"W{l}"], A_prev, out=buf.Z[l])          # eq. (2)'s product
+            kind, slope = self._kinds[l - 1]
+            U = buf.U.get(l)
+            if U is not None:
+                self.model.rng.random(out=U)                             # D[l] = U < keep_prob[l]
+            A_drop = buf.A_drop.get(l, buf.A[l])
+            kernel = K.bias_act_parallel if parallel and Z.size >= PARALLEL_MIN else K.bias_act
+            kernel(Z, params[f"b{l}"], buf.A[l], kind, slope, _NO_U if U is None else U,
+                   1.0 if U is None else kp[l - 1], A_drop)             # eq. (2)'s bias, eq. (1), dropout
+            A_prev = A_drop
+        return A_prev
+
+    def _output_layer(self, buf, A_prev, Yt, w, grads):
+        """Layer L: eq. (2), g_L, the loss sum, dZ[L] and db[L] (BP2); returns (loss sum, number right)."""
+        model, L = self.model, self.model.L
+        Z = np.matmul(model.params[f"W{L}"], A_prev, out=buf.Z[L])
+        if self._head is not None:
+            K.head(Z, model.params[f"b{L}"], buf.A[L], Yt, w, self._head, buf.dZ[L], grads[f"b{L}"], buf.head)
+            return buf.head[0], int(buf.head[1])
+        # an output activation that is not the loss's canonical one: the NumPy methods of both
+        g, loss, Y = model.activations[-1], model.loss, Yt.T
+        Z += model.params[f"b{L}"]
+        AL = g.forward(Z, out=buf.A[L])
+        losses = loss.per_example(AL, Y)
+        dA = loss.dAL(AL, Y)                                             # ∂L/∂A[L], then BP4 through g_L
+        if self._w is not None:
+            dA *= w
+        dZ = g.backward(dA, Z, AL, out=buf.dZ[L])
+        if dZ is not buf.dZ[L]:
+            buf.dZ[L][...] = dZ
+        np.sum(buf.dZ[L], axis=1, out=grads[f"b{L}"][:, 0])            # BP2
+        loss_sum = losses.sum() if self._w is None else np.dot(w, losses)
+        return loss_sum, n_correct(AL, Y, g.name)
+
+    def _backward(self, buf, X, grads):
+        """BP1 and BP3 (BLAS) and BP4 + BP2 (kernel) from layer L down; sums over the batch, no 1/m."""
+        params, kp, L, parallel = self.model.params, self.keep_prob, self.model.L, _threads() > 1
+        for l in range(L, 0, -1):
+            A_prev = X if l == 1 else buf.A_drop.get(l - 1, buf.A[l - 1])
+            np.matmul(buf.dZ[l], A_prev.T, out=grads[f"W{l}"])            # BP1 (Σ over the batch)
+            if l == 1:
+                break
+            dA = np.matmul(params[f"W{l}"].T, buf.dZ[l], out=buf.dA[l - 1])   # BP3
+            kind, slope = self._kinds[l - 2]
+            U = buf.U.get(l - 1)
+            kernel = K.bp4_parallel if parallel and dA.size >= PARALLEL_MIN else K.bp4
+            kernel(dA, buf.Z[l - 1], buf.A[l - 1], kind, slope, _NO_U if U is None else U,
+                   1.0 if U is None else kp[l - 2], buf.dZ[l - 1], grads[f"b{l - 1}"])   # mask, BP4, BP2
+
+    # ------------------------------------------------------------------------------------- evaluation
+    def eval_sums(self, X, Y, sample_weight=None):
+        """(loss sum, weight sum, count, number right) on (X, Y): forward without dropout, no gradient."""
+        model, L = self.model, self.model.L
+        sums = np.zeros(N_SCALARS, model.dtype)
+        m = X.shape[1]
+        if m == 0:
+            return sums
+        params, A = model.params, X
+        for l in range(1, L):
+            Z = np.matmul(params[f"W{l}"], A)
+            kind, slope = self._kinds[l - 1]
+            A = Z if kind == K.ACT["linear"] else np.empty_like(Z)
+            (K.bias_act_parallel if _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
+                Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A)
+        w = self._no_w if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=model.dtype)
+        Z = np.matmul(params[f"W{L}"], A)
+        if self._head is not None:
+            out = np.empty(2)
+            K.head(Z, params[f"b{L}"], np.empty_like(Z), np.ascontiguousarray(Y.T), w, self._head,
+                   np.empty_like(Z), np.empty((Z.shape[0], 1), model.dtype), out)
+            loss_sum, right = out
+        else:
+            AL = model.activations[-1].forward(Z + params[f"b{L}"])
+            losses = model.loss.per_example(AL, Y)
+            loss_sum = losses.sum() if sample_weight is None else np.dot(w, losses)
+            right = n_correct(AL, Y, model.activations[-1].name)
+        sums[:] = loss_sum, m if sample_weight is None else w.sum(), m, right
+        return sums
+
+    # ------------------------------------------------------------------------------------- update
+    def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
+        """The base class's update (1/Σw, L2, clipping, the optimizer) in one fused kernel for the
+        built-in optimizers on the Trainer's two groups; anything else goes to the base class."""
+        name = _OPTIMIZERS.get(type(optimizer))
+        moments = [opt_state.get(k, _empty(theta)) for k in ("vdW", "vdb", "sdW", "sdb")]
+        if name is None or any(a.size not in (0, size) for a, size in zip(moments, (n_W, theta.size - n_W) * 2)):
+            return super().update(theta, grads, n_W=n_W, w_sum=w_sum, count=count, l2=l2, clip_norm=clip_norm,
+                                  optimizer=optimizer, opt_state=opt_state, lr=lr)
+        opt_state["t"] += 1
+        t, lr = opt_state["t"], float(lr)
+        beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", 0.0)))
+        beta2 = float(getattr(optimizer, "beta2", 0.0))
+        decay = 1.0 - lr * optimizer.weight_decay if name == "adamw" else 1.0
+        kernel = K.update_parallel if theta.size >= PARALLEL_MIN and _threads() > 1 else K.update
+        kernel(theta, grads, *moments, n_W, float(w_sum), float(l2) / count if l2 else 0.0,
+               float(clip_norm or 0.0), K.OPT[name], lr, beta1, beta2, float(getattr(optimizer, "epsilon", 0.0)),
+               decay, 1.0 - beta1 ** t, 1.0 - beta2 ** t)
+
+
+def _empty(theta):
+    return np.empty(0, theta.dtype)
