@@ -113,6 +113,21 @@ def info(spec):
     except Exception:  # noqa: BLE001 - not installed, or broken: either way no torch rows
         out["torch"] = None
     try:
+        if "jax" not in wanted:
+            raise ImportError("not asked for")
+        jax = _jax_setup({"threads": spec["threads"], "dtype": "float32"})
+        out["jax"] = jax.__version__
+        out["jax_backend"] = jax.default_backend()
+    except Exception:  # noqa: BLE001 - not installed, or broken: either way no JAX rows
+        out["jax"] = None
+    try:
+        import numba
+        out["numba"] = numba.__version__
+        out["numba_threads"] = numba.get_num_threads()
+        out["numba_threading_layer"] = numba.config.THREADING_LAYER
+    except Exception:  # noqa: BLE001
+        out["numba"] = None
+    try:
         if "vecprop-dnn" not in wanted:
             raise ImportError("not asked for")
         from vecprop import DNNClassifier  # noqa: F401
@@ -171,6 +186,8 @@ def _train_vecprop(spec, data, np):
     Y = vecprop.one_hot(y, dims[-1], dtype=dtype)  # (X_rows.T: no copy; each example's column contiguous)
     net = vecprop.Network(dims, "relu", "categorical_cross_entropy", seed=0, dtype=dtype)
     kw = dict(learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], optimizer="gd", verbose=0)
+    if spec["framework"] == "vecprop-numpy":
+        kw["engine"] = "numpy"                # the default engine is numba when it imports
     warm = min(XT.shape[1], 4 * spec["batch_size"])
     net.fit(XT[:, :warm], Y[:, :warm], epochs=1, **kw)     # imports, BLAS threads, first-touch
     rss0 = _maxrss_mb()
@@ -550,8 +567,34 @@ def accuracy(spec):
             "seconds": seconds, "config": config, "m_train": int(X.shape[0]), "m_test": int(Xs.shape[0])}
 
 
+def plot_scaling(spec):
+    """The scaling sweeps as one log-log PNG: seconds per epoch against m, width and depth, a line per framework."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points, labels = spec["points"], spec["labels"]
+    sweeps = [s for s in ("m", "width", "depth") if any(p["sweep"] == s for p in points)]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.8), squeeze=False)
+    for ax, sweep in zip(axes[0], sweeps):
+        for fw in dict.fromkeys(p["framework"] for p in points):
+            xy = sorted((p["x"], p["seconds_per_epoch"]) for p in points if p["sweep"] == sweep and p["framework"] == fw)
+            if xy:
+                ax.plot(*zip(*xy), marker="o", label=labels.get(fw, fw))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel({"m": "examples m", "width": "hidden width n_l", "depth": "hidden layers L - 1"}[sweep])
+        ax.set_ylabel("seconds per epoch")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(spec["path"], dpi=110)
+    return {"path": spec["path"]}
+
+
 KINDS = {"info": info, "gemm": gemm, "train": train, "data": make_mnist1d,
-         "accuracy": accuracy}
+         "accuracy": accuracy, "plot": plot_scaling}
 
 
 def main(argv=None) -> int:
