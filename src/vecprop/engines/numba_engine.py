@@ -27,6 +27,9 @@ from .numpy_engine import blas_threads
 __all__ = ["NumbaEngine", "PARALLEL_MIN"]
 
 PARALLEL_MIN = 1 << 15   # elements from which a kernel runs on numba's threads (below: serially)
+# The update streams θ, the gradient and the moments once, at memory speed: threads pay off only for
+# very large vectors (784-512-512-10's 670k parameters measured no faster on two busy cores).
+UPDATE_PARALLEL_MIN = 1 << 21
 _ACTIVATIONS = (Linear, ReLU, LeakyReLU, Sigmoid, Tanh)          # compiled for every layer
 _LOSSES = (BinaryCrossEntropy, CategoricalCrossEntropy, MSE)
 _OPTIMIZERS = {GD: "gd", Momentum: "momentum", Nesterov: "nesterov", RMSprop: "rmsprop", Adam: "adam",
@@ -237,7 +240,7 @@ class NumbaEngine(Engine):
         beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", 0.0)))
         beta2 = float(getattr(optimizer, "beta2", 0.0))
         decay = 1.0 - lr * optimizer.weight_decay if name == "adamw" else 1.0
-        kernel = K.update_parallel if theta.size >= PARALLEL_MIN and _threads() > 1 else K.update
+        kernel = K.update_parallel if theta.size >= UPDATE_PARALLEL_MIN and _threads() > 1 else K.update
         kernel(theta, grads, *moments, n_W, float(w_sum), float(l2) / count if l2 else 0.0,
                float(clip_norm or 0.0), K.OPT[name], lr, beta1, beta2, float(getattr(optimizer, "epsilon", 0.0)),
                decay, 1.0 - beta1 ** t, 1.0 - beta2 ** t)

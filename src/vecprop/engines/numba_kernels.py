@@ -111,22 +111,14 @@ def bias_act_parallel(Z, b, A, kind, slope, U, keep_prob, A_drop):
 
 
 # ------------------------------------------------------------------------------------- backward
-@njit(**_opts)
+@njit(fastmath={"reassoc"}, **_opts)
 def _row_sum(x):
-    """Σ_j x[j] with four running sums (independent chains, the same order on every call)."""
-    m = x.shape[0]
-    s0 = s1 = s2 = s3 = 0.0
-    j = 0
-    while j + 4 <= m:
-        s0 += x[j]
-        s1 += x[j + 1]
-        s2 += x[j + 2]
-        s3 += x[j + 3]
-        j += 4
-    while j < m:
-        s0 += x[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    """Σ_j x[j] in float64, vectorized: the additions are reassociated into SIMD lanes (a fixed order for a
+    given length, so the same on every call; it differs from BLAS's order by rounding only)."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        s += x[j]
+    return s
 
 
 @njit(**_opts)
@@ -281,58 +273,70 @@ def gather_rows_parallel(src, idx, dst):
 
 # ------------------------------------------------------------------------------------- update
 @njit(**_opts)
-def _grad(g, theta, i, inv, w_sum, l2c):
-    """One element of the gradient the optimizer sees: g / Σw (BP1–BP2's 1/m; 0 if Σw <= 0), + (λ/m) W."""
-    x = g[i] / w_sum if inv else 0.0
-    if l2c != 0.0:
-        x += l2c * theta[i]
-    return x
+def _grad(g, theta, i, w_sum, l2c, scale):
+    """One element of the gradient the optimizer sees: (g / Σw + (λ/m) W) · clip scale (l2c = 0 for biases);
+    ``w_sum`` here is 1/Σw (a product vectorizes better than a quotient; they differ by rounding).
+
+    With l2c = 0 and scale = 1 the extra terms are exact no-ops, so one straight-line formula serves every
+    case and the loops below vectorize.
+    """
+    return (g[i] * w_sum + l2c * theta[i]) * scale
 
 
 @njit(**_opts)
-def _norm2_block(g, theta, inv, w_sum, l2c, k0, k1):
+def _norm2_block(g, theta, w_sum, l2c, k0, k1):
     s = 0.0
     for i in range(k0, k1):
-        x = _grad(g, theta, i, inv, w_sum, l2c)
+        x = _grad(g, theta, i, w_sum, l2c, 1.0)
         s += x * x
     return s
 
 
 @njit(**_opts)
-def _step_block(theta, g, v, s, inv, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2, k0, k1):
-    """Elements k0:k1 of one group: the final gradient (written back to g), then one step of ``kind``.
+def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2, k0, k1):
+    """Elements k0:k1 of one group: the final gradient x (written back to g), then one step of ``kind``.
 
     v, s : the group's first and second moments (length 0 where not kept); l2c : λ/m for weights, 0 for
-    biases; decay : AdamW's 1 − α λ for weights, 1 for biases; bc1, bc2 : Adam's 1 − β1^t, 1 − β2^t.
+    biases; decay : AdamW's 1 − α λ for weights, 1 otherwise; bc1, bc2 : Adam's 1 − β1^t, 1 − β2^t.
+    One loop per optimizer, so each is a straight line the compiler vectorizes.
     """
-    for i in range(k0, k1):
-        x = _grad(g, theta, i, inv, w_sum, l2c)
-        if scale != 1.0:
-            x *= scale                                            # global-norm clipping
-        g[i] = x
-        if kind == 0:
+    if kind == 0:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
             theta[i] -= x * lr                                    # W = W − α dW
-        elif kind == 1:
+    elif kind == 1:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
             vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β v + (1 − β) dW
             v[i] = vi
             theta[i] -= vi * lr                                   # W = W − α v
-        elif kind == 2:
+    elif kind == 2:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
             t = x * (1.0 - beta1)
             vi = v[i] * beta1 + t
             v[i] = vi
             theta[i] = (theta[i] - t * lr) - vi * (lr * beta1)     # W − α(1 − β) dW − α β v
-        elif kind == 3:
+    elif kind == 3:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
             si = s[i] * beta1 + (x * x) * (1.0 - beta1)           # s = β s + (1 − β) dW²
             s[i] = si
             theta[i] -= (x / (math.sqrt(si) + eps)) * lr           # W − α dW / (√s + ε)
-        else:
-            if decay != 1.0:
-                theta[i] *= decay                                 # AdamW: W = W − α λ W first
+    else:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
             vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β1 v + (1 − β1) dW
             si = s[i] * beta2 + (x * x) * (1.0 - beta2)           # s = β2 s + (1 − β2) dW²
             v[i] = vi
             s[i] = si
-            theta[i] -= (vi / (math.sqrt(si / bc2) + eps)) * (lr / bc1)   # α v_c / (√s_c + ε)
+            # AdamW first decays W by itself (W = W − α λ W; decay = 1 for Adam), then α v_c / (√s_c + ε)
+            theta[i] = theta[i] * decay - (vi / (math.sqrt(si / bc2) + eps)) * (lr / bc1)
     return 0
 
 
@@ -346,15 +350,18 @@ def update(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, beta1, bet
     Serial.
     """
     n = theta.shape[0]
-    inv = w_sum > 0
+    if not w_sum > 0:                                             # no weight in the batch: no data gradient
+        g[:] = 0.0
+        w_sum = 1.0
+    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
     scale = 1.0
     if clip > 0:
-        norm2 = _norm2_block(g, theta, inv, w_sum, l2c, 0, n_W) + _norm2_block(g, theta, inv, w_sum, 0.0, n_W, n)
-        if math.sqrt(norm2) > clip:
-            scale = clip / math.sqrt(norm2)
-    _step_block(theta[:n_W], g[:n_W], vW, sW, inv, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay,
+        norm = math.sqrt(_norm2_block(g, theta, w_sum, l2c, 0, n_W) + _norm2_block(g, theta, w_sum, 0.0, n_W, n))
+        if norm > clip:
+            scale = clip / norm
+    _step_block(theta[:n_W], g[:n_W], vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay,
                 bc1, bc2, 0, n_W)
-    _step_block(theta[n_W:], g[n_W:], vb, sb, inv, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0,
+    _step_block(theta[n_W:], g[n_W:], vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0,
                 bc1, bc2, 0, n - n_W)
     return 0
 
@@ -369,14 +376,17 @@ def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, b
     n = theta.shape[0]
     size = UPDATE_BLOCK
     blocks = (n + size - 1) // size
-    inv = w_sum > 0
+    if not w_sum > 0:
+        g[:] = 0.0
+        w_sum = 1.0
+    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
     scale = 1.0
     if clip > 0:
         parts = np.empty(blocks)
         for k in prange(blocks):
             k0, k1 = k * size, min(n, (k + 1) * size)
-            parts[k] = (_norm2_block(g, theta, inv, w_sum, l2c, k0, min(k1, n_W))
-                        + _norm2_block(g, theta, inv, w_sum, 0.0, max(k0, n_W), k1))
+            parts[k] = (_norm2_block(g, theta, w_sum, l2c, k0, min(k1, n_W))
+                        + _norm2_block(g, theta, w_sum, 0.0, max(k0, n_W), k1))
         norm2 = 0.0
         for k in range(blocks):
             norm2 += parts[k]
@@ -386,9 +396,9 @@ def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, b
     for k in prange(blocks):
         k0, k1 = k * size, min(n, (k + 1) * size)
         if k0 < n_W:
-            _step_block(tW, gW, vW, sW, inv, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2,
+            _step_block(tW, gW, vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2,
                         k0, min(k1, n_W))
         if k1 > n_W:
-            _step_block(tb, gb, vb, sb, inv, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0, bc1, bc2,
+            _step_block(tb, gb, vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0, bc1, bc2,
                         max(k0, n_W) - n_W, k1 - n_W)
     return 0
