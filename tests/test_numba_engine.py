@@ -245,3 +245,76 @@ def test_supports_built_in_networks_only():
                                 lambda Z: 1 / (1 + np.exp(-Z)) * (1 + Z * (1 - 1 / (1 + np.exp(-Z)))))
     assert not NumbaEngine.supports(model_of(Network([3, 4, 1], [swish, "sigmoid"])))
     assert not NumbaEngine.supports(model_of(Network([3, 4, 2], ["softmax", "softmax"])))   # softmax hidden
+
+
+# ------------------------------------------------------------------------------------- through fit
+def _fit(engine, dtype=np.float64, optimizer="adam", epochs=3, **kw):
+    """A random network trained with every option on: ragged shuffled batches, dropout, L2, clipping, weights."""
+    rng = np.random.default_rng(9)
+    dims, m = [6, 9, 7, 3], 45
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = targets("categorical_cross_entropy", dims[-1], m, rng, dtype)
+    net = Network(dims, ["relu", "tanh", "softmax"], seed=3, dtype=dtype)
+    options = dict(epochs=epochs, learning_rate=0.05, optimizer=optimizer, batch_size=16, keep_prob=0.8, l2=0.1,
+                   clip_norm=1.0, sample_weight=rng.random(m), verbose=0)
+    history = net.fit(X, Y, engine=engine, **{**options, **kw})
+    return net, history
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_fit_on_the_numba_engine_equals_the_reference_engine(optimizer):
+    net, hist = _fit("numba", optimizer=optimizer)
+    ref, ref_hist = _fit("reference", optimizer=optimizer)
+    for key, W in ref.params.items():
+        assert rel_err(net.params[key], W) <= 1e-12, key
+    assert rel_err(hist.loss, ref_hist.loss) <= 1e-12
+    assert hist.metrics["accuracy"] == ref_hist.metrics["accuracy"]
+
+
+def test_fit_on_the_numba_engine_equals_the_reference_engine_in_float32():
+    net, _ = _fit("numba", dtype=np.float32)
+    ref, _ = _fit("reference", dtype=np.float32)
+    for key, W in ref.params.items():
+        assert rel_err(net.params[key], W) <= 1e-5, key
+
+
+def test_fit_twice_continues_bit_for_bit_on_the_numba_engine():
+    once, _ = _fit("numba", epochs=4)
+    twice, _ = _fit("numba", epochs=2)
+    rng = np.random.default_rng(9)                       # the same data as _fit draws
+    X = rng.standard_normal((6, 45))
+    Y = targets("categorical_cross_entropy", 3, 45, rng)
+    twice.fit(X, Y, epochs=2, learning_rate=0.05, optimizer="adam", batch_size=16, keep_prob=0.8, l2=0.1,
+              clip_norm=1.0, sample_weight=rng.random(45), verbose=0, engine="numba")
+    for key, W in once.params.items():
+        assert np.array_equal(twice.params[key], W), key
+
+
+def test_auto_engine_is_numba_and_falls_back_to_numpy_for_custom_activations():
+    from vecprop.engines import get_engine
+    from vecprop.engines.numpy_engine import NumpyEngine
+
+    net = Network([3, 4, 2], "relu", "categorical_cross_entropy")
+    assert type(get_engine("auto", net)) is NumbaEngine
+    cube = register_activation("cube_numba_test", lambda Z: Z ** 3, lambda Z: 3 * Z ** 2, overwrite=True)
+    custom = Network([3, 4, 2], [cube, "softmax"], "categorical_cross_entropy")
+    assert type(get_engine("auto", custom)) is NumpyEngine
+    with pytest.raises(ValueError, match="engine 'numba' cannot train this network"):
+        get_engine("numba", custom)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_engine_parameter_chooses_the_engine():
+    pytest.importorskip("sklearn")
+    from vecprop import DNNClassifier
+
+    rng = np.random.default_rng(10)
+    X, y = rng.standard_normal((60, 4)), rng.integers(0, 3, 60)
+    kw = dict(hidden_layer_sizes=(5,), solver="adam", max_iter=3, batch_size=16, random_state=0, tol=0.0)
+    fast = DNNClassifier(engine="numba", **kw).fit(X, y)
+    ref = DNNClassifier(engine="reference", **kw).fit(X, y)
+    assert fast.get_params()["engine"] == "numba"
+    for a, b in zip(fast.coefs_, ref.coefs_):
+        assert rel_err(a, b) <= 1e-12
+    with pytest.raises(ValueError, match="unknown engine 'fastest'"):
+        DNNClassifier(engine="fastest", **kw).fit(X, y)

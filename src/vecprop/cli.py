@@ -80,6 +80,8 @@ def _build_parser():
     t.add_argument("--early-stopping", action="store_true", help="stop when val_loss stops improving")
     t.add_argument("--patience", type=_positive_int, default=20, help="early-stopping patience (default 20)")
     t.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    t.add_argument("--engine", default="auto",
+                   help="numba, numpy or reference (default auto: numba when installed, else numpy)")
     t.add_argument("--out", default="runs/model.safetensors", help="model file (default runs/model.safetensors)")
     t.add_argument("--plots", default="runs/plots", help="directory for PNG plots (default runs/plots)")
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -177,7 +179,7 @@ def _cmd_train(args):
                       batch_size=args.batch_size, keep_prob=args.keep_prob, l2=args.l2,
                       validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
                       patience=args.patience, validation_seed=args.seed, print_every=args.print_every or None,
-                      verbose=0 if args.print_every else 1)
+                      verbose=0 if args.print_every else 1, engine=args.engine)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     net.save(out)

@@ -243,7 +243,7 @@ class _BaseDNN(BaseEstimator):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, output_activation=None, initializer=None):
+                 keep_prob=1.0, output_activation=None, initializer=None, engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -270,6 +270,7 @@ class _BaseDNN(BaseEstimator):
         self.keep_prob = keep_prob
         self.output_activation = output_activation
         self.initializer = initializer
+        self.engine = engine
 
     # -------------------------------------------------------------------------- validation
     def _plan(self) -> _Plan:
@@ -483,7 +484,7 @@ class _BaseDNN(BaseEstimator):
                               batch_size=None if batch_size >= m else batch_size, shuffle=bool(self.shuffle),
                               schedule=plan.schedule, l2=l2, keep_prob=plan.keep_prob,
                               sample_weight=sample_weight, validation_data=val_data, callbacks=[monitor],
-                              verbose=0, reset=not incremental)
+                              verbose=0, reset=not incremental, engine=self.engine)
         except DivergenceError as exc:
             if not first_pass:
                 self._commit(net, progress)     # the network moved: keep its record in step with it
@@ -795,6 +796,8 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
     output_activation : None (sigmoid/softmax as above), or "softmax" for two classes (two units).
     initializer : None (Glorot uniform, scikit-learn's scheme; biases start at 0) or a vecprop
         initializer name ("he", "xavier", "random"), or one per layer.
+    engine : "auto" (numba when installed, else numpy), "numba", "numpy" or "reference" — who
+        computes the training steps (the numbers agree to rounding).
 
     Attributes
     ----------
@@ -811,7 +814,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, class_weight=None, output_activation=None, initializer=None):
+                 keep_prob=1.0, class_weight=None, output_activation=None, initializer=None, engine="auto"):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
                          alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
@@ -820,7 +823,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
                          max_fun=max_fun, keep_prob=keep_prob, output_activation=output_activation,
-                         initializer=initializer)
+                         initializer=initializer, engine=engine)
         self.class_weight = class_weight
 
     _score_function = staticmethod(accuracy_score)
@@ -984,7 +987,7 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, output_activation=None, initializer=None):
+                 keep_prob=1.0, output_activation=None, initializer=None, engine="auto"):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
                          alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
@@ -993,7 +996,7 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
                          max_fun=max_fun, keep_prob=keep_prob, output_activation=output_activation,
-                         initializer=initializer)
+                         initializer=initializer, engine=engine)
 
     _score_function = staticmethod(r2_score)
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from ..losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy
 from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop
-from ..propagation import param_views
+from ..propagation import LayerCache, param_views
 from . import numba_kernels as K
 from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of, n_correct
 from .numpy_engine import blas_threads
@@ -83,6 +83,25 @@ class NumbaEngine(Engine):
         self._buffers = {}
         self._views = None
         self._no_w = np.empty(0, model.dtype)
+        self._last = None                  # (buffers, X) of the last batch, for ``caches``
+
+    @property
+    def caches(self) -> dict:
+        """The last batch's ``LayerCache(A_prev, Z, A, D)`` for l = 1..L (views of the buffers, valid until
+        the next batch), built when asked for: the kernels keep the dropout draws U, not the masks D."""
+        if self._last is None:
+            return {}
+        buf, A_prev = self._last
+        caches = {}
+        for l in range(1, self.model.L + 1):
+            U = buf.U.get(l)
+            caches[l] = LayerCache(A_prev, buf.Z[l], buf.A[l], None if U is None else U < self.keep_prob[l - 1])
+            A_prev = buf.A_drop.get(l, buf.A[l])
+        return caches
+
+    @caches.setter
+    def caches(self, value):
+        self._last = None                  # the base class starts with none
 
     @classmethod
     def supports(cls, model) -> bool:
@@ -133,6 +152,7 @@ class NumbaEngine(Engine):
             out[:] = 0
             return
         buf, Xt, Yt, w = self._batch(cols, m_b)
+        self._last = (buf, Xt.T)
         A_prev = self._forward(buf, Xt.T)
         grads = self._grad_views(out)
         loss_sum, right = self._output_layer(buf, A_prev, Yt, w, grads)
