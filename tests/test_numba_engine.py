@@ -318,3 +318,28 @@ def test_estimator_engine_parameter_chooses_the_engine():
         assert rel_err(a, b) <= 1e-12
     with pytest.raises(ValueError, match="unknown engine 'fastest'"):
         DNNClassifier(engine="fastest", **kw).fit(X, y)
+
+
+def test_cli_train_engine_option(tmp_path):
+    """`vecprop train --engine numba` trains what --engine reference trains; an unknown engine is one line, exit 2."""
+    pytest.importorskip("safetensors")
+    import os
+    import subprocess
+    import sys
+
+    import vecprop
+
+    def train(engine, expect):
+        proc = subprocess.run([sys.executable, "-m", "vecprop", "train", "--epochs", "5", "--no-plots", "--engine", engine,
+                               "--out", f"{engine}.safetensors"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        assert proc.returncode == expect, proc.stderr
+        return proc
+
+    train("numba", 0)
+    train("reference", 0)
+    fast, ref = (vecprop.load(tmp_path / f"{e}.safetensors") for e in ("numba", "reference"))
+    for key, W in ref.params.items():
+        assert rel_err(fast.params[key], W) <= 1e-12, key
+    lines = train("fastest", 2).stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown engine 'fastest'" in lines[0]
