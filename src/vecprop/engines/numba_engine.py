@@ -84,6 +84,7 @@ class NumbaEngine(Engine):
         self._views = None
         self._no_w = np.empty(0, model.dtype)
         self._last = None                  # (buffers, X) of the last batch, for ``caches``
+        self._parallel = False             # whether numba has more than one thread (read once per batch)
 
     @property
     def caches(self) -> dict:
@@ -134,7 +135,7 @@ class NumbaEngine(Engine):
             return buf, self._Xt[cols], self._Yt[cols], w
         idx = np.asarray(cols, dtype=np.intp)
         for src, dst in ((self._Xt, buf.Xt), (self._Yt, buf.Yt)):
-            (K.gather_rows_parallel if dst.size >= PARALLEL_MIN and _threads() > 1 else K.gather_rows)(src, idx, dst)
+            (K.gather_rows_parallel if self._parallel and dst.size >= PARALLEL_MIN else K.gather_rows)(src, idx, dst)
         if self._w is not None:
             self._w.take(idx, out=buf.w, mode="clip")           # a permutation's indices: all valid
         return buf, buf.Xt, buf.Yt, (buf.w if self._w is not None else self._no_w)
@@ -146,11 +147,12 @@ class NumbaEngine(Engine):
         return self._views[1]
 
     def batch_sums(self, cols, out):
-        model, n, L = self.model, self.model.n_params, self.model.L
+        n = out.shape[0] - N_SCALARS
         m_b = batch_size_of(cols, self.m)
         if m_b == 0:
             out[:] = 0
             return
+        self._parallel = _threads() > 1
         buf, Xt, Yt, w = self._batch(cols, m_b)
         self._last = (buf, Xt.T)
         A_prev = self._forward(buf, Xt.T)
@@ -164,7 +166,7 @@ class NumbaEngine(Engine):
 
     def _forward(self, buf, X):
         """Eqs. (2)(1) with dropout for the hidden layers 1..L−1; returns A[L−1] as layer L sees it."""
-        params, kp, parallel = self.model.params, self.keep_prob, _threads() > 1
+        params, kp, parallel = self.model.params, self.keep_prob, self._parallel
         A_prev = X
         for l in range(1, self.model.L):
             Z = np.matmul(params[f"W{l}"], A_prev, out=buf.Z[l])          # eq. (2)'s product
@@ -203,7 +205,7 @@ class NumbaEngine(Engine):
 
     def _backward(self, buf, X, grads):
         """BP1 and BP3 (BLAS) and BP4 + BP2 (kernel) from layer L down; sums over the batch, no 1/m."""
-        params, kp, L, parallel = self.model.params, self.keep_prob, self.model.L, _threads() > 1
+        params, kp, L, parallel = self.model.params, self.keep_prob, self.model.L, self._parallel
         for l in range(L, 0, -1):
             A_prev = X if l == 1 else buf.A_drop.get(l - 1, buf.A[l - 1])
             np.matmul(buf.dZ[l], A_prev.T, out=grads[f"W{l}"])            # BP1 (Σ over the batch)
