@@ -398,7 +398,7 @@ def _train_gemm_floor(spec, data, np):
     dW[l] = dZ[l] A[l-1]^T (l = 1..L) and dA[l-1] = W[l]^T dZ[l] (l = 2..L), on preallocated arrays of
     the shapes and memory orders vecprop's trainer uses, with its BLAS thread policy. No bias, activation,
     loss, gather or update: the time below which no NumPy + BLAS trainer of this network can go."""
-    from vecprop.training import _blas_threads
+    from vecprop.engines.numpy_engine import blas_threads as _blas_threads
 
     dims, dt, B = spec["layer_dims"], np.dtype(spec["dtype"]), spec["batch_size"]
     X, _ = data.pop()

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import propagation
 from .activations import get_activation
+from .checks import check_l2, check_sample_weight, finite_array
 from .initializers import default_initializer, initialize
 from .losses import get_loss
 
@@ -112,6 +113,12 @@ class Network:
         for key, value in new.items():
             self._params[key][...] = value
         self._last = None
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Every parameter as one flat vector ``[W1, ..., WL, b1, ..., bL]`` (propagation.param_layout);
+        ``params`` are views of it, so writing into theta changes them (what the trainer updates)."""
+        return self._flat_params()
 
     def _flat_params(self) -> np.ndarray:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
@@ -381,35 +388,7 @@ def _resolve(activations, loss, L):
     return [*hidden, output], loss
 
 
-def _finite_array(a, name, dtype):
-    try:
-        arr = np.asarray(a, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    # a sum is NaN/inf whenever an entry is, and needs no array of the data's size (an overflowing sum of
-    # finite values only sends it to the exact check)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or impute those values first")
-    return arr
-
-
-def _check_weights(sample_weight, m, dtype):
-    if sample_weight is None:
-        return None
-    w = _finite_array(sample_weight, "sample_weight", dtype)
-    if w.shape not in ((m,), (1, m)):
-        raise ValueError(f"sample_weight has shape {w.shape}; expected one weight per example, shape ({m},)")
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError("sample_weight must be non-negative with a positive sum")
-    return w.reshape(m)
-
-
-def _check_l2(l2):
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 (λ) must be a finite number >= 0, got {l2!r}")
-    return float(l2)
-
+# the boundary checks, shared with the trainer (kept under their old names)
+_finite_array = finite_array
+_check_weights = check_sample_weight
+_check_l2 = check_l2

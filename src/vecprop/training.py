@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
-import threading
 import time
 from dataclasses import dataclass, field, fields
 
@@ -18,10 +16,14 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
+from .checks import check_sample_weight
+from .engines import N_SCALARS, clip_global_norm, get_engine
+from .reducers import LocalReducer
+from .stopping import CallbackStop, EarlyStopping, Interrupt
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .schedules import get_schedule
 
-__all__ = ["fit", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
+__all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
 
 
@@ -109,7 +111,7 @@ class TrainerState:
     def from_saved(cls, net, arrays, info):
         optimizer = get_optimizer(info["optimizer"])
         saved = state_from_saved(optimizer, net.params, arrays, info["optimizer_scalars"])  # checks keys, shapes
-        opt_state = optimizer.init(_groups(net._flat_params(), net.layer_dims))
+        opt_state = optimizer.init(_groups(net.theta, net.layer_dims))
         for k, view in _layer_state_views(opt_state, net.layer_dims).items():
             np.copyto(view, saved[k])
         opt_state["t"] = saved["t"]
@@ -188,14 +190,137 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
 
 
 # ------------------------------------------------------------------------------------- the loop
-class _Trainer:
-    """The state of one fit call, handed to callbacks."""
+class Trainer:
+    """One fit: the loop over epochs and mini-batches around an engine, a reducer and stopping rules.
 
-    def __init__(self, net, config, epochs, history, state):
-        self.net, self.config, self.epochs, self.history = net, config, epochs, history
-        self.state = state              # the TrainerState being stepped (optimizer, schedule, epoch)
+    Each step is the seed's: forward, cost, backward (the engine's sums over the batch), reduce (over
+    processes), update (1/m, L2, clipping, the optimizer). Callbacks receive the Trainer: ``net``,
+    ``config``, ``epochs``, ``history``, ``state`` (the TrainerState being stepped), ``stop_training``,
+    ``last_epoch``, ``engine``, ``reducer``, ``theta``.
+
+    Parameters
+    ----------
+    net : the model (a Network, or anything with the attributes engines read; see vecprop.engines)
+    config : FitConfig
+    engine : "auto", a registered engine name, an Engine subclass or instance
+    reduce : a Reducer (vecprop.reducers), default LocalReducer() — one process
+    callbacks : list of Callback
+    stopping : list of StoppingRule, asked in order after every batch and epoch
+    state : TrainerState — optimizer, schedule and epoch, continued from the last fit
+    """
+
+    def __init__(self, net, config, *, engine=None, reduce=None, callbacks=(), stopping=(), state=None):
+        self.net, self.config, self.epochs = net, config, config.epochs
+        self.reducer = LocalReducer() if reduce is None else reduce
+        self.callbacks, self.stopping = list(callbacks), list(stopping)
+        self.state = state
+        self.history = History()
         self.stop_training = False
         self.last_epoch = None
+        kp = propagation.keep_probs(config.keep_prob, net.L)
+        self.engine = get_engine(engine, net, kp if any(p < 1 for p in kp) else None)
+        self.theta = net.theta                                  # every W[l], b[l] as views of one vector
+        self.n = self.theta.size
+        self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
+        self.buffer = np.zeros(self.n + N_SCALARS, net.dtype)
+        self._W = [v for k, v in net.params.items() if k[0] == "W"]
+
+    def step(self, cols, lr: float):
+        """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
+
+        J is NaN/inf when the step diverged; the parameters are then left as they were.
+        """
+        buf, n, config = self.buffer, self.n, self.config
+        self.engine.batch_sums(cols, buf)          # forward, cost, backward: sums over this batch
+        self.reducer(buf)                          # the identity in one process; MPI: Allreduce(SUM)
+        loss_sum, w_sum, count, correct = (float(v) for v in buf[n:])
+        J = loss_sum / w_sum if w_sum > 0 else 0.0                              # eq. (3)
+        if config.l2:
+            J += config.l2 / (2 * count) * sum(float(np.vdot(W, W)) for W in self._W)
+        if math.isfinite(J):
+            self.engine.update(self.theta, buf[:n], n_W=self.n_W, w_sum=w_sum, count=count, l2=config.l2,
+                               clip_norm=config.clip_norm, optimizer=self.state.optimizer,
+                               opt_state=self.state.opt_state, lr=lr)
+        return J, count, correct
+
+    def run(self, X, Y, sample_weight=None, validation=None) -> History:
+        """Train on (X (n_0, m), Y (n_L, m), sample_weight); ``validation``: (X_val, Y_val) or None."""
+        config, history = self.config, self.history
+        self.engine.bind(X, Y, sample_weight)
+        interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), contextlib.nullcontext())
+        last_good = self.theta.copy()                            # the last finite parameters
+        error = None
+        for obj in (*self.stopping, *self.callbacks):
+            obj.on_train_begin(self)
+        # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
+        with interrupt, np.errstate(over="ignore", invalid="ignore"), \
+                self.engine.session(config.batch_size or X.shape[1]):
+            for i in range(self.epochs):
+                self.last_epoch = self.state.epoch if i == self.epochs - 1 else None
+                np.copyto(last_good, self.theta)
+                error, reason = self._epoch(X.shape[1], validation)
+                if error is not None or reason:
+                    history.stop_reason = "diverged" if error is not None else reason
+                    break
+            else:
+                history.stop_reason = "epochs"
+        if error is not None:
+            np.copyto(self.theta, last_good)
+        for rule in self.stopping:
+            rule.on_train_end(self)
+        self.net.metadata["training"] = config.to_json()
+        for cb in self.callbacks:
+            cb.on_train_end(self, {"stop_reason": history.stop_reason})
+        if error is not None and not any(getattr(cb, "stop_quietly", False) for cb in self.callbacks):
+            epoch, b, lr = error
+            raise DivergenceError(f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
+                                  f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
+                                  "network keeps its last finite parameters")
+        return history
+
+    def _epoch(self, m, validation):
+        """One pass over the batches; returns (error or None, stop reason or None)."""
+        state, config = self.state, self.config
+        epoch, t0 = state.epoch, time.perf_counter()
+        lr = state.schedule.learning_rate(state.sched_state, epoch)
+        perm, batches = mini_batches(m, config.batch_size, self.net.rng, config.shuffle)
+        loss_sum = count = correct = 0.0
+        for b, cols in enumerate(batches):
+            J, n_b, c = self.step(cols if perm is None else perm[cols], lr)
+            if not math.isfinite(J):
+                return (epoch, b, lr), None
+            loss_sum, count, correct = loss_sum + J * n_b, count + n_b, correct + c
+            for cb in self.callbacks:
+                cb.on_batch_end(self, b, {"loss": J, "size": int(n_b)})
+            reason = next(filter(None, (r.batch_reason(self) for r in self.stopping)), None)
+            if reason:
+                if b < len(batches) - 1:
+                    return None, reason                           # a partial epoch is not recorded
+                break
+        if not np.isfinite(self.theta).all():
+            return (epoch, len(batches) - 1, lr), None
+        logs = self._logs(loss_sum / count, correct / count, lr, validation)
+        state.epoch += 1
+        logs["seconds"] = time.perf_counter() - t0
+        self.history.append(epoch, logs)
+        state.schedule.step(state.sched_state, epoch, logs.get("val_loss", logs["loss"]))
+        for rule in self.stopping:
+            rule.observe(self, epoch, logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+        return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
+
+    def _logs(self, loss, accuracy, lr, validation) -> dict:
+        classifier = self.net.activations[-1].name in ("sigmoid", "softmax")
+        logs = {"loss": loss}
+        if classifier:
+            logs["accuracy"] = accuracy
+        if validation is not None:
+            sums = self.reducer.sum(self.engine.eval_sums(*validation))
+            logs["val_loss"] = float(sums[0] / sums[1])
+            logs["val_accuracy"] = float(sums[3] / sums[2]) if classifier else None
+        logs["learning_rate"] = lr
+        return logs
 
 
 def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer="gd", batch_size=None,
@@ -203,7 +328,7 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
         sample_weight=None, class_weight=None, validation_data=None, validation_fraction: float = 0.0,
         validation_seed=None, early_stopping: bool = False, monitor: str = "val_loss", patience: int = 10,
         min_delta: float = 0.0, restore_best=None, callbacks=(), verbose: int = 1, print_every=None,
-        reset: bool = False) -> History:
+        reset: bool = False, engine=None, reduce=None, stopping=()) -> History:
     """Train ``net`` by (mini-batch) gradient descent; continues where the last fit stopped.
 
     Parameters
@@ -218,6 +343,10 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     validation_data : (X_val (n_0, m_v), Y_val (n_L, m_v)), optional
     callbacks : iterable of :class:`vecprop.callbacks.Callback`
     reset : bool — forget the optimizer state and epoch count first (same as ``net.reset_training()``)
+    engine : "auto" (default: the fastest engine that supports the network), "numpy", "reference", or a
+        :class:`vecprop.engines.Engine` — who computes each batch's gradients (see vecprop.engines)
+    reduce : a :class:`vecprop.reducers.Reducer` summing each batch over processes; default one process
+    stopping : iterable of extra :class:`vecprop.stopping.StoppingRule` objects
 
     Returns
     -------
@@ -240,165 +369,66 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
                        patience=patience, min_delta=min_delta, restore_best=restore_best, verbose=verbose,
                        print_every=print_every)
     _check_config(config, net)
+    X, Y, w, validation = _fit_data(net, config, X, Y, sample_weight, validation_data)
+    if reset:
+        net.reset_training()
+    trainer = Trainer(net, config, engine=engine, reduce=reduce, callbacks=_callbacks(config, callbacks),
+                      stopping=[*_stopping_rules(config, validation is not None), *stopping],
+                      state=_trainer_state(net, config))
+    try:
+        return trainer.run(X, Y, w, validation)
+    finally:
+        net.caches, net._last = trainer.engine.caches, None
+
+
+def _fit_data(net, config, X, Y, sample_weight, validation_data):
+    """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
-    from .network import _check_weights  # the boundary check shared with Network.backward
-    w = _check_weights(sample_weight, X.shape[1], net.dtype)
-    if class_weight is not None:
-        cw = class_weights(Y, class_weight).astype(net.dtype)
+    w = check_sample_weight(sample_weight, X.shape[1], net.dtype)
+    if config.class_weight is not None:
+        cw = class_weights(Y, config.class_weight).astype(net.dtype)
         w = cw if w is None else w * cw
     is_classifier = net.activations[-1].name in ("sigmoid", "softmax")
-    if monitor.endswith("accuracy") and not is_classifier:
-        raise ValueError(f"monitor={monitor!r} needs a classifier (sigmoid or softmax output); "
+    if config.monitor.endswith("accuracy") and not is_classifier:
+        raise ValueError(f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); "
                          "use 'loss' or 'val_loss'")
-
     if validation_data is not None:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a pair (X_val, Y_val) with X_val of shape (n_x, m_val)")
         X_val = net.check_X(validation_data[0])
-        Y_val = net.check_Y(validation_data[1], X_val.shape[1])
-    elif validation_fraction or (early_stopping and monitor.startswith("val_")):
-        fraction = validation_fraction or 0.1            # scikit-learn's default when early stopping
-        seed = validation_seed if validation_seed is not None else (net.seed or 0)
+        return X, Y, w, (X_val, net.check_Y(validation_data[1], X_val.shape[1]))
+    if config.validation_fraction or (config.early_stopping and config.monitor.startswith("val_")):
+        fraction = config.validation_fraction or 0.1            # scikit-learn's default when early stopping
+        seed = config.validation_seed if config.validation_seed is not None else (net.seed or 0)
         train, val = train_validation_split(Y, fraction, seed, stratify=is_classifier)
-        X, X_val, Y, Y_val = X[:, train], X[:, val], Y[:, train], Y[:, val]
-        w = None if w is None else w[train]
-    else:
-        X_val = Y_val = None
-    if monitor.startswith("val_") and X_val is None and (restore_best or early_stopping):
-        monitor = monitor[4:]
+        return X[:, train], Y[:, train], None if w is None else w[train], (X[:, val], Y[:, val])
+    return X, Y, w, None
 
+
+def _callbacks(config, callbacks) -> list:
     cbs = list(callbacks)
     for cb in cbs:
         if not isinstance(cb, Callback):
             raise ValueError(f"callbacks must be vecprop.callbacks.Callback objects, got {type(cb).__name__}")
-    if verbose:
+    if config.verbose:
         cbs.append(ProgressBar())
-    if print_every:
-        cbs.append(PrintCost(print_every))
+    if config.print_every:
+        cbs.append(PrintCost(config.print_every))
+    return cbs
 
-    if reset:
-        net.reset_training()
-    state = _trainer_state(net, config)
-    kp = propagation.keep_probs(keep_prob, net.L)
-    kp = kp if any(p < 1 for p in kp) else None
-    restore = early_stopping if restore_best is None else bool(restore_best)
-    history = History()
-    trainer = _Trainer(net, config, epochs, history, state)
-    quiet_nan = any(getattr(cb, "stop_quietly", False) for cb in cbs)
 
-    theta = net._flat_params()                                # every W[l], b[l] as views of one vector
-    params, groups = net.params, _groups(theta, net.layer_dims)
-    last_good = theta.copy()                                  # the last finite parameters
-    best = theta.copy() if restore else None
-    best_value, best_epoch, wait = math.inf, None, 0
-    sign = -1.0 if monitor.endswith("accuracy") else 1.0     # minimize sign·value
-    m = X.shape[1]
-    if shuffle and batch_size is not None and batch_size < m:
-        # Each shuffled batch gathers whole columns; with columns contiguous (Fortran order, as X_rows.T
-        # already is) that is a straight copy. A row-major X is copied once into that layout.
-        X, Y = np.asfortranarray(X), np.asfortranarray(Y)
-    interrupted = _SigintFlag()
-    workspaces = {}                          # batch size -> (preallocated Workspace, its gradient's two groups)
-    canonical = net.activations[-1].name == net.loss.canonical_activation
-    softmax = net.activations[-1].name == "softmax"
-    error = None
-
-    for cb in cbs:
-        cb.on_train_begin(trainer)
-    # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
-    with interrupted, np.errstate(over="ignore", invalid="ignore"), _blas_threads(net.layer_dims, batch_size or m):
-        for _ in range(epochs):
-            epoch = state.epoch
-            trainer.last_epoch = epoch if _ == epochs - 1 else None
-            t0 = time.perf_counter()
-            lr = state.schedule.learning_rate(state.sched_state, epoch)
-            np.copyto(last_good, theta)
-            perm, batches = mini_batches(m, batch_size, net.rng, shuffle)
-            loss_sum, correct = 0.0, 0
-            for b, cols in enumerate(batches):
-                n_b = cols.stop - cols.start
-                if n_b not in workspaces:
-                    new = propagation.Workspace(net.layer_dims, n_b, net.dtype, kp,
-                                                batch=None if perm is None else (X, Y, w), l2=bool(l2))
-                    workspaces[n_b] = new, _groups(new.grads, net.layer_dims, "d")
-                ws, grad_groups = workspaces[n_b]
-                if perm is None:
-                    Xb, Yb, wb = X[:, cols], Y[:, cols], None if w is None else w[cols]
-                else:                                         # copy this batch's columns into the workspace
-                    Xb, Yb, wb = ws.gather(X, Y, w, perm[cols])
-                AL = net._forward(Xb, kp, ws)
-                ZL = net.caches[net.L].Z if canonical else None
-                J = propagation.cost(AL, Yb, net.loss, ZL=ZL, sample_weight=wb, params=params, l2=l2)
-                if not math.isfinite(J):
-                    error = (epoch, b)
-                    break
-                propagation.backward(AL, Yb, net.caches, params, net.activations, net.loss,
-                                     keep_prob=kp, sample_weight=wb, l2=l2, need_dA0=False, ws=ws)
-                if clip_norm:
-                    _clip_global_norm(ws.grads, clip_norm)
-                state.optimizer.update(groups, grad_groups, state.opt_state, lr)
-                loss_sum += J * n_b
-                if is_classifier:
-                    correct += _n_correct(AL, Yb, softmax, ws)
-                for cb in cbs:
-                    cb.on_batch_end(trainer, b, {"loss": J, "size": n_b})
-                if interrupted.flag or trainer.stop_training:
-                    break
-            if error is not None:
-                break
-            if not np.isfinite(theta).all():
-                error = (epoch, len(batches) - 1)
-                break
-            if (interrupted.flag or trainer.stop_training) and b < len(batches) - 1:
-                history.stop_reason = "interrupted" if interrupted.flag else "callback"
-                break                                   # a partial epoch is not recorded
-            logs = {"loss": loss_sum / m}
-            if is_classifier:
-                logs["accuracy"] = correct / m
-            if X_val is not None:
-                logs["val_loss"], logs["val_accuracy"] = _evaluate(net, X_val, Y_val, is_classifier)
-            logs["learning_rate"] = lr
-            state.epoch += 1
-            logs["seconds"] = time.perf_counter() - t0
-            history.append(epoch, logs)
-            monitored = logs.get(monitor, logs["loss"])
-            state.schedule.step(state.sched_state, epoch, logs.get("val_loss", logs["loss"]))
-            if sign * monitored < best_value - min_delta:
-                best_value, best_epoch, wait = sign * monitored, epoch, 0
-                if best is not None:
-                    np.copyto(best, theta)
-            else:
-                wait += 1
-            for cb in cbs:
-                cb.on_epoch_end(trainer, epoch, logs)
-            if early_stopping and wait >= patience:
-                history.stop_reason = "early_stopping"
-                break
-            if interrupted.flag:
-                history.stop_reason = "interrupted"
-                break
-            if trainer.stop_training:
-                history.stop_reason = "callback"
-                break
-        else:
-            history.stop_reason = "epochs"
-
-    if error is not None:
-        np.copyto(theta, last_good)                     # the last finite parameters
-        history.stop_reason = "diverged"
-    if restore and best_epoch is not None:
-        np.copyto(theta, best)
-        history.best_epoch = best_epoch
-    net.metadata["training"] = config.to_json()
-    for cb in cbs:
-        cb.on_train_end(trainer, {"stop_reason": history.stop_reason})
-    if error is not None and not quiet_nan:
-        epoch, b = error
-        raise DivergenceError(f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
-                              f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
-                              "network keeps its last finite parameters")
-    return history
+def _stopping_rules(config, has_validation: bool) -> list:
+    """Early stopping / restore best (when asked), then Ctrl-C, then a callback's stop_training."""
+    rules = []
+    restore = config.early_stopping if config.restore_best is None else bool(config.restore_best)
+    if config.early_stopping or restore:
+        monitor = config.monitor
+        if monitor.startswith("val_") and not has_validation:
+            monitor = monitor[4:]
+        rules.append(EarlyStopping(monitor, config.patience, config.min_delta, restore_best=restore,
+                                   stop=config.early_stopping))
+    return [*rules, Interrupt(), CallbackStop()]
 
 
 def _trainer_state(net, config) -> TrainerState:
@@ -413,7 +443,7 @@ def _trainer_state(net, config) -> TrainerState:
             old.sched_state = schedule.init(config.learning_rate)
         return old
     epoch = 0 if old is None else old.epoch
-    net._training = TrainerState(optimizer, optimizer.init(_groups(net._flat_params(), net.layer_dims)), schedule,
+    net._training = TrainerState(optimizer, optimizer.init(_groups(net.theta, net.layer_dims)), schedule,
                                  schedule.init(config.learning_rate), epoch)
     return net._training
 
@@ -468,64 +498,4 @@ def _layer_state_views(opt_state, layer_dims) -> dict:
     return views
 
 
-def _clip_global_norm(grads, clip_norm):
-    """Scale the flat gradient (every dW, db) by clip_norm / ‖g‖ when its global norm ‖g‖ exceeds clip_norm."""
-    norm = math.sqrt(float(np.vdot(grads, grads)))
-    if norm > clip_norm:
-        grads *= clip_norm / norm
-
-
-def _n_correct(AL, Y, softmax: bool, ws=None) -> int:
-    """Examples classified right: argmax agreement (softmax) or every 0/1 output right (sigmoid)."""
-    if softmax:
-        if ws is None:
-            return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
-        AL.argmax(axis=0, out=ws.pred)
-        Y.argmax(axis=0, out=ws.label)
-        return int(np.count_nonzero(np.equal(ws.pred, ws.label, out=ws.hit)))
-    return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
-
-
-def _evaluate(net, X, Y, is_classifier):
-    """Validation loss (from logits, no dropout) and accuracy, leaving the training caches alone."""
-    AL, caches = propagation.forward(X, net.params, net.activations)
-    ZL = caches[net.L].Z if net.activations[-1].name == net.loss.canonical_activation else None
-    J = propagation.cost(AL, Y, net.loss, ZL=ZL)
-    softmax = net.activations[-1].name == "softmax"
-    return J, (_n_correct(AL, Y, softmax) / Y.shape[1] if is_classifier else None)
-
-
-def _blas_threads(layer_dims, batch: int):
-    """One BLAS thread while the products are small (n_l·n_{l-1}·batch < 4e6): a second thread only
-    adds synchronization there, and on a busy machine it can cost 10×. Needs threadpoolctl (optional)."""
-    largest = max(n * p for p, n in zip(layer_dims[:-1], layer_dims[1:])) * batch
-    if largest >= 4e6:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
-class _SigintFlag:
-    """While active, Ctrl-C sets ``flag`` instead of raising, so training stops after the current batch."""
-
-    def __init__(self):
-        self.flag = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        if self.flag:            # a second Ctrl-C interrupts at once
-            raise KeyboardInterrupt
-        self.flag = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
+_clip_global_norm = clip_global_norm     # the old private name

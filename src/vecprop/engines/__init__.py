@@ -1,0 +1,58 @@
+"""Engines: who computes a batch's gradient sums for the Trainer (the engine seam).
+
+``get_engine(spec)`` turns a name (``"numpy"``, ``"reference"``, ``"auto"``; ``"numba"`` and ``"xp"``
+once registered), an :class:`Engine` subclass or an instance into what the Trainer uses;
+``register_engine(name, cls)`` adds one. See :class:`vecprop.engines.base.Engine` for the contract.
+"""
+from __future__ import annotations
+
+from .base import N_SCALARS, Engine, clip_global_norm, n_correct
+from .numpy_engine import NumpyEngine
+from .reference import ReferenceEngine
+
+__all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "available_engines",
+           "ReferenceEngine", "NumpyEngine", "clip_global_norm", "n_correct"]
+
+ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine}
+AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model
+
+
+def register_engine(name: str, cls: type[Engine], *, overwrite: bool = False) -> type[Engine]:
+    """Make ``cls`` (an Engine subclass) available as ``engine=name``; returns ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, Engine)):
+        raise ValueError(f"register_engine needs an Engine subclass, got {cls!r}")
+    if name in ENGINES and not overwrite and ENGINES[name] is not cls:
+        raise ValueError(f"an engine named {name!r} is already registered; pass overwrite=True to replace it")
+    ENGINES[name] = cls
+    return cls
+
+
+def available_engines() -> list[str]:
+    """The registered engine names, sorted."""
+    return sorted(ENGINES)
+
+
+def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
+    """The Engine for ``spec``: a registered name, "auto"/None (the fastest that supports ``model``),
+    an Engine subclass, or an Engine instance (returned as is).
+
+    With ``model`` given, returns an instance built for it (``keep_prob``: per layer 1..L or None);
+    without, the class. Raises ValueError for an unknown name or one that cannot train ``model``.
+    """
+    if isinstance(spec, Engine):
+        return spec
+    if spec is None or spec == "auto":
+        cls = next(ENGINES[n] for n in AUTO_ORDER if n in ENGINES and (model is None or ENGINES[n].supports(model)))
+    elif isinstance(spec, type) and issubclass(spec, Engine):
+        cls = spec
+    elif isinstance(spec, str) and spec in ENGINES:
+        cls = ENGINES[spec]
+    else:
+        raise ValueError(f"unknown engine {spec!r}; expected one of {', '.join(available_engines())}, 'auto', "
+                         "an Engine subclass or instance")
+    if model is None:
+        return cls
+    if not cls.supports(model):
+        raise ValueError(f"engine {cls.name!r} cannot train this network (e.g. a custom activation); "
+                         "use engine='numpy'")
+    return cls(model, keep_prob)
