@@ -7,7 +7,8 @@ optimizer step is one more (:meth:`NumbaEngine.update`). Kernels on arrays of at
 ``PARALLEL_MIN`` elements run on numba's threads, smaller ones serially.
 
 It compiles the built-in activations (linear, relu, leaky_relu, sigmoid, tanh; softmax as the output) and
-losses; :meth:`NumbaEngine.supports` says False for anything else (a registered custom activation), and
+losses; a softmax hidden layer (whose Jacobian is not diagonal) runs on the activation's NumPy methods;
+:meth:`NumbaEngine.supports` says False for anything else (a registered custom activation), and
 ``engine="auto"`` then picks the NumPy engine. An output activation that is not its loss's canonical one
 (e.g. sigmoid with categorical cross-entropy) goes through the loss's and activation's own NumPy methods
 for the output layer only. Compiled code is cached on disk (numba's ``cache=True``, in ``__pycache__``).
@@ -106,11 +107,10 @@ class NumbaEngine(Engine):
 
     @classmethod
     def supports(cls, model) -> bool:
-        """True for float32/float64 networks of built-in activations (softmax only as the output) and losses."""
+        """True for float32/float64 networks of built-in activations and losses (not for a registered one)."""
         acts = model.activations
         return (np.dtype(model.dtype).name in ("float32", "float64")
-                and all(type(g) in _ACTIVATIONS for g in acts[:-1])
-                and type(acts[-1]) in (*_ACTIVATIONS, Softmax) and type(model.loss) in _LOSSES)
+                and all(type(g) in (*_ACTIVATIONS, Softmax) for g in acts) and type(model.loss) in _LOSSES)
 
     def bind(self, X, Y, sample_weight=None):
         """Keep the data with one example per row (X.T of the course's X; no copy when X is X_rows.T)."""
@@ -175,9 +175,16 @@ class NumbaEngine(Engine):
             if U is not None:
                 self.model.rng.random(out=U)                             # D[l] = U < keep_prob[l]
             A_drop = buf.A_drop.get(l, buf.A[l])
-            kernel = K.bias_act_parallel if parallel and Z.size >= PARALLEL_MIN else K.bias_act
-            kernel(Z, params[f"b{l}"], buf.A[l], kind, slope, _NO_U if U is None else U,
-                   1.0 if U is None else kp[l - 1], A_drop)             # eq. (2)'s bias, eq. (1), dropout
+            if kind < 0:                                                 # a hidden softmax: NumPy's methods
+                Z += params[f"b{l}"]
+                self.model.activations[l - 1].forward(Z, out=buf.A[l])
+                if U is not None:
+                    np.multiply(buf.A[l], U < kp[l - 1], out=A_drop)
+                    np.divide(A_drop, kp[l - 1], out=A_drop)
+            else:
+                kernel = K.bias_act_parallel if parallel and Z.size >= PARALLEL_MIN else K.bias_act
+                kernel(Z, params[f"b{l}"], buf.A[l], kind, slope, _NO_U if U is None else U,
+                       1.0 if U is None else kp[l - 1], A_drop)         # eq. (2)'s bias, eq. (1), dropout
             A_prev = A_drop
         return A_prev
 
@@ -214,6 +221,13 @@ class NumbaEngine(Engine):
             dA = np.matmul(params[f"W{l}"].T, buf.dZ[l], out=buf.dA[l - 1])   # BP3
             kind, slope = self._kinds[l - 2]
             U = buf.U.get(l - 1)
+            if kind < 0:                                                 # a hidden softmax: NumPy's methods
+                if U is not None:
+                    dA *= U < kp[l - 2]
+                    np.divide(dA, kp[l - 2], out=dA)
+                self.model.activations[l - 2].backward(dA, buf.Z[l - 1], buf.A[l - 1], out=buf.dZ[l - 1])
+                np.sum(buf.dZ[l - 1], axis=1, out=grads[f"b{l - 1}"][:, 0])           # BP2
+                continue
             kernel = K.bp4_parallel if parallel and dA.size >= PARALLEL_MIN else K.bp4
             kernel(dA, buf.Z[l - 1], buf.A[l - 1], kind, slope, _NO_U if U is None else U,
                    1.0 if U is None else kp[l - 2], buf.dZ[l - 1], grads[f"b{l - 1}"])   # mask, BP4, BP2
@@ -231,8 +245,12 @@ class NumbaEngine(Engine):
             Z = np.matmul(params[f"W{l}"], A)
             kind, slope = self._kinds[l - 1]
             A = Z if kind == K.ACT["linear"] else np.empty_like(Z)
-            (K.bias_act_parallel if _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
-                Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A)
+            if kind < 0:
+                Z += params[f"b{l}"]
+                model.activations[l - 1].forward(Z, out=A)
+            else:
+                (K.bias_act_parallel if _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
+                    Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A)
         w = self._no_w if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=model.dtype)
         Z = np.matmul(params[f"W{L}"], A)
         if self._head is not None:
