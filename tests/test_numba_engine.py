@@ -333,3 +333,25 @@ def test_cli_train_engine_option(tmp_path):
         assert rel_err(fast.params[key], W) <= 1e-12, key
     lines = train("fastest", 2).stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown engine 'fastest'" in lines[0]
+
+
+def test_without_numba_auto_is_numpy_and_numba_says_how_to_install(monkeypatch):
+    import vecprop.engines as engines
+    from vecprop.engines.numpy_engine import NumpyEngine
+
+    monkeypatch.delitem(engines.ENGINES, "numba", raising=False)
+    monkeypatch.setattr(engines, "_UNAVAILABLE", {"numba"})        # as if numba did not import
+    net = Network([3, 4, 2], "relu", "categorical_cross_entropy")
+    assert type(engines.get_engine("auto", net)) is NumpyEngine
+    assert "numba" not in engines.available_engines()
+    with pytest.raises(ValueError, match=r"engine 'numba' needs numba.*pip install 'vecprop\[fast\]'"):
+        engines.get_engine("numba", net)
+
+
+def test_importing_vecprop_and_its_trainer_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = "import sys, vecprop, vecprop.training, vecprop.engines; print('numba' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120).stdout.strip() == "False"
