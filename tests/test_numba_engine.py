@@ -355,3 +355,25 @@ def test_importing_vecprop_and_its_trainer_does_not_import_numba():
     code = "import sys, vecprop, vecprop.training, vecprop.engines; print('numba' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120).stdout.strip() == "False"
+
+
+def test_parallel_engine_equals_the_serial_engine(monkeypatch):
+    """NumbaEngine.parallel runs the *_parallel twins (here on every array): the same numbers, bit for bit."""
+    import numba
+
+    from vecprop.engines import numba_engine
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("numba has one thread here: the parallel twins are never chosen")
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((5, 40)), targets("binary_cross_entropy", 2, 40, rng)
+    perm = rng.permutation(40)
+    sums = []
+    for parallel in (False, True):
+        monkeypatch.setattr(numba_engine, "PARALLEL_MIN", 1)
+        monkeypatch.setattr(NumbaEngine, "parallel", parallel)
+        net = Network([5, 12, 9, 2], ["tanh", "relu", "sigmoid"], seed=4)
+        outs, _ = _sums(NumbaEngine, net, X, Y, None, (0.8, 0.7, 1.0), [perm[:17], perm[17:]])
+        sums.append(outs)
+    for a, b in zip(*sums):
+        assert np.array_equal(a, b)

@@ -3,8 +3,13 @@
 Per batch it makes 3L − 1 GEMM calls (eq. 2, BP1, BP3) and L + 2 kernel calls: the batch gather, one
 bias + activation (+ dropout) kernel per hidden layer, one output-layer kernel (g_L, the loss sum,
 dZ[L] = w (A[L] − Y), BP2 and the number right) and one BP4 (+ mask, + BP2) kernel per hidden layer; the
-optimizer step is one more (:meth:`NumbaEngine.update`). Kernels on arrays of at least
-``PARALLEL_MIN`` elements run on numba's threads, smaller ones serially.
+optimizer step is one more (:meth:`NumbaEngine.update`). Every kernel has a twin that splits the
+rows over numba's threads; they run only when ``NumbaEngine.parallel`` is True (default False), on
+arrays of at least ``PARALLEL_MIN`` elements. Serial is the default because numba's OpenMP threads spin
+after each parallel region while OpenBLAS's threads spin after each GEMM: on a 2-core machine the two
+pools took turns and the large benchmark job (784-512-512-10, batch 256) ran 3× slower than serial
+kernels (with ``OMP_WAIT_POLICY=passive`` or numba's workqueue layer the slowdown went away but the
+threads bought nothing measurable on 2 busy cores). Set it on machines with cores to spare.
 
 It compiles the built-in activations (linear, relu, leaky_relu, sigmoid, tanh; softmax as the output) and
 losses; a softmax hidden layer (whose Jacobian is not diagonal) runs on the activation's NumPy methods;
@@ -25,7 +30,7 @@ from . import numba_kernels as K
 from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of, n_correct
 from .numpy_engine import blas_threads
 
-__all__ = ["NumbaEngine", "PARALLEL_MIN"]
+__all__ = ["NumbaEngine", "PARALLEL_MIN", "UPDATE_PARALLEL_MIN"]
 
 PARALLEL_MIN = 1 << 15   # elements from which a kernel runs on numba's threads (below: serially)
 # The update streams θ, the gradient and the moments once, at memory speed: threads pay off only for
@@ -75,6 +80,7 @@ class NumbaEngine(Engine):
     """
 
     name = "numba"
+    parallel = False                       # run the *_parallel kernels on large arrays (see the module docstring)
 
     def __init__(self, model, keep_prob=None):
         super().__init__(model, keep_prob)
@@ -152,7 +158,7 @@ class NumbaEngine(Engine):
         if m_b == 0:
             out[:] = 0
             return
-        self._parallel = _threads() > 1
+        self._parallel = self.parallel and _threads() > 1
         buf, Xt, Yt, w = self._batch(cols, m_b)
         self._last = (buf, Xt.T)
         A_prev = self._forward(buf, Xt.T)
@@ -249,7 +255,7 @@ class NumbaEngine(Engine):
                 Z += params[f"b{l}"]
                 model.activations[l - 1].forward(Z, out=A)
             else:
-                (K.bias_act_parallel if _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
+                (K.bias_act_parallel if self.parallel and _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
                     Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A)
         w = self._no_w if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=model.dtype)
         Z = np.matmul(params[f"W{L}"], A)
@@ -280,7 +286,8 @@ class NumbaEngine(Engine):
         beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", 0.0)))
         beta2 = float(getattr(optimizer, "beta2", 0.0))
         decay = 1.0 - lr * optimizer.weight_decay if name == "adamw" else 1.0
-        kernel = K.update_parallel if theta.size >= UPDATE_PARALLEL_MIN and _threads() > 1 else K.update
+        parallel = self.parallel and theta.size >= UPDATE_PARALLEL_MIN and _threads() > 1
+        kernel = K.update_parallel if parallel else K.update
         kernel(theta, grads, *moments, n_W, float(w_sum), float(l2) / count if l2 else 0.0,
                float(clip_norm or 0.0), K.OPT[name], lr, beta1, beta2, float(getattr(optimizer, "epsilon", 0.0)),
                decay, 1.0 - beta1 ** t, 1.0 - beta2 ** t)
