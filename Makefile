@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(STAMP)  ## train on the built-in default dataset and print a report
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff's checks and its formatter's check (the rules are in pyproject.toml)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 bench: $(STAMP)  ## vecprop vs scikit-learn (and PyTorch when installed); writes BENCHMARKS.md
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m vecprop bench

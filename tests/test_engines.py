@@ -9,14 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from test_propagation import PAIRS, make_net, targets
 from vecprop import Network
 from vecprop.activations import ACTIVATIONS
-from vecprop.engines import (N_SCALARS, Engine, NumpyEngine, ReferenceEngine, available_engines, get_engine,
-                             register_engine)
+from vecprop.engines import (
+    N_SCALARS,
+    Engine,
+    NumpyEngine,
+    ReferenceEngine,
+    available_engines,
+    get_engine,
+    register_engine,
+)
 from vecprop.reducers import LocalReducer, Reducer
 from vecprop.training import Trainer
-
-from test_propagation import PAIRS, make_net, targets
 
 ENGINES = [name for name in available_engines() if name != "reference"]
 HIDDEN = sorted(ACTIVATIONS)
@@ -192,9 +198,57 @@ def test_trainer_step_reads_like_the_seed():
     before = net.theta.copy()
     J0 = net.copy().compute_cost(X, Y)
     J, count, correct = trainer.step(slice(0, 10), 0.1)
-    assert J == pytest.approx(J0, rel=1e-12)
+    assert pytest.approx(J0, rel=1e-12) == J
     assert count == 10 and 0 <= correct <= 10
     assert not np.array_equal(net.theta, before)
     other = Network([3, 4, 1], seed=3)
     other.fit(X, Y, epochs=1, learning_rate=0.1, verbose=0)
     np.testing.assert_allclose(net.theta, other.theta, rtol=1e-12)
+
+
+def test_every_hyperparameter_is_declared_once_in_fitconfig():
+    import inspect
+    from dataclasses import fields
+
+    from vecprop.training import FitConfig, fit
+
+    names = [f.name for f in fields(FitConfig)]
+    assert len(names) == 19 and names[0] == "epochs"
+    sig = inspect.signature(fit)
+    for f in fields(FitConfig):
+        assert sig.parameters[f.name].default == f.default
+        assert f.metadata["doc"]
+    assert FitConfig.doc().splitlines()[0] == "epochs = 100: passes over the training set"
+    net = Network([2, 3, 1], seed=0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'.*epochs, learning_rate"):
+        net.fit(np.zeros((2, 4)), np.zeros((1, 4)), epoch=3)
+    with pytest.raises(ValueError, match="patience must be an integer >= 1, got 0"):
+        FitConfig(patience=0).check(net)
+    with pytest.raises(ValueError, match="keep_prob must be in"):
+        FitConfig(keep_prob=1.5).check(net)
+
+
+def test_stopping_rules_are_public_objects_plugged_into_the_loop():
+    """A NoImprovement rule (scikit-learn's tol / n_iter_no_change) passed to fit stops it."""
+    from vecprop.stopping import EarlyStopping, NoImprovement, StoppingRule
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3, 30)), (rng.random((1, 30)) < 0.5).astype(float)
+    rule = NoImprovement(tol=1e9, n_iter_no_change=2)        # nothing is ever an improvement of 1e9
+    h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[rule])
+    assert h.stop_reason == "converged" and len(h.loss) == 4 and rule.converged
+    lowered = []
+    adaptive = NoImprovement(tol=1e9, n_iter_no_change=1, reduce_rate=lambda t: len(lowered) < 2
+                             and not lowered.append(t.state.epoch))
+    h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[adaptive])
+    assert h.stop_reason == "converged" and lowered == [3, 5] and len(h.loss) == 7
+
+    class StopAtThree(StoppingRule):
+        def epoch_reason(self, trainer, epoch, logs):
+            return "three" if len(trainer.history.loss) == 3 else None
+
+    h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[StopAtThree()])
+    assert h.stop_reason == "three" and len(h.loss) == 3
+    es = EarlyStopping("loss", patience=1, min_delta=1e9)
+    h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[es])
+    assert h.stop_reason == "early_stopping" and h.best_epoch == 0 and len(h.loss) == 2

@@ -281,29 +281,32 @@ def test_vectorized_backward_equals_naive_per_example_loop(dims, hidden, output,
 
 @pytest.mark.parametrize("output,loss", PAIRS, ids=[f"{g}+{l}" for g, l in PAIRS])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_workspace_backward_equals_the_plain_one_bit_for_bit(output, loss, dtype):
-    """The trainer's path (buffers, 1/m applied to every layer at once) gives the plain path's dW, db."""
+def test_numpy_engine_sums_equal_the_plain_backward(output, loss, dtype):
+    """The trainer's buffered path (vecprop.engines.NumpyEngine: sums over the batch, written into one flat
+    vector) gives the plain path's dW, db times Σw; moved from the old Workspace test (issue #10)."""
+    from vecprop.engines import N_SCALARS, NumpyEngine
+
     rng = np.random.default_rng(3)
     dims, m = [4, 5, 3, 3], 6
     X = rng.standard_normal((dims[0], m)).astype(dtype)
     Y = targets(loss, dims[-1], m, rng).astype(dtype)
-    sw = rng.uniform(0.2, 2.0, m)
-    for l2, weights, keep in [(0.0, None, None), (0.3, sw, (0.8, 0.6, 1.0))]:
+    sw = rng.uniform(0.2, 2.0, m).astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for weights, keep in [(None, None), (sw, (0.8, 0.6, 1.0))]:
         plain, buffered = (make_net(dims, "tanh", output, loss, seed=5, dtype=dtype) for _ in range(2))
         AL, caches = propagation.forward(X, plain.params, plain.activations, keep_prob=keep, rng=plain.rng)
         grads = propagation.backward(AL, Y, caches, plain.params, plain.activations, plain.loss, keep_prob=keep,
-                                     sample_weight=weights, l2=l2, need_dA0=False)
-        ws = propagation.Workspace(dims, m, dtype, keep, l2=bool(l2))
-        AL_ws, caches_ws = propagation.forward(X, buffered.params, buffered.activations, keep_prob=keep,
-                                               rng=buffered.rng, ws=ws)
-        grads_ws = propagation.backward(AL_ws, Y, caches_ws, buffered.params, buffered.activations, buffered.loss,
-                                        keep_prob=keep, sample_weight=weights, l2=l2, need_dA0=False, ws=ws)
-        np.testing.assert_array_equal(AL_ws, AL)
+                                     sample_weight=weights, need_dA0=False)
+        engine = NumpyEngine(buffered, keep)
+        engine.bind(X, Y, weights)
+        out = np.zeros(buffered.n_params + N_SCALARS, dtype)
+        engine.batch_sums(slice(0, m), out)
+        w_sum = m if weights is None else weights.sum()
+        views = propagation.param_views(out[:buffered.n_params], dims)
         for l in range(1, len(dims)):
-            for key in (f"dW{l}", f"db{l}"):
-                assert grads_ws[key].dtype == dtype
-                np.testing.assert_array_equal(grads_ws[key], grads[key], err_msg=key)
-                assert np.shares_memory(grads_ws[key], ws.grads)       # views of the one flat gradient
+            for key in (f"W{l}", f"b{l}"):
+                assert views[key].dtype == dtype
+                np.testing.assert_allclose(views[key] / w_sum, grads["d" + key], rtol=tol, atol=tol, err_msg=key)
 
 
 def test_param_layout_puts_every_weight_first_then_every_bias():

@@ -123,11 +123,11 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
     AL = net64.forward(X)
     grads = net64.backward(Y, sample_weight=sample_weight, l2=l2)
     params = net64.params
-    canonical = net64.activations[-1].name == net64.loss.canonical_activation
+    head = net64.head
 
     def J():
         AL, caches = propagation.forward(X, params, net64.activations)
-        ZL = caches[net64.L].Z if canonical else None
+        ZL = head.cost_logits(caches[net64.L].Z)            # the logit-stable cost for a canonical output
         return propagation.cost(AL, Y, net64.loss, ZL=ZL, sample_weight=sample_weight, params=params, l2=l2)
 
     numeric = numeric_gradient(J, params, epsilon)

@@ -9,11 +9,13 @@ import copy as _copy
 
 import numpy as np
 
-from . import propagation
+from . import propagation, training
 from .activations import get_activation
 from .checks import check_l2, check_sample_weight, finite_array
+from .head import OutputHead
 from .initializers import default_initializer, initialize
 from .losses import get_loss
+from .modelfile import save_network
 
 __all__ = ["Network"]
 
@@ -115,6 +117,11 @@ class Network:
         self._last = None
 
     @property
+    def head(self) -> OutputHead:
+        """The output head: the output activation g_L with the loss (cost, dZ[L], decoding to classes)."""
+        return OutputHead(self.activations[-1], self.loss)
+
+    @property
     def theta(self) -> np.ndarray:
         """Every parameter as one flat vector ``[W1, ..., WL, b1, ..., bL]`` (propagation.param_layout);
         ``params`` are views of it, so writing into theta changes them (what the trainer updates)."""
@@ -188,10 +195,9 @@ class Network:
         X = self.check_X(X)
         return self._forward(X, propagation.keep_probs(keep_prob, self.L) if keep_prob is not None else None)
 
-    def _forward(self, X, keep_prob=None, ws=None):
-        """Forward on validated X; keep_prob already per layer; ws: the trainer's Workspace, if any."""
-        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng,
-                                              ws=ws)
+    def _forward(self, X, keep_prob=None):
+        """Forward on validated X; keep_prob already per layer."""
+        AL, self.caches = propagation.forward(X, self._params, self.activations, keep_prob=keep_prob, rng=self.rng)
         self._last = (AL, keep_prob)
         return AL
 
@@ -225,8 +231,7 @@ class Network:
         """
         ZL = None
         if self._last is not None and AL is self._last[0]:
-            if self.activations[-1].name == self.loss.canonical_activation:
-                ZL = self.caches[self.L].Z
+            ZL = self.head.cost_logits(self.caches[self.L].Z)
         else:
             AL = _finite_array(AL, "AL", self.dtype)
         Y = self.check_Y(Y, AL.shape[1])
@@ -253,29 +258,19 @@ class Network:
         softmax output: class indices of shape (1, m); sigmoid output: 0/1 of shape (n_L, m) (A > 0.5);
         anything else: A[L] itself, (n_L, m).
         """
-        AL = self.predict_output(X)
-        g = self.activations[-1].name
-        if g == "softmax":
-            return AL.argmax(axis=0)[None, :]
-        if g == "sigmoid":
-            return (AL > 0.5).astype(np.int64)
-        return AL
+        return self.head.predict(self.predict_output(X))
 
     def accuracy(self, X, Y) -> float:
         """Share of examples predicted right: argmax agreement for softmax, all n_L bits for sigmoid."""
         X = self.check_X(X)
         Y = self.check_Y(Y, X.shape[1])
-        P = self.predict(X)
-        if self.activations[-1].name == "softmax":
-            return float((P[0] == Y.argmax(axis=0)).mean())
-        if self.activations[-1].name == "sigmoid":
-            return float(((Y > 0.5) == (P == 1)).all(axis=0).mean())
-        raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        if not self.head.is_classifier:
+            raise ValueError("accuracy is for classifiers (sigmoid or softmax output); use cost() for regression")
+        return self.head.n_correct(self.predict_output(X), Y) / X.shape[1]
 
     def fit(self, X, Y, **kwargs):
         """Train by (mini-batch) gradient descent; see :func:`vecprop.training.fit` for every option."""
-        from .training import fit
-        return fit(self, X, Y, **kwargs)
+        return training.fit(self, X, Y, **kwargs)
 
     def summary(self, m=None, *, file=None) -> str:
         """The seed's "Variable / Dimensions" table for this architecture, printed and returned.
@@ -336,8 +331,7 @@ class Network:
 
     def restore_training_state(self, arrays: dict, info: dict) -> None:
         """Inverse of :meth:`training_state` (used when loading a checkpoint)."""
-        from .training import TrainerState
-        self._training = TrainerState.from_saved(self, arrays, info)
+        self._training = training.TrainerState.from_saved(self, arrays, info)
 
     def reset_training(self) -> None:
         """Forget optimizer state, schedule position and epoch count: the next fit starts afresh."""
@@ -345,7 +339,6 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        from .io import save_network
         return save_network(self, path, include_training_state=include_training_state)
 
     def copy(self) -> "Network":

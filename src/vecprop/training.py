@@ -8,6 +8,7 @@ bit for bit the parameters of ``fit(2E)``. ``net.reset_training()`` starts afres
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import time
 from dataclasses import dataclass, field, fields
@@ -18,10 +19,11 @@ from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
 from .checks import check_sample_weight
 from .engines import N_SCALARS, clip_global_norm, get_engine
-from .reducers import LocalReducer
-from .stopping import CallbackStop, EarlyStopping, Interrupt
+from .head import class_weights, target_labels
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
+from .reducers import LocalReducer
 from .schedules import get_schedule
+from .stopping import CallbackStop, EarlyStopping, Interrupt
 
 __all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
@@ -31,29 +33,69 @@ class DivergenceError(FloatingPointError, ValueError):
     """The cost became NaN or infinite; the network keeps its last finite parameters."""
 
 
+def _is_int(v, low=1) -> bool:
+    return isinstance(v, (int, np.integer)) and v >= low
+
+
+def _hp(default, doc: str, check=None, message: str = ""):
+    """One hyperparameter, declared once: default, doc, and ``check(value, net) -> bool`` with the message
+    (formatted with ``value``) of the ValueError it raises otherwise."""
+    return field(default=default, metadata={"doc": doc, "check": check, "message": message})
+
+
 @dataclass(frozen=True)
 class FitConfig:
-    """Every training hyperparameter, as :func:`fit` received it (kept with saved models)."""
+    """Every training hyperparameter, declared once (default, check, doc); kept with saved models.
 
-    epochs: int = 100                  # passes over the training set
-    learning_rate: float = 0.01        # α (α0 for a schedule)
-    optimizer: object = "gd"           # gd, momentum, nesterov, rmsprop, adam, adamw, or a spec/object
-    batch_size: int | None = None      # None: the seed's batch gradient descent over all m examples
-    shuffle: bool = True               # reshuffle the columns every epoch (mini-batches only)
-    schedule: object = None            # learning-rate schedule; None keeps α constant
-    l2: float = 0.0                    # λ of the course's L2 regularization
-    keep_prob: object = 1.0            # inverted dropout: keep probability, one float or one per hidden layer
-    clip_norm: float | None = None     # clip the gradient's global norm to this value
-    class_weight: object = None        # "balanced" or {class: weight}
-    validation_fraction: float = 0.0   # share of examples held out (stratified for classifiers)
-    validation_seed: int | None = None # seed of that split; default the network's seed (or 0)
-    early_stopping: bool = False       # stop when `monitor` has not improved for `patience` epochs
-    monitor: str = "val_loss"          # val_loss, val_accuracy, loss or accuracy
-    patience: int = 10                 # epochs without improvement before stopping
-    min_delta: float = 0.0             # smallest change that counts as an improvement
-    restore_best: bool | None = None   # restore the best epoch's weights at the end; default: early_stopping
-    verbose: int = 1                   # 0 silent; 1 a progress bar on a terminal
-    print_every: int | None = None     # the course's "print the cost every N" (epochs)
+    :func:`fit` and ``Network.fit`` take exactly these names as keyword arguments; :meth:`check`
+    validates them against a network; ``FitConfig.doc()`` lists them.
+    """
+
+    epochs: int = _hp(100, "passes over the training set", lambda v, net: _is_int(v),
+                      "epochs must be an integer >= 1, got {value!r}")
+    learning_rate: float = _hp(0.01, "α (α0 for a schedule)", lambda v, net: np.isfinite(v) and v > 0,
+                               "learning_rate must be a positive number, got {value!r}")
+    optimizer: object = _hp("gd", "gd, momentum, nesterov, rmsprop, adam, adamw, or a spec/object")
+    batch_size: int | None = _hp(None, "None: the seed's batch gradient descent over all m examples",
+                                 lambda v, net: v is None or _is_int(v),
+                                 "batch_size must be None (all examples) or an integer >= 1, got {value!r}")
+    shuffle: bool = _hp(True, "reshuffle the columns every epoch (mini-batches only)")
+    schedule: object = _hp(None, "learning-rate schedule; None keeps α constant")
+    l2: float = _hp(0.0, "λ of the course's L2 regularization", lambda v, net: np.isfinite(v) and v >= 0,
+                    "l2 (λ) must be a number >= 0, got {value!r}")
+    keep_prob: object = _hp(1.0, "inverted dropout: keep probability, one float or one per hidden layer",
+                            lambda v, net: propagation.keep_probs(v, net.L) is not None)
+    clip_norm: float | None = _hp(None, "clip the gradient's global norm to this value",
+                                  lambda v, net: v is None or (np.isfinite(v) and v > 0),
+                                  "clip_norm must be None or a positive number, got {value!r}")
+    class_weight: object = _hp(None, '"balanced" or {class: weight}')
+    validation_fraction: float = _hp(0.0, "share of examples held out (stratified for classifiers)",
+                                     lambda v, net: 0 <= v < 1, "validation_fraction must be in [0, 1), got {value!r}")
+    validation_seed: int | None = _hp(None, "seed of that split; default the network's seed (or 0)")
+    early_stopping: bool = _hp(False, "stop when `monitor` has not improved for `patience` epochs")
+    monitor: str = _hp("val_loss", "val_loss, val_accuracy, loss or accuracy",
+                       lambda v, net: v in ("val_loss", "val_accuracy", "loss", "accuracy"),
+                       "monitor must be one of val_loss, val_accuracy, loss, accuracy; got {value!r}")
+    patience: int = _hp(10, "epochs without improvement before stopping", lambda v, net: _is_int(v),
+                        "patience must be an integer >= 1, got {value!r}")
+    min_delta: float = _hp(0.0, "smallest change that counts as an improvement")
+    restore_best: bool | None = _hp(None, "restore the best epoch's weights at the end; default: early_stopping")
+    verbose: int = _hp(1, "0 silent; 1 a progress bar on a terminal")
+    print_every: int | None = _hp(None, "the course's \"print the cost every N\" (epochs)",
+                                  lambda v, net: v is None or _is_int(v),
+                                  "print_every must be None or an integer >= 1, got {value!r}")
+
+    def check(self, net) -> None:
+        """Raise ValueError (the message says what to change) for the first invalid hyperparameter."""
+        for f in fields(self):
+            check, value = f.metadata["check"], getattr(self, f.name)
+            if check is not None and not check(value, net):
+                raise ValueError(f.metadata["message"].format(value=value))
+
+    @classmethod
+    def doc(cls) -> str:
+        """One line per hyperparameter: name, default, meaning."""
+        return "\n".join(f"{f.name} = {f.default!r}: {f.metadata['doc']}" for f in fields(cls))
 
     def to_json(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -138,35 +180,6 @@ def mini_batches(m: int, batch_size: int | None, rng: np.random.Generator | None
     return perm, [slice(k, min(k + batch_size, m)) for k in range(0, m, batch_size)]
 
 
-def class_weights(Y: np.ndarray, class_weight) -> np.ndarray:
-    """Per-example weights (m,) from ``"balanced"`` (m / (n_classes · count_c)) or a {class: weight} dict.
-
-    Classes are the argmax of one-hot columns, or the 0/1 value of a single sigmoid output.
-    """
-    if Y.shape[0] == 1:
-        labels = (Y[0] > 0.5).astype(np.int64)
-        n_classes = 2
-    else:
-        labels = Y.argmax(axis=0)
-        n_classes = Y.shape[0]
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-        counts = np.bincount(labels, minlength=n_classes)
-        table = np.where(counts > 0, labels.size / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
-    elif isinstance(class_weight, dict):
-        table = np.ones(n_classes)
-        for c, w in class_weight.items():
-            if not (isinstance(c, (int, np.integer)) and 0 <= c < n_classes):
-                raise ValueError(f"class_weight key {c!r} is not a class index in 0..{n_classes - 1}")
-            if not (np.isfinite(w) and w >= 0):
-                raise ValueError(f"class_weight[{c}] = {w!r} must be a finite number >= 0")
-            table[c] = w
-    else:
-        raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
-    return table[labels]
-
-
 def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool):
     """Column indices (train, validation): a random ``fraction`` held out, stratified by class if asked."""
     if not 0.0 < fraction < 1.0:
@@ -174,7 +187,7 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
     m = Y.shape[1]
     rng = np.random.default_rng(seed)
     if stratify:
-        labels = (Y[0] > 0.5).astype(np.int64) if Y.shape[0] == 1 else Y.argmax(axis=0)
+        labels = target_labels(Y)
         val = []
         for c in np.unique(labels):
             idx = rng.permutation(np.flatnonzero(labels == c))
@@ -311,7 +324,7 @@ class Trainer:
         return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
 
     def _logs(self, loss, accuracy, lr, validation) -> dict:
-        classifier = self.net.activations[-1].name in ("sigmoid", "softmax")
+        classifier = self.net.head.is_classifier
         logs = {"loss": loss}
         if classifier:
             logs["accuracy"] = accuracy
@@ -323,12 +336,8 @@ class Trainer:
         return logs
 
 
-def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer="gd", batch_size=None,
-        shuffle: bool = True, schedule=None, l2: float = 0.0, keep_prob=1.0, clip_norm=None,
-        sample_weight=None, class_weight=None, validation_data=None, validation_fraction: float = 0.0,
-        validation_seed=None, early_stopping: bool = False, monitor: str = "val_loss", patience: int = 10,
-        min_delta: float = 0.0, restore_best=None, callbacks=(), verbose: int = 1, print_every=None,
-        reset: bool = False, engine=None, reduce=None, stopping=()) -> History:
+def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), reset: bool = False, engine=None,
+        reduce=None, stopping=(), **hyperparameters) -> History:
     """Train ``net`` by (mini-batch) gradient descent; continues where the last fit stopped.
 
     Parameters
@@ -336,9 +345,10 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
     net : Network
     X : array of shape (n_0, m) — columns are examples
     Y : array of shape (n_L, m) — 0/1 rows (sigmoid), one-hot columns (softmax) or targets (linear)
-    epochs, learning_rate, optimizer, batch_size, shuffle, schedule, l2, keep_prob, clip_norm,
-    class_weight, validation_fraction, validation_seed, early_stopping, monitor, patience, min_delta,
-    restore_best, verbose, print_every : see :class:`FitConfig`
+    **hyperparameters : every field of :class:`FitConfig` (declared there once, with its default and
+        check): epochs, learning_rate, optimizer, batch_size, shuffle, schedule, l2, keep_prob, clip_norm,
+        class_weight, validation_fraction, validation_seed, early_stopping, monitor, patience, min_delta,
+        restore_best, verbose, print_every
     sample_weight : array of shape (m,), optional — per-example weights of the cost and of dZ
     validation_data : (X_val (n_0, m_v), Y_val (n_L, m_v)), optional
     callbacks : iterable of :class:`vecprop.callbacks.Callback`
@@ -362,13 +372,12 @@ def fit(net, X, Y, *, epochs: int = 100, learning_rate: float = 0.01, optimizer=
 
     Ctrl-C (SIGINT) stops training after the current batch and returns the History.
     """
-    config = FitConfig(epochs=epochs, learning_rate=learning_rate, optimizer=optimizer, batch_size=batch_size,
-                       shuffle=shuffle, schedule=schedule, l2=l2, keep_prob=keep_prob, clip_norm=clip_norm,
-                       class_weight=class_weight, validation_fraction=validation_fraction,
-                       validation_seed=validation_seed, early_stopping=early_stopping, monitor=monitor,
-                       patience=patience, min_delta=min_delta, restore_best=restore_best, verbose=verbose,
-                       print_every=print_every)
-    _check_config(config, net)
+    unknown = sorted(set(hyperparameters) - {f.name for f in fields(FitConfig)})
+    if unknown:
+        raise TypeError(f"fit() got an unexpected keyword argument {unknown[0]!r}; the hyperparameters are "
+                        f"{', '.join(f.name for f in fields(FitConfig))}")
+    config = FitConfig(**hyperparameters)
+    config.check(net)
     X, Y, w, validation = _fit_data(net, config, X, Y, sample_weight, validation_data)
     if reset:
         net.reset_training()
@@ -389,7 +398,7 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data):
     if config.class_weight is not None:
         cw = class_weights(Y, config.class_weight).astype(net.dtype)
         w = cw if w is None else w * cw
-    is_classifier = net.activations[-1].name in ("sigmoid", "softmax")
+    is_classifier = net.head.is_classifier
     if config.monitor.endswith("accuracy") and not is_classifier:
         raise ValueError(f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); "
                          "use 'loss' or 'val_loss'")
@@ -448,27 +457,6 @@ def _trainer_state(net, config) -> TrainerState:
     return net._training
 
 
-def _check_config(c: FitConfig, net) -> None:
-    def need(ok, msg):
-        if not ok:
-            raise ValueError(msg)
-    need(isinstance(c.epochs, (int, np.integer)) and c.epochs >= 1, f"epochs must be an integer >= 1, got {c.epochs!r}")
-    need(np.isfinite(c.learning_rate) and c.learning_rate > 0,
-         f"learning_rate must be a positive number, got {c.learning_rate!r}")
-    need(c.batch_size is None or (isinstance(c.batch_size, (int, np.integer)) and c.batch_size >= 1),
-         f"batch_size must be None (all examples) or an integer >= 1, got {c.batch_size!r}")
-    need(np.isfinite(c.l2) and c.l2 >= 0, f"l2 (λ) must be a number >= 0, got {c.l2!r}")
-    need(c.clip_norm is None or (np.isfinite(c.clip_norm) and c.clip_norm > 0),
-         f"clip_norm must be None or a positive number, got {c.clip_norm!r}")
-    need(0 <= c.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {c.validation_fraction!r}")
-    need(c.monitor in ("val_loss", "val_accuracy", "loss", "accuracy"),
-         f"monitor must be one of val_loss, val_accuracy, loss, accuracy; got {c.monitor!r}")
-    need(isinstance(c.patience, (int, np.integer)) and c.patience >= 1, f"patience must be an integer >= 1, got {c.patience!r}")
-    need(c.print_every is None or (isinstance(c.print_every, (int, np.integer)) and c.print_every >= 1),
-         f"print_every must be None or an integer >= 1, got {c.print_every!r}")
-    propagation.keep_probs(c.keep_prob, net.L)
-
-
 def _groups(flat, layer_dims, prefix: str = "") -> dict:
     """The two parameter groups of a flat vector laid out as propagation.param_layout: all weights, all biases.
 
@@ -499,3 +487,14 @@ def _layer_state_views(opt_state, layer_dims) -> dict:
 
 
 _clip_global_norm = clip_global_norm     # the old private name
+
+
+def _fit_signature():
+    """fit's signature with every FitConfig field spelled out, for help() and IDEs (declared once)."""
+    sig = inspect.signature(fit)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default) for f in fields(FitConfig)]
+    return sig.replace(parameters=params)
+
+
+fit.__signature__ = _fit_signature()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib
 
-from .base import N_SCALARS, Engine, clip_global_norm, n_correct
+from .base import N_SCALARS, Engine, clip_global_norm
 from .numpy_engine import NumpyEngine
 from .reference import ReferenceEngine
 
 __all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "available_engines",
-           "ReferenceEngine", "NumpyEngine", "clip_global_norm", "n_correct"]
+           "ReferenceEngine", "NumpyEngine", "clip_global_norm"]
 
 ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine}
 AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Engine", "N_SCALARS", "LOSS_SUM", "WEIGHT_SUM", "COUNT", "CORRECT", "n_correct", "batch_size_of"]
+__all__ = ["Engine", "N_SCALARS", "LOSS_SUM", "WEIGHT_SUM", "COUNT", "CORRECT", "batch_size_of", "clip_global_norm"]
 
 N_SCALARS = 4                      # after the n gradient entries: loss sum, weight sum, count, correct
 LOSS_SUM, WEIGHT_SUM, COUNT, CORRECT = range(N_SCALARS)
@@ -26,15 +26,6 @@ def batch_size_of(cols, m: int) -> int:
     if isinstance(cols, slice):
         return len(range(*cols.indices(m)))
     return len(cols)
-
-
-def n_correct(AL: np.ndarray, Y: np.ndarray, output: str) -> int:
-    """Examples classified right: argmax agreement (softmax), every 0/1 output right (sigmoid), else 0."""
-    if output == "softmax":
-        return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
-    if output == "sigmoid":
-        return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
-    return 0
 
 
 class Engine:

@@ -27,7 +27,7 @@ from ..losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy
 from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop
 from ..propagation import LayerCache, param_views
 from . import numba_kernels as K
-from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of, n_correct
+from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of
 from .numpy_engine import blas_threads
 
 __all__ = ["NumbaEngine", "PARALLEL_MIN", "UPDATE_PARALLEL_MIN"]
@@ -201,20 +201,17 @@ class NumbaEngine(Engine):
         if self._head is not None:
             K.head(Z, model.params[f"b{L}"], buf.A[L], Yt, w, self._head, buf.dZ[L], grads[f"b{L}"], buf.head)
             return buf.head[0], int(buf.head[1])
-        # an output activation that is not the loss's canonical one: the NumPy methods of both
-        g, loss, Y = model.activations[-1], model.loss, Yt.T
+        # an output activation that is not the loss's canonical one: the output head's NumPy methods
+        head, Y = model.head, Yt.T
         Z += model.params[f"b{L}"]
-        AL = g.forward(Z, out=buf.A[L])
-        losses = loss.per_example(AL, Y)
-        dA = loss.dAL(AL, Y)                                             # ∂L/∂A[L], then BP4 through g_L
-        if self._w is not None:
-            dA *= w
-        dZ = g.backward(dA, Z, AL, out=buf.dZ[L])
+        AL = head.activation.forward(Z, out=buf.A[L])
+        losses = head.per_example(AL, Y, Z)
+        dZ = head.output_delta(AL, Y, Z, None if self._w is None else w, out=buf.dZ[L])   # ∂L/∂A[L], BP4
         if dZ is not buf.dZ[L]:
             buf.dZ[L][...] = dZ
         np.sum(buf.dZ[L], axis=1, out=grads[f"b{L}"][:, 0])            # BP2
         loss_sum = losses.sum() if self._w is None else np.dot(w, losses)
-        return loss_sum, n_correct(AL, Y, g.name)
+        return loss_sum, head.n_correct(AL, Y)
 
     def _backward(self, buf, X, grads):
         """BP1 and BP3 (BLAS) and BP4 + BP2 (kernel) from layer L down; sums over the batch, no 1/m."""
@@ -266,9 +263,9 @@ class NumbaEngine(Engine):
             loss_sum, right = out
         else:
             AL = model.activations[-1].forward(Z + params[f"b{L}"])
-            losses = model.loss.per_example(AL, Y)
+            losses = model.head.per_example(AL, Y)
             loss_sum = losses.sum() if sample_weight is None else np.dot(w, losses)
-            right = n_correct(AL, Y, model.activations[-1].name)
+            right = model.head.n_correct(AL, Y)
         sums[:] = loss_sum, m if sample_weight is None else w.sum(), m, right
         return sums
 

@@ -91,19 +91,11 @@ def forward(ws: Workspace, X, params, activations, keep_prob, rng) -> tuple:
     return A, caches
 
 
-def backward(ws: Workspace, AL, Y, w, caches, params, activations, loss, keep_prob, dW, db) -> None:
+def backward(ws: Workspace, AL, Y, w, caches, params, activations, head, keep_prob, dW, db) -> None:
     """BP4 and BP1–BP3 from layer L down into ``ws``; dW[l] = dZ A_prevᵀ and db[l] = Σ_i dZ as SUMS
     over the batch (no 1/m), written into the views ``dW[l]``, ``db[l]``; w: raw per-example weights."""
     L = len(activations)
-    if activations[-1].name == loss.canonical_activation:
-        dZ = loss.dZL(AL, Y, out=ws.dZ[L])               # fused output: dZ[L] = A[L] − Y
-        if w is not None:
-            dZ *= w
-    else:
-        dA = loss.dAL(AL, Y)                             # ∂L/∂A[L], then BP4 through g_L
-        if w is not None:
-            dA *= w
-        dZ = activations[-1].backward(dA, caches[L].Z, caches[L].A, out=ws.dZ[L])
+    dZ = head.output_delta(AL, Y, caches[L].Z, w, out=ws.dZ[L])   # dZ[L] (A[L] − Y for a canonical pair)
     for l in range(L, 0, -1):
         cache = caches[l]
         if l < L:
@@ -173,14 +165,14 @@ class NumpyEngine(Engine):
         ws, X, Y, w = self._batch(cols, m_b)
         AL, caches = forward(ws, X, model.params, model.activations, self.keep_prob, model.rng)
         self.caches = caches
-        canonical = model.activations[-1].name == model.loss.canonical_activation
-        losses = model.loss.per_example(AL, Y, caches[model.L].Z if canonical else None)
+        head = model.head
+        losses = head.per_example(AL, Y, caches[model.L].Z)
         dW, db = self._grad_views(out)
-        backward(ws, AL, Y, w, caches, model.params, model.activations, model.loss, self.keep_prob, dW, db)
+        backward(ws, AL, Y, w, caches, model.params, model.activations, head, self.keep_prob, dW, db)
         out[n + LOSS_SUM] = losses.sum() if w is None else np.dot(w, losses)
         out[n + WEIGHT_SUM] = m_b if w is None else w.sum()
         out[n + COUNT] = m_b
-        out[n + CORRECT] = _n_correct(AL, Y, model.activations[-1].name, ws)
+        out[n + CORRECT] = _n_correct(AL, Y, head, ws)
 
     def eval_sums(self, X, Y, sample_weight=None):
         model = self.model
@@ -189,25 +181,20 @@ class NumpyEngine(Engine):
         if m == 0:
             return sums
         AL, caches = propagation.forward(X, model.params, model.activations)
-        canonical = model.activations[-1].name == model.loss.canonical_activation
-        losses = model.loss.per_example(AL, Y, caches[model.L].Z if canonical else None)
+        losses = model.head.per_example(AL, Y, caches[model.L].Z)
         w = sample_weight
         sums[:] = (losses.sum() if w is None else np.dot(w, losses), m if w is None else np.sum(w), m,
-                   _n_correct(AL, Y, model.activations[-1].name))
+                   model.head.n_correct(AL, Y))
         return sums
 
 
-def _n_correct(AL, Y, output, ws=None) -> int:
-    """Examples classified right (see :func:`vecprop.engines.base.n_correct`), into ws's buffers if given."""
-    if output == "softmax":
-        if ws is None:
-            return int(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
+def _n_correct(AL, Y, head, ws) -> int:
+    """Examples classified right (OutputHead.n_correct), a softmax's argmaxes written into ws's buffers."""
+    if head.activation.name == "softmax":
         AL.argmax(axis=0, out=ws.pred)
         Y.argmax(axis=0, out=ws.label)
         return int(np.count_nonzero(np.equal(ws.pred, ws.label, out=ws.hit)))
-    if output == "sigmoid":
-        return int(((AL > 0.5) == (Y > 0.5)).all(axis=0).sum())
-    return 0
+    return head.n_correct(AL, Y)
 
 
 def blas_threads(layer_dims, batch: int):

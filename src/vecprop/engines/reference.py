@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import propagation
-from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, n_correct
+from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine
 
 __all__ = ["ReferenceEngine"]
 
@@ -31,7 +31,7 @@ class ReferenceEngine(Engine):
         AL, caches = propagation.forward(X, model.params, model.activations, keep_prob=self.keep_prob, rng=model.rng)
         self.caches = caches
         w_sum = float(m_b) if w is None else float(w.sum())
-        J = propagation.cost(AL, Y, model.loss, ZL=_logits(model, caches), sample_weight=w)   # Σ w L / Σ w
+        J = propagation.cost(AL, Y, model.loss, ZL=model.head.cost_logits(caches[model.L].Z), sample_weight=w)
         grads = propagation.backward(AL, Y, caches, model.params, model.activations, model.loss,
                                      keep_prob=self.keep_prob, sample_weight=w, need_dA0=False)
         for key, view in propagation.param_views(out[:n], model.layer_dims).items():
@@ -39,7 +39,7 @@ class ReferenceEngine(Engine):
         out[n + LOSS_SUM] = J * w_sum
         out[n + WEIGHT_SUM] = w_sum
         out[n + COUNT] = m_b
-        out[n + CORRECT] = n_correct(AL, Y, model.activations[-1].name)
+        out[n + CORRECT] = model.head.n_correct(AL, Y)
 
     def eval_sums(self, X, Y, sample_weight=None):
         model = self.model
@@ -49,11 +49,8 @@ class ReferenceEngine(Engine):
             return sums
         AL, caches = propagation.forward(X, model.params, model.activations)
         w_sum = float(m) if sample_weight is None else float(np.sum(sample_weight))
-        J = propagation.cost(AL, Y, model.loss, ZL=_logits(model, caches), sample_weight=sample_weight)
-        sums[:] = J * w_sum, w_sum, m, n_correct(AL, Y, model.activations[-1].name)
+        J = propagation.cost(AL, Y, model.loss, ZL=model.head.cost_logits(caches[model.L].Z),
+                             sample_weight=sample_weight)                                       # Σ w L / Σ w
+        sums[:] = J * w_sum, w_sum, m, model.head.n_correct(AL, Y)
         return sums
 
-
-def _logits(model, caches):
-    """Z[L] when the output activation is the loss's canonical one (a cost finite for any |Z|), else None."""
-    return caches[model.L].Z if model.activations[-1].name == model.loss.canonical_activation else None
