@@ -579,7 +579,8 @@ def plot_scaling(spec):
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.8), squeeze=False)
     for ax, sweep in zip(axes[0], sweeps):
         for fw in dict.fromkeys(p["framework"] for p in points):
-            xy = sorted((p["x"], p["seconds_per_epoch"]) for p in points if p["sweep"] == sweep and p["framework"] == fw)
+            xy = sorted((p["x"], p["seconds_per_epoch"]) for p in points
+                        if p["sweep"] == sweep and p["framework"] == fw)
             if xy:
                 ax.plot(*zip(*xy), marker="o", label=labels.get(fw, fw))
         ax.set_xscale("log", base=2)

@@ -14,7 +14,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 # lower numbers are lower layers; a module may import its own layer or any layer below
 LAYERS = {
     0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
-        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine"],
+        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine",
+        "engines.numba_engine", "engines.numba_kernels"],
     1: ["callbacks", "reducers", "stopping", "training"],                 # training, beside the model
     2: ["network", "gradcheck"],                                          # the model
     3: ["io", "datasets", "plots", "course"],                             # files and data

@@ -56,7 +56,7 @@ def test_bias_act_is_bias_activation_and_inverted_dropout(name, dtype, keep_prob
     assert rel_err(Z, Z_ref) == 0.0
     assert rel_err(A, A_ref) <= 4 * np.finfo(dtype).eps
     if keep_prob < 1:
-        assert rel_err(A_drop, A_ref * (U < keep_prob) / keep_prob) <= 4 * np.finfo(dtype).eps
+        assert rel_err(A_drop, A_ref * (keep_prob > U) / keep_prob) <= 4 * np.finfo(dtype).eps
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -69,7 +69,7 @@ def test_bp4_masks_multiplies_by_g_prime_and_sums_rows(name, dtype, keep_prob):
     A = g.forward(Z.copy())
     dA = rng.standard_normal((7, 11)).astype(dtype)
     U = rng.random((7, 11)) if keep_prob < 1 else np.empty((0, 0))
-    dA_ref = dA * (U < keep_prob) / keep_prob if keep_prob < 1 else dA.copy()
+    dA_ref = dA * (keep_prob > U) / keep_prob if keep_prob < 1 else dA.copy()
     dZ_ref = dA_ref * g.derivative(Z, A)                                   # BP4
     dZ, db = np.empty_like(Z), np.empty((7, 1), dtype)
     K.bp4(dA, Z, A, K.ACT[name], getattr(g, "slope", 0.0), U, keep_prob, dZ, db)
@@ -136,7 +136,8 @@ def test_fused_update_equals_the_base_class_update(name, dtype, l2, clip, w_sum)
     rng = np.random.default_rng(4)
     n_W, n = 30, 37
     o1, s1, th1, g1 = _update_args(name, n_W, n, dtype, rng)
-    o2, s2, th2, g2 = o1, {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s1.items()}, th1.copy(), g1.copy()
+    s2 = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s1.items()}
+    o2, th2, g2 = o1, th1.copy(), g1.copy()
     kw = dict(n_W=n_W, w_sum=w_sum, count=12, l2=l2, clip_norm=clip, lr=0.05)
     Engine(None).update(th1, g1, optimizer=o1, opt_state=s1, **kw)
     fused = NumbaEngine.__new__(NumbaEngine)                  # the update needs no model
@@ -229,12 +230,12 @@ def test_batch_sums_equal_the_reference_engine(pair, hidden, keep_prob, weighted
 
 
 def test_supports_built_in_networks_only():
-    assert NumbaEngine.supports((Network([3, 4, 2], "relu", "categorical_cross_entropy")))
-    assert NumbaEngine.supports((Network([3, 4, 1], ["tanh", "sigmoid"], dtype=np.float32)))
+    assert NumbaEngine.supports(Network([3, 4, 2], "relu", "categorical_cross_entropy"))
+    assert NumbaEngine.supports(Network([3, 4, 1], ["tanh", "sigmoid"], dtype=np.float32))
     swish = register_activation("swish_numba_test", lambda Z: Z / (1 + np.exp(-Z)),
                                 lambda Z: 1 / (1 + np.exp(-Z)) * (1 + Z * (1 - 1 / (1 + np.exp(-Z)))))
-    assert not NumbaEngine.supports((Network([3, 4, 1], [swish, "sigmoid"])))
-    assert NumbaEngine.supports((Network([3, 4, 2], ["softmax", "softmax"])))   # softmax hidden: NumPy's
+    assert not NumbaEngine.supports(Network([3, 4, 1], [swish, "sigmoid"]))
+    assert NumbaEngine.supports(Network([3, 4, 2], ["softmax", "softmax"]))   # softmax hidden: NumPy's
 
 
 # ------------------------------------------------------------------------------------- through fit
@@ -320,8 +321,8 @@ def test_cli_train_engine_option(tmp_path):
     import vecprop
 
     def train(engine, expect):
-        proc = subprocess.run([sys.executable, "-m", "vecprop", "train", "--epochs", "5", "--no-plots", "--engine", engine,
-                               "--out", f"{engine}.safetensors"], cwd=tmp_path, capture_output=True, text=True,
+        args = ["train", "--epochs", "5", "--no-plots", "--engine", engine, "--out", f"{engine}.safetensors"]
+        proc = subprocess.run([sys.executable, "-m", "vecprop", *args], cwd=tmp_path, capture_output=True, text=True,
                               timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         assert proc.returncode == expect, proc.stderr
         return proc

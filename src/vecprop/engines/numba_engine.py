@@ -103,7 +103,7 @@ class NumbaEngine(Engine):
         caches = {}
         for l in range(1, self.model.L + 1):
             U = buf.U.get(l)
-            caches[l] = LayerCache(A_prev, buf.Z[l], buf.A[l], None if U is None else U < self.keep_prob[l - 1])
+            caches[l] = LayerCache(A_prev, buf.Z[l], buf.A[l], None if U is None else self.keep_prob[l - 1] > U)
             A_prev = buf.A_drop.get(l, buf.A[l])
         return caches
 
@@ -185,7 +185,7 @@ class NumbaEngine(Engine):
                 Z += params[f"b{l}"]
                 self.model.activations[l - 1].forward(Z, out=buf.A[l])
                 if U is not None:
-                    np.multiply(buf.A[l], U < kp[l - 1], out=A_drop)
+                    np.multiply(buf.A[l], kp[l - 1] > U, out=A_drop)
                     np.divide(A_drop, kp[l - 1], out=A_drop)
             else:
                 kernel = K.bias_act_parallel if parallel and Z.size >= PARALLEL_MIN else K.bias_act
@@ -226,7 +226,7 @@ class NumbaEngine(Engine):
             U = buf.U.get(l - 1)
             if kind < 0:                                                 # a hidden softmax: NumPy's methods
                 if U is not None:
-                    dA *= U < kp[l - 2]
+                    dA *= kp[l - 2] > U
                     np.divide(dA, kp[l - 2], out=dA)
                 self.model.activations[l - 2].backward(dA, buf.Z[l - 1], buf.A[l - 1], out=buf.dZ[l - 1])
                 np.sum(buf.dZ[l - 1], axis=1, out=grads[f"b{l - 1}"][:, 0])           # BP2
