@@ -252,3 +252,37 @@ def test_stopping_rules_are_public_objects_plugged_into_the_loop():
     es = EarlyStopping("loss", patience=1, min_delta=1e9)
     h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[es])
     assert h.stop_reason == "early_stopping" and h.best_epoch == 0 and len(h.loss) == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_float32_batch_sums_agree_within_1e_5(engine):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((4, 13)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[:, rng.integers(0, 3, 13)]
+    nets = [Network([4, 6, 3], "relu", "categorical_cross_entropy", seed=1, dtype=np.float32) for _ in range(2)]
+    engines = [ReferenceEngine(nets[0], (0.8, 1.0)), get_engine(engine, nets[1], (0.8, 1.0))]
+    bufs = [np.empty(nets[0].n_params + N_SCALARS, np.float32) for _ in engines]
+    for e, buf in zip(engines, bufs):
+        e.bind(X, Y, None)
+        e.batch_sums(np.arange(13)[::-1].copy(), buf)
+        assert buf.dtype == np.float32
+    np.testing.assert_allclose(bufs[1], bufs[0], rtol=1e-5, atol=1e-5)
+
+
+def test_update_divides_by_the_weight_sum_adds_l2_and_does_nothing_for_an_empty_step():
+    from vecprop.optimizers import get_optimizer
+
+    net = Network([2, 3, 1], seed=0)
+    theta, n_W = net.theta, 9
+    gd = get_optimizer("gd")
+    engine = NumpyEngine(net)
+    before = theta.copy()
+    grads = np.arange(theta.size, dtype=float)
+    engine.update(theta, grads, n_W=n_W, w_sum=0.0, count=0.0, l2=0.0, clip_norm=None, optimizer=gd,
+                  opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}), lr=0.1)
+    np.testing.assert_array_equal(theta, before)             # no examples anywhere: zero gradient
+    grads = np.arange(theta.size, dtype=float)
+    expected = before - 0.1 * (np.arange(theta.size) / 4.0 + np.r_[0.5 / 8 * before[:n_W], np.zeros(theta.size - n_W)])
+    engine.update(theta, grads, n_W=n_W, w_sum=4.0, count=8.0, l2=0.5, clip_norm=None, optimizer=gd,
+                  opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}), lr=0.1)
+    np.testing.assert_allclose(theta, expected, rtol=1e-15)

@@ -38,7 +38,7 @@ def __getattr__(name):
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
-                "callbacks", "propagation", "cli"}:
+                "callbacks", "propagation", "cli", "engines", "stopping", "reducers", "head"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vecprop' has no attribute {name!r}")
 

@@ -30,6 +30,7 @@ from .initializers import initialize
 from .losses import BinaryCrossEntropy
 from .optimizers import GD, Adam, Momentum
 from .schedules import InverseTime
+from .training import mini_batches
 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
@@ -165,7 +166,6 @@ def random_mini_batches(X, Y, mini_batch_size: int = 64, seed: int = 0):
     Returns a list of ``(mini_batch_X, mini_batch_Y)``, shapes (n_x, ≤ mini_batch_size) and (n_y, ≤ ...).
     The permutation comes from ``numpy.random.default_rng(seed)``, as vecprop's trainer draws it.
     """
-    from .training import mini_batches
     m = X.shape[1]
     perm, batches = mini_batches(m, mini_batch_size, np.random.default_rng(seed))
     if perm is None:

@@ -8,6 +8,7 @@ per-class weights. Network, the engines, the trainer and gradient_check all ask 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class OutputHead:
     activation: Activation
     loss: Loss
 
-    @property
+    @cached_property
     def canonical(self) -> bool:
         """Whether dZ[L] = A[L] − Y (and the cost can be computed from the logits Z[L])."""
         return self.activation.name == self.loss.canonical_activation

@@ -23,7 +23,7 @@ from .head import class_weights, target_labels
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
 from .reducers import LocalReducer
 from .schedules import get_schedule
-from .stopping import CallbackStop, EarlyStopping, Interrupt
+from .stopping import CallbackStop, EarlyStopping, Interrupt, StoppingRule
 
 __all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
            "class_weights", "train_validation_split"]
@@ -237,6 +237,9 @@ class Trainer:
         self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
         self.buffer = np.zeros(self.n + N_SCALARS, net.dtype)
         self._W = [v for k, v in net.params.items() if k[0] == "W"]
+        # only the rules that can stop mid-epoch are asked after every batch
+        self._batch_rules = [r for r in self.stopping
+                             if type(r).batch_reason is not StoppingRule.batch_reason]
 
     def step(self, cols, lr: float):
         """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
@@ -246,7 +249,7 @@ class Trainer:
         buf, n, config = self.buffer, self.n, self.config
         self.engine.batch_sums(cols, buf)          # forward, cost, backward: sums over this batch
         self.reducer(buf)                          # the identity in one process; MPI: Allreduce(SUM)
-        loss_sum, w_sum, count, correct = (float(v) for v in buf[n:])
+        loss_sum, w_sum, count, correct = buf[n:].tolist()
         J = loss_sum / w_sum if w_sum > 0 else 0.0                              # eq. (3)
         if config.l2:
             J += config.l2 / (2 * count) * sum(float(np.vdot(W, W)) for W in self._W)
@@ -305,7 +308,11 @@ class Trainer:
             loss_sum, count, correct = loss_sum + J * n_b, count + n_b, correct + c
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, {"loss": J, "size": int(n_b)})
-            reason = next(filter(None, (r.batch_reason(self) for r in self.stopping)), None)
+            reason = None
+            for rule in self._batch_rules:
+                reason = rule.batch_reason(self)
+                if reason:
+                    break
             if reason:
                 if b < len(batches) - 1:
                     return None, reason                           # a partial epoch is not recorded

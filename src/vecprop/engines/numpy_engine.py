@@ -125,6 +125,8 @@ class NumpyEngine(Engine):
         super().bind(X, Y, sample_weight)
         self._workspaces.clear()
         self._fortran = False
+        model = self.model          # fixed for this fit: looked up once, not per batch
+        self._fixed = (model.n_params, model.head, model.params, model.activations, model.L)
 
     def session(self, batch_size):
         return blas_threads(self.model.layer_dims, batch_size)
@@ -157,18 +159,17 @@ class NumpyEngine(Engine):
         return (ws, *ws.gather(self.X, self.Y, self.sample_weight, cols))
 
     def batch_sums(self, cols, out):
-        model, n = self.model, self.model.n_params
+        n, head, params, activations, L = self._fixed
         m_b = batch_size_of(cols, self.m)
         if m_b == 0:
             out[:] = 0
             return
         ws, X, Y, w = self._batch(cols, m_b)
-        AL, caches = forward(ws, X, model.params, model.activations, self.keep_prob, model.rng)
+        AL, caches = forward(ws, X, params, activations, self.keep_prob, self.model.rng)
         self.caches = caches
-        head = model.head
-        losses = head.per_example(AL, Y, caches[model.L].Z)
+        losses = head.per_example(AL, Y, caches[L].Z)
         dW, db = self._grad_views(out)
-        backward(ws, AL, Y, w, caches, model.params, model.activations, head, self.keep_prob, dW, db)
+        backward(ws, AL, Y, w, caches, params, activations, head, self.keep_prob, dW, db)
         out[n + LOSS_SUM] = losses.sum() if w is None else np.dot(w, losses)
         out[n + WEIGHT_SUM] = m_b if w is None else w.sum()
         out[n + COUNT] = m_b
