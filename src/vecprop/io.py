@@ -43,7 +43,6 @@ from .modelfile import (  # noqa: F401
     write_model_file,
 )
 
-
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit; anything larger is corrupt
 
 
