@@ -14,7 +14,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 # lower numbers are lower layers; a module may import its own layer or any layer below
 LAYERS = {
     0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
-        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine", "memory", "_html"],
+        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine", "memory", "_html",
+        "engines.numba_engine", "engines.numba_kernels"],
     1: ["callbacks", "reducers", "stopping", "training", "lbfgs", "distributed", "plots"],  # training, beside the model (plots: a leaf)
     2: ["network", "gradcheck"],                                          # the model
     3: ["io", "datasets", "datasets.dataset", "datasets.builtin", "datasets.files", "datasets.preprocessing",

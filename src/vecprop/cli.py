@@ -201,6 +201,8 @@ def _add_train(t):
                    help=f"epochs without improvement before stopping (default {DEFAULTS['patience']})")
     t.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts (default 0)")
     t.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    t.add_argument("--engine", default="auto",
+                   help="numba, numpy or reference (default auto: numba when installed, else numpy)")
     t.add_argument("--out", default="runs/model.safetensors", help="model file (default runs/model.safetensors)")
     t.add_argument("--plots", default="runs/plots", help="directory for PNG plots (default runs/plots)")
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -434,7 +436,7 @@ def _fit_options(args, ds):
                 keep_prob=args.keep_prob, l2=args.l2, clip_norm=args.clip_norm, class_weight=class_weight,
                 validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
                 monitor=monitor, patience=args.patience, min_delta=args.min_delta, validation_seed=args.seed,
-                print_every=args.print_every or None, verbose=0 if args.print_every else 1)
+                print_every=args.print_every or None, verbose=0 if args.print_every else 1, engine=args.engine)
 
 
 def _run_config(args, ds, net, target):
