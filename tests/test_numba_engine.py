@@ -329,7 +329,7 @@ def test_cli_train_engine_option(tmp_path):
 
     train("numba", 0)
     train("reference", 0)
-    fast, ref = (vecprop.load(tmp_path / f"{e}.safetensors") for e in ("numba", "reference"))
+    fast, ref = (vecprop.load_network(tmp_path / f"{e}.safetensors") for e in ("numba", "reference"))
     for key, W in ref.params.items():
         assert rel_err(fast.params[key], W) <= 1e-12, key
     lines = train("fastest", 2).stderr.strip().splitlines()

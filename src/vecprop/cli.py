@@ -374,6 +374,7 @@ def _load_predictor(path):
 def _check_train_options(args):
     """Every option that can be checked without the data, so a bad one fails before anything loads."""
     from . import Network
+    from .engines import get_engine
     from .optimizers import get_optimizer
     from .propagation import keep_probs
     from .schedules import get_schedule
@@ -389,6 +390,7 @@ def _check_train_options(args):
             initializer=args.initializer, dtype=args.dtype)                # activations, loss, initializer
     get_optimizer(args.optimizer)
     get_schedule(args.schedule)
+    get_engine(args.engine)
     keep_probs(args.keep_prob, len(args.hidden) + 1)
     _require("safetensors", "io", "vecprop train (to save the model)")
     if not args.no_plots:
