@@ -44,22 +44,92 @@ REGIMES = {
     # --quick: seconds in all, for the smoke test and for trying the harness out
     "tiny": {"layer_dims": [20, 32, 32, 10], "m": 512, "batch_size": 64, "epochs": 2, "learning_rate": 0.01},
 }
-FRAMEWORKS = ("vecprop", "vecprop-dnn", "sklearn", "torch", "gemm-floor")
+FRAMEWORKS = ("vecprop", "vecprop-numpy", "vecprop-dnn", "sklearn", "torch", "jax", "gemm-floor")
 ACCURACY_FRAMEWORKS = ("vecprop", "vecprop-dnn", "sklearn", "torch")
 # full-batch L-BFGS on digits: DNNClassifier(solver="lbfgs") beside MLPClassifier(solver="lbfgs"), same parameters
 LBFGS_FRAMEWORKS = ("vecprop-lbfgs", "sklearn-lbfgs")
-LABELS = {"vecprop": "vecprop Network.fit", "vecprop-dnn": "vecprop DNNClassifier",
-          "sklearn": "sklearn MLPClassifier", "torch": "PyTorch", "gemm-floor": "GEMMs only (floor)",
+LABELS = {"vecprop": "vecprop Network.fit", "vecprop-numpy": "vecprop Network.fit, numpy engine",
+          "vecprop-dnn": "vecprop DNNClassifier", "sklearn": "sklearn MLPClassifier", "torch": "PyTorch",
+          "jax": "JAX (jit step)", "gemm-floor": "GEMMs only (floor)",
           "vecprop-lbfgs": "vecprop DNNClassifier(lbfgs)", "sklearn-lbfgs": "sklearn MLPClassifier(lbfgs)"}
-PEERS = ("sklearn", "torch")
+PEERS = ("sklearn", "torch", "jax")
+PEER_LABELS = {"sklearn": "MLPClassifier", "torch": "PyTorch", "jax": "JAX"}   # summary column titles
 GEMM_N = {"full": 2048, "quick": 256}
+# How cost grows with the work (--scaling): one quantity varied per sweep, the rest as in "base";
+# ReLU hidden layers, softmax output, float32, enough epochs for about SCALING_FLOPS of training each.
+SCALING = {
+    "full": {"base": {"n_0": 40, "width": 256, "depth": 2, "m": 8000, "batch_size": 128},
+             "m": [1000, 4000, 16000, 64000], "width": [32, 128, 512, 2048], "depth": [1, 2, 4, 8]},
+    "quick": {"base": {"n_0": 8, "width": 16, "depth": 1, "m": 256, "batch_size": 64},
+              "m": [128, 256], "width": [8, 16], "depth": [1, 2]},
+}
+SCALING_FLOPS = {"full": 4e9, "quick": 1e6}
+
+
+def scaling_specs(size: str) -> list:
+    """(sweep, x, training spec) for every point of the scaling sweeps."""
+    cfg = SCALING[size]
+    out = []
+    for sweep in ("m", "width", "depth"):
+        for x in cfg[sweep]:
+            p = {**cfg["base"], sweep: x}
+            dims = [p["n_0"], *[p["width"]] * p["depth"], 10]
+            flops = 6.0 * p["m"] * sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+            epochs = max(1, round(SCALING_FLOPS[size] / flops))
+            out.append((sweep, x, {"layer_dims": dims, "m": p["m"], "batch_size": p["batch_size"],
+                                   "epochs": epochs, "learning_rate": 0.01}))
+    return out
+
+
+def run_scaling(size: str, frameworks, threads: int, repeats: int, quiet: bool, guard: dict) -> list:
+    """Seconds per epoch of every framework at every point of the sweeps (float32, medians of ``repeats``)."""
+    env = worker_env(threads)
+    points = []
+    for sweep, x, cfg in scaling_specs(size):
+        for fw in frameworks:
+            runs = []
+            for _ in range(repeats):
+                res = measure({"kind": "train", "framework": fw, "dtype": "float32", "threads": threads, **cfg},
+                              env, **guard)
+                if "error" in res:
+                    _say(f"  scaling {sweep}={x} {fw}: ERROR {res['error']}", quiet)
+                    break
+                runs.append(res["seconds_per_epoch"])
+            if runs:
+                points.append({"sweep": sweep, "x": x, "framework": fw, "seconds_per_epoch": statistics.median(runs),
+                               "layer_dims": cfg["layer_dims"], "m": cfg["m"], "batch_size": cfg["batch_size"]})
+                _say(f"  scaling {sweep}={x} {fw}: {points[-1]['seconds_per_epoch']:.4g} s/epoch", quiet)
+    return points
+
+
+def scaling_lines(points: list, png: str | None) -> list:
+    """The report's scaling section: the PNG and one table per sweep (seconds per epoch)."""
+    base = SCALING["full"]["base"]
+    lines = ["## How cost grows with the work", "",
+             f"Seconds per epoch (float32, plain SGD, log-log) as one quantity grows and the rest stay at m = "
+             f"{base['m']}, {base['depth']} hidden layers of {base['width']} ReLU units, {base['n_0']} inputs, "
+             f"10 classes, batch {base['batch_size']} (the --quick sweep is smaller). Slope 1 in m is linear cost; "
+             "in width, slope 2 is the GEMMs' n² and slope 1 the per-unit work; in depth, slope 1.", ""]
+    if png:
+        lines += [f"![seconds per epoch against m, width and depth]({png})", ""]
+    fws = [f for f in FRAMEWORKS if any(p["framework"] == f for p in points)]
+    for sweep in ("m", "width", "depth"):
+        xs = sorted({p["x"] for p in points if p["sweep"] == sweep})
+        if not xs:
+            continue
+        lines += [f"| {sweep} | " + " | ".join(LABELS[f] for f in fws) + " |", "|---:|" + "---:|" * len(fws)]
+        for x in xs:
+            cell = {p["framework"]: p["seconds_per_epoch"] for p in points if p["sweep"] == sweep and p["x"] == x}
+            lines.append(f"| {x} | " + " | ".join(_f(cell.get(f), ".4g") for f in fws) + " |")
+        lines.append("")
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------ running
 def worker_env(threads: int) -> dict:
     """The subprocesses' environment: OPENBLAS_CORETYPE/L2_SIZE removed, thread counts pinned."""
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
-    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[k] = str(threads)
     return env
 
@@ -199,6 +269,7 @@ def run_bench(regimes, dtypes, repeats: int, frameworks, threads: int, gemm_n: i
     info = results["info"]
     avail = {"vecprop": info.get("vecprop") is not None, "sklearn": info.get("sklearn") is not None,
              "vecprop-dnn": bool(info.get("dnn_classifier")), "torch": info.get("torch") is not None,
+             "jax": info.get("jax") is not None, "vecprop-numpy": info.get("vecprop") is not None,
              "gemm-floor": info.get("vecprop") is not None}
     frameworks = [f for f in frameworks if avail.get(f)]
     results["frameworks"] = frameworks
@@ -324,8 +395,32 @@ def _f(x, fmt):
 def _versions(info: dict) -> str:
     parts = [f"Python {info.get('python')}", f"NumPy {info.get('numpy')}", f"scikit-learn {info.get('sklearn')}"]
     parts.append(f"PyTorch {info['torch']}" if info.get("torch") else "PyTorch not installed")
+    parts.append(f"JAX {info['jax']}" if info.get("jax") else "JAX not installed")
+    parts.append(f"numba {info['numba']}" if info.get("numba") else "numba not installed")
     parts.append(f"vecprop {info.get('vecprop')}")
     return ", ".join(parts)
+
+
+def _summary_table(rows, floors) -> list:
+    """vecprop's row per (regime, dtype) with its speedup over each peer: medians, CPU time, best runs, and
+    the ceilings the GEMMs-only floor sets."""
+    head = (["regime", "dtype", "vecprop s/epoch"] + [f"× {PEER_LABELS[p]}" for p in PEERS]
+            + ["GFLOP/s", "share of GEMM peak"] + [f"× {PEER_LABELS[p]} (CPU time)" for p in PEERS]
+            + [f"× {PEER_LABELS[p]} (best runs)" for p in PEERS] + ["GEMMs-only s/epoch"]
+            + [f"ceiling × {PEER_LABELS[p]}" for p in PEERS])
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for row in rows:
+        if row["framework"] != "vecprop":
+            continue
+        floor = floors.get((row["regime"], row["dtype"]), {})
+        cells = ([row["regime"], row["dtype"], f"{row['seconds_per_epoch']:.4f}"]
+                 + [_f(row.get(f"vs_{p}"), ".2f") for p in PEERS]
+                 + [f"{row['gflops']:.1f}", f"{_f(row['peak_share'] and 100 * row['peak_share'], '.0f')} %"]
+                 + [_f(row.get(f"cpu_vs_{p}"), ".2f") for p in PEERS]
+                 + [_f(row.get(f"best_vs_{p}"), ".2f") for p in PEERS]
+                 + [_f(floor.get("seconds_per_epoch"), ".4f")] + [_f(floor.get(f"vs_{p}"), ".2f") for p in PEERS])
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def report(results: dict) -> str:
@@ -345,22 +440,8 @@ def report(results: dict) -> str:
               f"`A @ B` on {results['gemm_n']}² "
               "matrices in the same run. Speedup = peer's seconds per epoch / this row's (> 1: faster).", ""]
     floors = {(r["regime"], r["dtype"]): r for r in rows if r["framework"] == "gemm-floor"}
-    lines += ["## Summary: vecprop (Network.fit) speedup over each peer", "",
-              "| regime | dtype | vecprop s/epoch | × MLPClassifier | × PyTorch | GFLOP/s | share of GEMM peak | "
-              "× MLPClassifier (CPU time) | × PyTorch (CPU time) | × MLPClassifier (best runs) | × PyTorch (best runs) | "
-              "GEMMs-only s/epoch | ceiling × MLPClassifier | ceiling × PyTorch |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for row in rows:
-        if row["framework"] != "vecprop":
-            continue
-        floor = floors.get((row["regime"], row["dtype"]), {})
-        lines.append(f"| {row['regime']} | {row['dtype']} | {row['seconds_per_epoch']:.4f} | "
-                     f"{_f(row.get('vs_sklearn'), '.2f')} | {_f(row.get('vs_torch'), '.2f')} | "
-                     f"{row['gflops']:.1f} | {_f(row['peak_share'] and 100 * row['peak_share'], '.0f')} % | "
-                     f"{_f(row.get('cpu_vs_sklearn'), '.2f')} | {_f(row.get('cpu_vs_torch'), '.2f')} | "
-                     f"{_f(row.get('best_vs_sklearn'), '.2f')} | {_f(row.get('best_vs_torch'), '.2f')} | "
-                     f"{_f(floor.get('seconds_per_epoch'), '.4f')} | {_f(floor.get('vs_sklearn'), '.2f')} | "
-                     f"{_f(floor.get('vs_torch'), '.2f')} |")
+    lines += ["## Summary: vecprop (Network.fit) speedup over each peer", ""]
+    lines += _summary_table(rows, floors)
     lines += ["", "The CPU-time columns divide process CPU seconds (all threads, `getrusage`) instead of wall "
               "seconds: on a shared machine they are less sensitive to other jobs, though spinning BLAS threads "
               "count as CPU time too. The best-runs columns divide the peer's fastest repetition by this row's "
@@ -372,9 +453,9 @@ def report(results: dict) -> str:
               "reach over each peer on this machine."]
     lines += ["", "## All rows", "",
               "| regime | dtype | framework | s/epoch (min–max) | CPU s/epoch | examples/s | GFLOP/s | "
-              "% of GEMM peak | peak RSS MiB | RSS growth in fit MiB | traced peak MiB | × MLPClassifier | × PyTorch | "
-              "other jobs (cores, max) | retries |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "% of GEMM peak | peak RSS MiB | RSS growth in fit MiB | traced peak MiB | "
+              + "".join(f"× {PEER_LABELS[p]} | " for p in PEERS) + "other jobs (cores, max) | retries |",
+              "|---|---|---|" + "---:|" * (9 + len(PEERS) + 2)]
     for row in rows:
         lines.append(
             f"| {row['regime']} | {row['dtype']} | {LABELS[row['framework']]} | "
@@ -382,8 +463,8 @@ def report(results: dict) -> str:
             f"{row['examples_per_second']:,.0f} | {row['gflops']:.1f} | "
             f"{_f(row['peak_share'] and 100 * row['peak_share'], '.0f')} | {row['maxrss_mb']:.0f} | "
             f"{row['train_rss_mb']:.0f} | {_f(row['traced_peak_mb'], '.1f')} | "
-            f"{_f(row.get('vs_sklearn'), '.2f')} | {_f(row.get('vs_torch'), '.2f')} | "
-            f"{_f(row.get('background_max'), '.2f')} | {row.get('retries', 0)} |")
+            + "".join(f"{_f(row.get('vs_' + p), '.2f')} | " for p in PEERS)
+            + f"{_f(row.get('background_max'), '.2f')} | {row.get('retries', 0)} |")
     g = results.get("guard", {})
     lines += ["", f"Other jobs: the machine's busy CPU time (/proc/stat) less the measuring subprocess's own, per "
               f"second of the measurement. A measurement beside more than {g.get('max_background')} busy cores was "
@@ -418,6 +499,8 @@ def report(results: dict) -> str:
                  "(a shared machine: concurrent jobs slow every framework, OpenBLAS's spinning threads most)")
     lines.append(f"- Frameworks measured: {', '.join(results['frameworks'])}; skipped (not importable): "
                  f"{', '.join(results['skipped']) or 'none'}; whole run {results['wall_seconds']:.0f} s")
+    if results.get("scaling"):
+        lines += [""] + scaling_lines(results["scaling"], results.get("scaling_png"))
     acc = results.get("accuracy")
     if acc:
         lines += ["", "## Accuracy on data nobody here made", ""]
@@ -462,14 +545,15 @@ def _accuracy_lines(acc: dict) -> list:
 
 
 def _print_summary(results: dict) -> None:
-    print(f"{'regime':<6} {'dtype':<8} {'framework':<22} {'s/epoch':>9} {'CPU s/ep':>9} {'ex/s':>10} {'GFLOP/s':>8} "
-          f"{'%peak':>6} {'RSS MiB':>8} {'vs_sklearn':>10} {'vs_torch':>9}")
+    print(f"{'regime':<6} {'dtype':<8} {'framework':<33} {'s/epoch':>9} {'CPU s/ep':>9} {'ex/s':>10} {'GFLOP/s':>8} "
+          f"{'%peak':>6} {'RSS MiB':>8} {'vs_sklearn':>10} {'vs_torch':>9} {'vs_jax':>7}")
     for row in results["rows"]:
-        print(f"{row['regime']:<6} {row['dtype']:<8} {LABELS[row['framework']]:<22} "
+        print(f"{row['regime']:<6} {row['dtype']:<8} {LABELS[row['framework']]:<33} "
               f"{row['seconds_per_epoch']:>9.4f} {row['cpu_seconds_per_epoch']:>9.4f} "
               f"{row['examples_per_second']:>10.0f} {row['gflops']:>8.2f} "
               f"{_f(row['peak_share'] and 100 * row['peak_share'], '.0f'):>6} {row['maxrss_mb']:>8.0f} "
-              f"{_f(row.get('vs_sklearn'), '.2f'):>10} {_f(row.get('vs_torch'), '.2f'):>9}")
+              f"{_f(row.get('vs_sklearn'), '.2f'):>10} {_f(row.get('vs_torch'), '.2f'):>9} "
+              f"{_f(row.get('vs_jax'), '.2f'):>7}")
     acc = results.get("accuracy") or {}
     for task in ("mnist1d", "digits"):
         for fw, res in (acc.get(task) or {}).items():
@@ -499,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtypes", type=_csv(("float32", "float64")), default=["float32", "float64"],
                    help="comma-separated dtypes (default float32,float64)")
     p.add_argument("--frameworks", type=_csv(FRAMEWORKS), default=list(FRAMEWORKS),
-                   help="comma-separated subset of vecprop,vecprop-dnn,sklearn,torch (missing ones are skipped)")
+                   help="comma-separated subset of " + ",".join(FRAMEWORKS) + " (missing ones are skipped)")
     p.add_argument("--repeats", type=int, default=None, help="repetitions per measurement (default 3; --quick 1)")
     p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads for every framework (default 2)")
     p.add_argument("--accuracy", action=argparse.BooleanOptionalAction, default=None,
@@ -510,6 +594,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-wait", type=float, default=30.0, metavar="S",
                    help="longest wait for a quiet machine before each measurement (default 30 s)")
     p.add_argument("--retries", type=int, default=2, help="repetitions of a disturbed measurement (default 2)")
+    p.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=None,
+                   help="also sweep m, width and depth (float32) and plot seconds per epoch, log-log, into a PNG "
+                        "beside the report (default on; --quick: a tiny sweep only when asked)")
     p.add_argument("--write", metavar="PATH", help="write the Markdown report to PATH (e.g. BENCHMARKS.md)")
     p.add_argument("--json", metavar="PATH", help="write every measurement as JSON to PATH")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -528,6 +615,17 @@ def main(argv=None) -> int:
     results = run_bench(regimes, args.dtypes, repeats, args.frameworks, args.threads, gemm_n, accuracy,
                         quiet=args.quiet, max_background=args.max_background, max_wait=args.max_wait,
                         retries=max(0, args.retries))
+    if args.scaling if args.scaling is not None else not args.quick:
+        guard = dict(max_background=args.max_background, max_wait=args.max_wait, retries=max(0, args.retries))
+        results["scaling"] = run_scaling("quick" if args.quick else "full", results["frameworks"], args.threads,
+                                         repeats, args.quiet, guard)
+        if args.write:
+            png = Path(args.write).with_name(Path(args.write).stem + "_scaling.png")
+            made = run_worker({"kind": "plot", "points": results["scaling"], "path": str(png),
+                               "labels": LABELS}, worker_env(args.threads))
+            results["scaling_png"] = png.name if "error" not in made else None
+            if "error" in made:
+                _say(f"scaling plot not written: {made['error']}", args.quiet)
     _print_summary(results)
     if args.write:
         Path(args.write).write_text(report(results), encoding="utf-8")

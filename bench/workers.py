@@ -117,6 +117,21 @@ def info(spec):
     except Exception:  # noqa: BLE001 - not installed, or broken: either way no torch rows
         out["torch"] = None
     try:
+        if "jax" not in wanted:
+            raise ImportError("not asked for")
+        jax = _jax_setup({"threads": spec["threads"], "dtype": "float32"})
+        out["jax"] = jax.__version__
+        out["jax_backend"] = jax.default_backend()
+    except Exception:  # noqa: BLE001 - not installed, or broken: either way no JAX rows
+        out["jax"] = None
+    try:
+        import numba
+        out["numba"] = numba.__version__
+        out["numba_threads"] = numba.get_num_threads()
+        out["numba_threading_layer"] = numba.config.THREADING_LAYER
+    except Exception:  # noqa: BLE001
+        out["numba"] = None
+    try:
         if "vecprop-dnn" not in wanted:
             raise ImportError("not asked for")
         from vecprop import DNNClassifier  # noqa: F401
@@ -175,6 +190,8 @@ def _train_vecprop(spec, data, np):
     Y = vecprop.one_hot(y, dims[-1], dtype=dtype)  # (X_rows.T: no copy; each example's column contiguous)
     net = vecprop.Network(dims, "relu", "categorical_cross_entropy", seed=0, dtype=dtype)
     kw = dict(learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], optimizer="gd", verbose=0)
+    if spec["framework"] == "vecprop-numpy":
+        kw["engine"] = "numpy"                # the default engine is numba when it imports
     warm = min(XT.shape[1], 4 * spec["batch_size"])
     net.fit(XT[:, :warm], Y[:, :warm], epochs=1, **kw)     # imports, BLAS threads, first-touch
     rss0 = _maxrss_mb()
@@ -303,6 +320,83 @@ def _train_torch(spec, data, np):
             "torch_threads": torch.get_num_threads()}
 
 
+def _jax_setup(spec):
+    """Import JAX for the CPU with ``spec["threads"]`` (one thread: XLA's Eigen pool off) and x64 for float64."""
+    if spec.get("threads") == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+
+    jax.config.update("jax_enable_x64", spec["dtype"] == "float64")
+    return jax
+
+
+def _jax_sgd_step(jax, learning_rate):
+    """The whole training step under one jax.jit: the batch gather X[idx] by index, forward (ReLU hidden
+    layers, softmax output), the mean cross-entropy, jax.grad and the SGD update W -= lr dW."""
+    jnp = jax.numpy
+
+    def loss_fn(params, Xb, yb):
+        A = Xb                                                  # (batch, n_0): rows are examples
+        for W, b in params[:-1]:
+            A = jax.nn.relu(A @ W.T + b)                        # W (n_l, n_{l-1}) as vecprop holds it
+        W, b = params[-1]
+        logp = jax.nn.log_softmax(A @ W.T + b, axis=1)
+        return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
+
+    @jax.jit
+    def step(params, X, y, idx):
+        Xb, yb = X[idx], y[idx]
+        loss, grads = jax.value_and_grad(loss_fn)(params, Xb, yb)
+        params = jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
+        return params, loss
+
+    return step
+
+
+def _train_jax(spec, data, np):
+    """Plain mini-batch SGD in JAX: vecprop's initial weights (Network(..., seed=0)), vecprop's warm-up fit and
+    vecprop's batches (each epoch's permutation drawn from that network's Generator, as Network.fit draws
+    it), one jitted step per batch; the loss is read back after every batch, as the other frameworks do.
+    So the final loss equals vecprop's to rounding: the same training, step for step."""
+    import vecprop
+
+    jax = _jax_setup(spec)
+    jnp = jax.numpy
+    dims, B = spec["layer_dims"], spec["batch_size"]
+    X, y = data.pop()
+    m = X.shape[0]
+    net = vecprop.Network(dims, "relu", "categorical_cross_entropy", seed=0, dtype=spec["dtype"])
+    params = [(jnp.asarray(net.params[f"W{l}"]), jnp.asarray(net.params[f"b{l}"][:, 0])) for l in range(1, net.L + 1)]
+    Xj, yj = jnp.asarray(X), jnp.asarray(y.astype(np.int32))
+    step = _jax_sgd_step(jax, spec["learning_rate"])
+
+    def epochs(n, params, m):
+        loss = None
+        for _ in range(n):
+            perm = net.rng.permutation(m).astype(np.int32)
+            total = 0.0
+            for k in range(0, m, B):
+                idx = perm[k:k + B]
+                params, loss = step(params, Xj, yj, idx)
+                total += float(loss) * idx.size
+            loss = total / m
+        return params, loss
+
+    for size in sorted({B, m % B} - {0}):                  # compile both batch shapes (full and ragged last);
+        jax.block_until_ready(step(params, Xj, yj, np.arange(size, dtype=np.int32)))   # results dropped
+    params, _ = epochs(1, params, min(m, 4 * B))           # vecprop's warm-up fit: its first 4 B examples
+    rss0 = _maxrss_mb()
+    t0, c0 = time.perf_counter(), _cpu()
+    params, loss = epochs(spec["epochs"], params, m)
+    jax.block_until_ready(params)
+    seconds = time.perf_counter() - t0
+    cpu = _cpu() - c0
+    return {"seconds": seconds, "cpu_seconds": cpu, "final_loss": float(loss), "rss_before_mb": rss0,
+            "jax_backend": jax.default_backend()}
+
+
 def _train_gemm_floor(spec, data, np):
     """Only the matrix products of training, nothing else: per batch Z[l] = W[l] A[l-1] (l = 1..L),
     dW[l] = dZ[l] A[l-1]^T (l = 1..L) and dA[l-1] = W[l]^T dZ[l] (l = 2..L), on preallocated arrays of
@@ -361,8 +455,8 @@ def _traced_peak(fn) -> float:
     return (peak - base) / 2 ** 20
 
 
-TRAINERS = {"vecprop": _train_vecprop, "vecprop-dnn": _train_vecprop_dnn, "sklearn": _train_sklearn,
-            "torch": _train_torch, "gemm-floor": _train_gemm_floor}
+TRAINERS = {"vecprop": _train_vecprop, "vecprop-numpy": _train_vecprop, "vecprop-dnn": _train_vecprop_dnn,
+            "sklearn": _train_sklearn, "torch": _train_torch, "jax": _train_jax, "gemm-floor": _train_gemm_floor}
 
 
 def train(spec):
@@ -491,8 +585,35 @@ def accuracy(spec):
             "seconds": seconds, "config": config, "m_train": int(X.shape[0]), "m_test": int(Xs.shape[0])}
 
 
+def plot_scaling(spec):
+    """The scaling sweeps as one log-log PNG: seconds per epoch against m, width and depth, a line per framework."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points, labels = spec["points"], spec["labels"]
+    sweeps = [s for s in ("m", "width", "depth") if any(p["sweep"] == s for p in points)]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.8), squeeze=False)
+    for ax, sweep in zip(axes[0], sweeps):
+        for fw in dict.fromkeys(p["framework"] for p in points):
+            xy = sorted((p["x"], p["seconds_per_epoch"]) for p in points
+                        if p["sweep"] == sweep and p["framework"] == fw)
+            if xy:
+                ax.plot(*zip(*xy), marker="o", label=labels.get(fw, fw))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel({"m": "examples m", "width": "hidden width n_l", "depth": "hidden layers L - 1"}[sweep])
+        ax.set_ylabel("seconds per epoch")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(spec["path"], dpi=110)
+    return {"path": spec["path"]}
+
+
 KINDS = {"info": info, "gemm": gemm, "train": train, "data": make_mnist1d,
-         "accuracy": accuracy}
+         "accuracy": accuracy, "plot": plot_scaling}
 
 
 def main(argv=None) -> int:

@@ -89,9 +89,11 @@ def test_markdown_report_has_the_ratio_table_and_the_machine(quick):
     assert "vs_sklearn" in proc.stdout
     # the GEMMs-only floor: its own row, and the ceiling columns of the summary filled from it
     assert "| tiny | float32 | GEMMs only (floor) |" in report
+    header = next(line for line in report.splitlines() if line.startswith("| regime | dtype | vecprop s/epoch"))
     summary = next(line for line in report.splitlines() if line.startswith("| tiny | float32 | ")
                    and "ceiling" not in line)
-    assert "—" not in summary.split("|")[-3], summary                   # ceiling × MLPClassifier present
+    column = header.split("|").index(" ceiling × MLPClassifier ")
+    assert "—" not in summary.split("|")[column], summary              # ceiling × MLPClassifier present
     assert "best runs" in report
 
 
@@ -121,3 +123,48 @@ def test_accuracy_worker_trains_the_documented_dnn_classifier_configuration():
         workers.ACCURACY_CONFIGS["digits"] = original
     assert res["test_accuracy"] > 0.9 and res["train_accuracy"] > 0.9
     assert "keep_prob=0.9" in res["config"]["DNNClassifier"] and res["seconds"] > 0
+
+
+def _bench_module(name):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+def test_jax_peer_trains_exactly_what_vecprop_trains():
+    """Same initial weights, warm-up and batches: the JAX step's final loss is vecprop's (float64)."""
+    pytest.importorskip("jax")
+    workers = _bench_module("workers")
+    spec = {"kind": "train", "dtype": "float64", "threads": 1, "layer_dims": [6, 9, 4], "m": 70, "batch_size": 16,
+            "epochs": 2, "learning_rate": 0.05}
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import workers; "
+            "print(json.dumps(workers.train(json.loads(sys.argv[2]))))")
+    losses = {}
+    for fw in ("vecprop", "jax"):                           # separate processes: JAX's x64 flag is global
+        proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), json.dumps({**spec, "framework": fw})],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        losses[fw] = json.loads(proc.stdout.splitlines()[-1])["final_loss"]
+    assert losses["jax"] == pytest.approx(losses["vecprop"], rel=1e-10)
+    assert workers.TRAINERS["jax"] is workers._train_jax
+
+
+def test_scaling_sweeps_vary_one_quantity_and_plot_log_log(tmp_path):
+    run = _bench_module("run")
+    specs = run.scaling_specs("quick")
+    base = run.SCALING["quick"]["base"]
+    assert [(s, x) for s, x, _ in specs] == [("m", 128), ("m", 256), ("width", 8), ("width", 16),
+                                             ("depth", 1), ("depth", 2)]
+    depth2 = next(cfg for s, x, cfg in specs if s == "depth" and x == 2)
+    assert depth2["layer_dims"] == [base["n_0"], base["width"], base["width"], 10] and depth2["epochs"] >= 1
+    points = [{"sweep": s, "x": x, "framework": fw, "seconds_per_epoch": 0.001 * x * (2 if fw == "sklearn" else 1)}
+              for s, x, _ in specs for fw in ("vecprop", "sklearn")]
+    lines = run.scaling_lines(points, "B_scaling.png")
+    assert "![seconds per epoch against m, width and depth](B_scaling.png)" in lines
+    assert "| 256 | 0.256 | 0.512 |" in lines
+    workers = _bench_module("workers")
+    png = tmp_path / "s.png"
+    workers.plot_scaling({"points": points, "path": str(png), "labels": run.LABELS})
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

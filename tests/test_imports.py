@@ -15,14 +15,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 LAYERS = {
     0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
         "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine", "memory", "_html",
-        "engines.xp_engine", "engines.xp_propagation"],
-    1: ["callbacks", "reducers", "stopping", "training", "lbfgs", "plots"],  # training, beside the model (plots: a leaf)
+        "engines.numba_engine", "engines.numba_kernels", "engines.xp_engine", "engines.xp_propagation"],
+    1: ["callbacks", "reducers", "stopping", "training", "lbfgs", "distributed", "plots"],  # training, beside the model (plots: a leaf)
     2: ["network", "gradcheck"],                                          # the model
     3: ["io", "datasets", "datasets.dataset", "datasets.builtin", "datasets.files", "datasets.preprocessing",
-        "predictor", "course"],                                           # files and data
+        "predictor", "course", "shards"],                                           # files and data
     4: ["estimators", "sklearn", "sklearn._params", "sklearn._monitor", "sklearn._persist", "sklearn._base",
         "sklearn.classifier", "sklearn.regressor", "onnx_export", "playground", "playground.api",
-        "playground.server", "cli", "__main__", ""],                      # on top ("" is the package itself)
+        "playground.server", "cli", "cli_mpi", "__main__", ""],                      # on top ("" is the package itself)
 }
 LAYER = {f"vecprop.{m}" if m else "vecprop": level for level, mods in LAYERS.items() for m in mods}
 

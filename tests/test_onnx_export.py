@@ -157,7 +157,7 @@ def test_two_unit_softmax_classifier(dtype):
 def test_regressor_equals_onnx_runtime(n_outputs, dtype):
     X = X_TRAIN.astype(dtype)
     y = X[:, 0] * 2 - X[:, 1] if n_outputs == 1 else X[:, :2] @ np.array([[1.0, -2.0], [0.5, 3.0]], dtype)
-    reg = _fit(vecprop.DNNRegressor((6,), "tanh", max_iter=30, random_state=0), X, y)
+    reg = _fit(vecprop.DNNRegressor(hidden_layer_sizes=(6,), activation="tanh", max_iter=30, random_state=0), X, y)
     (variable,) = run(to_onnx(reg), X)
     assert variable.shape == (80, n_outputs)
     close(variable, reg.predict(X).reshape(80, n_outputs), dtype)
@@ -210,7 +210,7 @@ def test_float64_pipeline_with_zipmap_is_refused_with_the_fix(skl2onnx):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_regressor_pipeline_converts(skl2onnx, dtype):
     X = (X_TRAIN * 4 + 7).astype(dtype)
-    pipe = _pipeline(vecprop.DNNRegressor((6,), max_iter=30, random_state=0), X_TRAIN.astype(dtype),
+    pipe = _pipeline(vecprop.DNNRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0), X_TRAIN.astype(dtype),
                      X_TRAIN[:, 0] - X_TRAIN[:, 2])
     (variable,) = run(skl2onnx.to_onnx(pipe, X[:1]), X)
     close(variable.ravel(), pipe.predict(X), dtype)
@@ -242,3 +242,15 @@ def test_cli_export_errors_are_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no such model file" in done.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_output_and_poisson_regressor_export(dtype):
+    net = Network([4, 6, 2], ["tanh", "exp"], seed=1, dtype=dtype)      # the log link of Poisson regression
+    X = rows((9, 4), dtype)
+    close(run(to_onnx(net), X)[0], net.predict_output(X.T).T, dtype)
+    y = np.random.default_rng(0).poisson(3.0, 40).astype(float)
+    reg = vecprop.DNNRegressor(loss="poisson", hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    reg = _fit(reg, rows((40, 4), dtype, seed=1), y)
+    (variable,) = run(to_onnx(reg), X)
+    close(variable.ravel(), reg.predict(X), dtype)

@@ -55,7 +55,8 @@ def __getattr__(name):
             raise ImportError(f"vecprop.{name} needs {missing}, which is not installed: "
                               f"pip install \"vecprop[{_EXTRAS[missing]}]\"") from None
     if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
-                "callbacks", "propagation", "cli", "engines", "stopping", "reducers", "head", "onnx_export"}:
+                "callbacks", "propagation", "cli", "onnx_export", "engines", "stopping", "reducers", "head",
+                "sklearn", "predictor"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vecprop' has no attribute {name!r}")
 

@@ -16,7 +16,13 @@ __all__ = ["Callback", "ProgressBar", "PrintCost", "Checkpoint", "StopOnNaN"]
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    In a distributed fit (``comm=...``) callbacks run on every rank, except those with
+    ``root_only = True`` (printing, progress, saving), which run on rank 0 alone.
+    """
+
+    root_only = False
 
     def on_train_begin(self, trainer) -> None:
         pass
@@ -78,6 +84,8 @@ class ProgressBar(Callback):
 class PrintCost(Callback):
     """The course's habit: print the cost every ``every`` epochs (iterations in batch gradient descent)."""
 
+    root_only = True
+
     def __init__(self, every: int = 100, file=None):
         if int(every) < 1:
             raise ValueError(f"PrintCost needs every >= 1, got {every!r}")
@@ -96,6 +104,8 @@ class Checkpoint(Callback):
     accuracies maximized). The file includes the
     optimizer and random state, so training resumed from it continues bit for bit.
     """
+
+    root_only = True
 
     def __init__(self, path, every: int = 1, save_best_only: bool = False, monitor: str = "val_loss"):
         if int(every) < 1:

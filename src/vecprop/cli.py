@@ -201,6 +201,8 @@ def _add_train(t):
                    help=f"epochs without improvement before stopping (default {DEFAULTS['patience']})")
     t.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts (default 0)")
     t.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    t.add_argument("--engine", default="auto",
+                   help="numba, numpy or reference (default auto: numba when installed, else numpy)")
     t.add_argument("--out", default="runs/model.safetensors", help="model file (default runs/model.safetensors)")
     t.add_argument("--plots", default="runs/plots", help="directory for PNG plots (default runs/plots)")
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -211,9 +213,11 @@ def _add_train(t):
     t.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --out (bit for bit as if never stopped); "
                         "without one, start afresh")
+    t.add_argument("--distributed", action="store_true",
+                   help="under mpiexec: each rank reads its block of rows and trains data-parallel (MPI)")
 
 
-_NOT_CONFIG = ("command", "debug", "config", "resume")       # train's args that are not part of a run's configuration
+_NOT_CONFIG = ("command", "debug", "config", "resume", "distributed")       # train's args that are not part of a run's configuration
 
 
 def _config_argv(path, parser):
@@ -370,6 +374,7 @@ def _load_predictor(path):
 def _check_train_options(args):
     """Every option that can be checked without the data, so a bad one fails before anything loads."""
     from . import Network
+    from .engines import get_engine
     from .optimizers import get_optimizer
     from .propagation import keep_probs
     from .schedules import get_schedule
@@ -385,6 +390,7 @@ def _check_train_options(args):
             initializer=args.initializer, dtype=args.dtype)                # activations, loss, initializer
     get_optimizer(args.optimizer)
     get_schedule(args.schedule)
+    get_engine(args.engine)
     keep_probs(args.keep_prob, len(args.hidden) + 1)
     _require("safetensors", "io", "vecprop train (to save the model)")
     if not args.no_plots:
@@ -432,7 +438,7 @@ def _fit_options(args, ds):
                 keep_prob=args.keep_prob, l2=args.l2, clip_norm=args.clip_norm, class_weight=class_weight,
                 validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
                 monitor=monitor, patience=args.patience, min_delta=args.min_delta, validation_seed=args.seed,
-                print_every=args.print_every or None, verbose=0 if args.print_every else 1)
+                print_every=args.print_every or None, verbose=0 if args.print_every else 1, engine=args.engine)
 
 
 def _run_config(args, ds, net, target):
@@ -447,6 +453,9 @@ def _run_config(args, ds, net, target):
 def _cmd_train(args):
     from .predictor import Predictor
     _check_train_options(args)
+    if args.distributed:                        # data-parallel over MPI: docs/distributed.md
+        from .cli_mpi import train_distributed
+        return train_distributed(args, _is_file, _network_for, _fit_options)
     ds = _load(args.data, args.target, args.task)
     target = _target_name(args.data, args.target) if _is_file(args.data) else None
     from .datasets import Standardizer

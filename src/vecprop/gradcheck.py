@@ -82,7 +82,8 @@ class GradCheckResult:
             lines.append(f"{p.name:<6} {p.difference:>16.3e}  {str(p.worst_index):<12} "
                          f"{p.analytic:>13.6e} {p.numeric:>13.6e}")
         verdict = "PASSED" if self.passed else "FAILED"
-        lines.append(f"overall {self.difference:.3e} ({verdict}: threshold {self.threshold:g}, epsilon {self.epsilon:g})")
+        lines.append(f"overall {self.difference:.3e} ({verdict}: threshold {self.threshold:g}, "
+                     f"epsilon {self.epsilon:g})")
         return "\n".join(lines)
 
     def __str__(self):
@@ -120,7 +121,7 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
         net64.params = {k: to_host(v).astype(np.float64) for k, v in net.params.items()}
     X = net64.check_X(X)
     Y = net64.check_Y(Y, X.shape[1])
-    AL = net64.forward(X)
+    net64.forward(X)                                   # the caches backward reads
     grads = net64.backward(Y, sample_weight=sample_weight, l2=l2)
     params = net64.params
     head, math = net64.head, net64._math(X)             # propagation, or its Array API twin for X's namespace

@@ -77,10 +77,11 @@ class OutputHead:
         return 0
 
 
-def class_weights(Y: np.ndarray, class_weight) -> np.ndarray:
+def class_weights(Y: np.ndarray, class_weight, reduce=None) -> np.ndarray:
     """Per-example weights (m,) from ``"balanced"`` (m / (n_classes · count_c)) or a {class: weight} dict.
 
-    Classes are the argmax of one-hot columns, or the 0/1 value of a single sigmoid output.
+    Classes are the argmax of one-hot columns, or the 0/1 value of a single sigmoid output. ``reduce``
+    (a reducer, vecprop.reducers) sums the class counts over every process's shard.
     """
     labels = target_labels(Y)
     n_classes = 2 if Y.shape[0] == 1 else Y.shape[0]
@@ -88,7 +89,9 @@ def class_weights(Y: np.ndarray, class_weight) -> np.ndarray:
         if class_weight != "balanced":
             raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
         counts = np.bincount(labels, minlength=n_classes)
-        table = np.where(counts > 0, labels.size / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+        if reduce is not None:
+            counts = reduce.sum(counts)                      # over every shard (a distributed fit)
+        table = np.where(counts > 0, counts.sum() / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
     elif isinstance(class_weight, dict):
         table = np.ones(n_classes)
         for c, w in class_weight.items():

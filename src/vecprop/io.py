@@ -46,7 +46,6 @@ from .modelfile import (  # noqa: F401
     write_model_file,
 )
 
-
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit; anything larger is corrupt
 _MAX_JSON_DEPTH = 64  # nesting of the header and metadata JSON; vecprop writes at most ~6
 _MAX_NDIM = 8  # a vecprop tensor has 1 or 2 axes; more is corrupt

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecprop.activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from vecprop.activations import Exp, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from vecprop.network import Network
 from vecprop.predictor import Predictor
 
@@ -39,7 +39,7 @@ __all__ = ["to_onnx", "register_skl2onnx", "OPSET"]
 OPSET = 13  # the ai.onnx opset of the exported graph: Softmax on one axis, all ops used exist since
 
 _OPS = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu", Softmax: "Softmax"}  # g → its ONNX operator
-_EXPORTABLE = "sigmoid, tanh, relu, leaky_relu, linear, softmax"
+_EXPORTABLE = "sigmoid, tanh, relu, leaky_relu, linear, softmax, exp"
 
 
 def _onnx():
@@ -67,7 +67,7 @@ class _Spec:
 
 def _check_activations(activations):
     for l, g in enumerate(activations, start=1):
-        if type(g) not in _OPS and type(g) not in (LeakyReLU, Linear):
+        if type(g) not in _OPS and type(g) not in (LeakyReLU, Linear, Exp):
             raise ValueError(f"layer {l}'s activation {g.name!r} cannot be exported to ONNX: only the built-in "
                              f"activations ({_EXPORTABLE}) have ONNX operators, and a registered activation is "
                              "Python code; train with a built-in activation to export")
@@ -191,6 +191,9 @@ def _activation(g: _Graph, act, Z, l):
     if isinstance(act, LeakyReLU):         # max(Z, slope·Z), as vecprop computes it (slope in the graph's dtype)
         slope = g.const(f"slope{l}", np.array(act.slope, dtype=g.dtype))
         return g.op("Max", [Z, g.op("Mul", [Z, slope], f"slope_Z{l}")], f"A{l}")
+    if isinstance(act, Exp):               # e^min(Z, cap), the cap just below overflow, as vecprop computes it
+        cap = g.const(f"cap{l}", np.array(np.log(np.finfo(g.dtype).max) * (1 - 1e-6), dtype=g.dtype))
+        return g.op("Exp", [g.op("Min", [Z, cap], f"capped_Z{l}")], f"A{l}")
     attrs = {"axis": 1} if isinstance(act, Softmax) else {}     # softmax over each example's n_L units
     return g.op(_OPS[type(act)], [Z], f"A{l}", **attrs)
 

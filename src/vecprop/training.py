@@ -17,6 +17,7 @@ import numpy as np
 
 from . import propagation
 from .callbacks import Callback, PrintCost, ProgressBar
+from .distributed import get_reducer, local_batches, rank_stream, start_fit
 from .engines import N_SCALARS, clip_global_norm, get_engine
 from .engines import xp_propagation as xpp
 from .head import class_weights, target_labels
@@ -265,6 +266,7 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.last_epoch = None
+        self.m_global = self.shuffle_seed = None        # set by a distributed fit (vecprop.distributed)
         kp = propagation.keep_probs(config.keep_prob, net.L)
         self.engine = get_engine(engine, net, kp if any(p < 1 for p in kp) else None)
         self.theta = net.theta                                  # every W[l], b[l] as views of one vector
@@ -272,9 +274,10 @@ class Trainer:
         self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
         self.buffer = self.engine.zeros(self.n + N_SCALARS)
         self._W = [v for k, v in net.params.items() if k[0] == "W"]
-        # only the rules that can stop mid-epoch are asked after every batch
+        # only the rules that can stop mid-epoch are asked after every batch; over MPI none is: a stop waits
+        # for the epoch's end, where the ranks agree on it (one rank cannot leave the others alone)
         self._batch_rules = [r for r in self.stopping
-                             if type(r).batch_reason is not StoppingRule.batch_reason]
+                             if type(r).batch_reason is not StoppingRule.batch_reason and self.reducer.size == 1]
 
     def step(self, cols, lr: float):
         """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
@@ -331,10 +334,10 @@ class Trainer:
 
     def _epoch(self, m, validation):
         """One pass over the batches; returns (error or None, stop reason or None)."""
-        state, config = self.state, self.config
+        state = self.state
         epoch, t0 = state.epoch, time.perf_counter()
         lr = state.schedule.learning_rate(state.sched_state, epoch)
-        perm, batches = mini_batches(m, config.batch_size, self.net.rng, config.shuffle)
+        perm, batches = self._batches(m)
         loss_sum = count = correct = 0.0
         for b, cols in enumerate(batches):
             J, n_b, c = self.step(cols if perm is None else perm[cols], lr)
@@ -356,14 +359,33 @@ class Trainer:
             return (epoch, len(batches) - 1, lr), None
         logs = self._logs(loss_sum / count, correct / count, lr, validation)
         state.epoch += 1
-        logs["seconds"] = time.perf_counter() - t0
+        logs["seconds"] = float(self.reducer.sum(np.array([time.perf_counter() - t0]))[0]) / self.reducer.size
         self.history.append(epoch, logs)
         state.schedule.step(state.sched_state, epoch, logs.get("val_loss", logs["loss"]))
         for rule in self.stopping:
             rule.observe(self, epoch, logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+        if self.reducer.size > 1:
+            self._agree_on_stops()
         return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
+
+    def _batches(self, m):
+        """This epoch's (permutation or None, slices): the course's mini-batches of this process's m
+        columns, or over MPI this rank's part of the global batches (vecprop.distributed.batch_plan)."""
+        c = self.config
+        if self.reducer.size == 1:
+            return mini_batches(m, c.batch_size, self.net.rng, c.shuffle)
+        return local_batches(self.reducer, m, self.m_global, c.batch_size, c.shuffle, self.shuffle_seed,
+                             self.state.epoch)
+
+    def _agree_on_stops(self):
+        """A callback's stop_training or Ctrl-C on any rank stops every rank (one small allreduce)."""
+        interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), None)
+        flags = self.reducer.sum(np.array([self.stop_training, bool(interrupt and interrupt.flag)], np.int64))
+        self.stop_training = bool(flags[0])
+        if interrupt is not None:
+            interrupt.flag = bool(flags[1])
 
     def _logs(self, loss, accuracy, lr, validation) -> dict:
         classifier = self.net.head.is_classifier
@@ -379,7 +401,7 @@ class Trainer:
 
 
 def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), reset: bool = False, engine=None,
-        reduce=None, stopping=(), **hyperparameters) -> History:
+        reduce=None, stopping=(), comm=None, **hyperparameters) -> History:
     """Train ``net`` by (mini-batch) gradient descent; continues where the last fit stopped.
 
     Parameters
@@ -399,6 +421,8 @@ def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), re
         :class:`vecprop.engines.Engine` — who computes each batch's gradients (see vecprop.engines)
     reduce : a :class:`vecprop.reducers.Reducer` summing each batch over processes; default one process
     stopping : iterable of extra :class:`vecprop.stopping.StoppingRule` objects
+    comm : None, "mpi" or an mpi4py communicator — data-parallel training: each rank passes its own shard
+        of the columns, ``batch_size`` is the global batch (see docs/distributed.md)
 
     Returns
     -------
@@ -420,6 +444,11 @@ def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), re
                         f"{', '.join(f.name for f in fields(FitConfig))}")
     config = FitConfig(**hyperparameters)
     config.check(net)
+    if comm is not None:
+        if reduce is not None:
+            raise ValueError("give comm (an MPI communicator) or reduce (a Reducer), not both")
+        return _fit_distributed(net, config, get_reducer(comm), X, Y, sample_weight, validation_data,
+                                dict(callbacks=callbacks, reset=reset, engine=engine, stopping=stopping))
     X, Y, w, validation = _fit_data(net, config, X, Y, sample_weight, validation_data)
     if reset:
         net.reset_training()
@@ -432,14 +461,53 @@ def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), re
         net.caches, net._last = trainer.engine.caches, None
 
 
-def _fit_data(net, config, X, Y, sample_weight, validation_data):
-    """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked."""
+def _fit_distributed(net, config, reducer, X, Y, sample_weight, validation_data, options) -> History:
+    """fit on every rank of ``reducer``, each with its own shard (X, Y, sample_weight, validation_data).
+
+    Each rank checks its shard and the ranks agree on the outcome (a RankError on every rank names a bad
+    one); then vecprop.distributed.start_fit checks that every rank runs the same network and options
+    and broadcasts the root's parameters. Callbacks marked ``root_only`` run on rank 0 alone. A failure
+    on one rank during training aborts every rank (MPI_Abort) rather than leaving them waiting.
+    """
+    X, Y = reducer.agree(_checked_shard, net, X, Y, sample_weight)    # so that all reach _fit_data's class count
+    X, Y, w, validation = reducer.agree(_fit_data, net, config, X, Y, sample_weight, validation_data, reducer)
+    seed = start_fit(reducer, net, config.to_json(),
+                     {"sample_weight": sample_weight is not None, "validation": validation is not None})
+    if options["reset"]:
+        net.reset_training()
+    if any(p < 1 for p in propagation.keep_probs(config.keep_prob, net.L)):
+        net.rng = rank_stream(reducer, net.rng)       # dropout masks: the shared stream jumped ahead rank times
+    callbacks = [cb for cb in _callbacks(config, options["callbacks"]) if reducer.is_root or not cb.root_only]
+    trainer = Trainer(net, config, engine=options["engine"], reduce=reducer, callbacks=callbacks,
+                      stopping=[*_stopping_rules(config, validation is not None), *options["stopping"]],
+                      state=_trainer_state(net, config))
+    trainer.m_global = int(reducer.sum(np.array([X.shape[1]]))[0])
+    trainer.shuffle_seed = seed
+    try:
+        with reducer.guard(passing=(DivergenceError,)):
+            return trainer.run(X, Y, w, validation)
+    finally:
+        net.caches, net._last = trainer.engine.caches, None
+
+
+def _checked_shard(net, X, Y, sample_weight):
+    """(X, Y) checked, and the sample weights too: every local check that precedes a collective."""
+    X = net.check_X(X)
+    Y = net.check_Y(Y, X.shape[1])
+    xpp.check_sample_weight(sample_weight, X.shape[1], net.dtype, net.theta)
+    return X, Y
+
+
+def _fit_data(net, config, X, Y, sample_weight, validation_data, reduce=None):
+    """The checked training arrays (X, Y, weights) and the validation pair (or None), split if asked;
+    ``reduce`` sums the class counts of ``class_weight="balanced"`` over every rank's shard."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[1])
     check_fit(net.layer_dims, config.batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
     w = xpp.check_sample_weight(sample_weight, X.shape[1], net.dtype, net.theta)  # in X's namespace
     if config.class_weight is not None:                 # from a host copy of Y (the labels), moved to X's device
-        cw = xpp.move(class_weights(xpp.to_host(Y), config.class_weight).astype(net.dtype), *xpp.target(X))
+        cw = class_weights(xpp.to_host(Y), config.class_weight, reduce).astype(net.dtype)
+        cw = xpp.move(cw, *xpp.target(X))
         w = cw if w is None else w * cw
     is_classifier = net.head.is_classifier
     if config.monitor.endswith("accuracy") and not is_classifier:

@@ -6,6 +6,8 @@ once registered), an :class:`Engine` subclass or an instance into what the Train
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from .base import N_SCALARS, Engine, clip_global_norm
@@ -18,6 +20,20 @@ __all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "a
 
 ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine, "xp": XPEngine}
 AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model
+# engines of optional extras, imported (and registered) on first use: name -> (module, class, extra)
+_OPTIONAL = {"numba": ("numba_engine", "NumbaEngine", "fast")}
+_UNAVAILABLE: set = set()              # optional engines whose library did not import (not tried again)
+
+
+def _load_optional(name: str) -> bool:
+    """Register the optional engine ``name`` if its library imports; whether ``name`` is registered."""
+    if name not in ENGINES and name in _OPTIONAL and name not in _UNAVAILABLE:
+        module, cls, _ = _OPTIONAL[name]
+        try:
+            ENGINES[name] = getattr(importlib.import_module(f".{module}", __name__), cls)
+        except ImportError:
+            _UNAVAILABLE.add(name)
+    return name in ENGINES
 
 
 def register_engine(name: str, cls: type[Engine], *, overwrite: bool = False) -> type[Engine]:
@@ -31,7 +47,9 @@ def register_engine(name: str, cls: type[Engine], *, overwrite: bool = False) ->
 
 
 def available_engines() -> list[str]:
-    """The registered engine names, sorted."""
+    """The registered engine names (with the optional ones whose library imports), sorted."""
+    for name in _OPTIONAL:
+        _load_optional(name)
     return sorted(ENGINES)
 
 
@@ -48,10 +66,15 @@ def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
     if foreign and (spec is None or spec == "auto"):
         cls = XPEngine
     elif spec is None or spec == "auto":
+        for name in AUTO_ORDER:
+            _load_optional(name)
         cls = next(ENGINES[n] for n in AUTO_ORDER if n in ENGINES and (model is None or ENGINES[n].supports(model)))
     elif isinstance(spec, type) and issubclass(spec, Engine):
         cls = spec
-    elif isinstance(spec, str) and spec in ENGINES:
+    elif isinstance(spec, str) and spec in _OPTIONAL and not _load_optional(spec):
+        raise ValueError(f"engine {spec!r} needs {spec}, which does not import here; "
+                         f"pip install 'vecprop[{_OPTIONAL[spec][2]}]' or use engine='numpy'")
+    elif isinstance(spec, str) and _load_optional(spec):
         cls = ENGINES[spec]
     else:
         raise ValueError(f"unknown engine {spec!r}; expected one of {', '.join(available_engines())}, 'auto', "

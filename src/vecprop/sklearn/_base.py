@@ -194,7 +194,7 @@ class BaseDNN(BaseEstimator):
         history = None
         try:
             history = net.fit(X.T, Y.T, epochs=1 if incremental else int(self.max_iter), sample_weight=w,
-                              shuffle=bool(self.shuffle), reset=not incremental, **options)
+                              shuffle=bool(self.shuffle), reset=not incremental, engine=self.engine, **options)
             if history.stop_reason == "interrupted":
                 warnings.warn("Training interrupted by user.", stacklevel=4)
         except DivergenceError as exc:

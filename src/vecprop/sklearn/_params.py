@@ -102,6 +102,7 @@ PARAMETERS: dict[str, Param] = {
     "class_weight": _p(None, None, "vecprop, classifier only: None, 'balanced' or {label: weight}"),
     "output_activation": _p(None, None, "vecprop: the output g (default from the task)"),
     "initializer": _p(None, None, "vecprop: None (scikit-learn's draws) or vecprop initializer name(s)"),
+    "engine": _p("auto", None, "vecprop: who computes the training steps (auto, numba, numpy, reference)"),
 }
 
 

@@ -35,6 +35,8 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
     output_activation : None (sigmoid/softmax as above), or "softmax" for two classes (two units).
     initializer : None (scikit-learn's draws: W and b ~ U(±√(f/(fan_in + fan_out))), f = 2 for
         logistic, 6 otherwise) or a vecprop initializer name ("he", "xavier", "random"), or one per layer.
+    engine : "auto" (numba when installed, else numpy), "numba", "numpy" or "reference" — who
+        computes the training steps (the numbers agree to rounding).
 
     Attributes
     ----------
@@ -51,7 +53,8 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, class_weight=None, output_activation=None, initializer=None):
+                 keep_prob=1.0, class_weight=None, output_activation=None, initializer=None,
+                 engine="auto"):
         self._set_params_from({k: v for k, v in locals().items() if k not in ('self', '__class__')})
 
     _score_function = staticmethod(accuracy_score)

@@ -30,7 +30,8 @@ class DNNRegressor(RegressorMixin, BaseDNN):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, output_activation=None, initializer=None):
+                 keep_prob=1.0, output_activation=None, initializer=None,
+                 engine="auto"):
         self._set_params_from({k: v for k, v in locals().items() if k not in ('self', '__class__')})
 
     _score_function = staticmethod(r2_score)

@@ -1,0 +1,404 @@
+"""The compiled engine's fused kernels (numba, ``cache=True``): everything of a training step but the GEMMs.
+
+Each kernel does in one pass over memory what the NumPy engine does in several calls:
+
+- :func:`bias_act` — eq. (2)'s bias and eq. (1): ``Z += b``, ``A = g(Z)``, and inverted dropout
+  ``A_drop = A * (U < keep_prob) / keep_prob``;
+- :func:`bp4` — the dropout mask on dA[l] (BP3's output), BP4 ``dZ = dA * g'(Z)``, and BP2's row sums
+  ``db = Σ_i dZ(i)``;
+- :func:`head` — the output layer: g_L(Z[L]) (softmax, sigmoid or linear), the loss sum of its canonical
+  loss (from the logits), ``dZ[L] = w (A[L] − Y)``, BP2 for layer L and the number classified right;
+- :func:`gather_rows` — a shuffled batch's examples, copied from the data;
+- :func:`update` — BP1–BP2's 1/Σw, L2, global-norm clipping and one optimizer step over the flat
+  parameter vector.
+
+Arrays are (n_l, m) in C order (rows are units), so the elementwise kernels split rows between threads.
+Every elementwise kernel is a serial function over a block of rows (``r0:r1``) plus a ``*_parallel``
+driver that hands fixed blocks to numba's threads with ``prange``: small arrays run serially (no thread
+launch), large ones on every core, and either way each result is computed by the same code in the same
+order, so the numbers do not depend on the number of threads. Activation and optimizer are chosen by an
+integer code outside the inner loops, so each kernel compiles once per dtype.
+
+The arithmetic repeats the NumPy path's operations in its order (``(A * D) / keep_prob``,
+``v = beta v + (1 - beta) dW``, ...) so the engines agree to rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["ACT", "OUT", "OPT", "bias_act", "bias_act_parallel", "bp4", "bp4_parallel", "head",
+           "gather_rows", "gather_rows_parallel", "update", "update_parallel", "BLOCK"]
+
+# activation codes (hidden layers and elementwise outputs)
+ACT = {"linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4}
+# fused output heads: the canonical (output activation, loss) pairs
+OUT = {("softmax", "categorical_cross_entropy"): 0, ("sigmoid", "binary_cross_entropy"): 1, ("linear", "mse"): 2}
+# optimizer codes
+OPT = {"gd": 0, "momentum": 1, "nesterov": 2, "rmsprop": 3, "adam": 4, "adamw": 5}
+BLOCK = 8  # rows per parallel work item (elementwise kernels); flat elements per item: BLOCK * 4096
+
+_opts = dict(cache=True, nogil=True)
+
+
+# ------------------------------------------------------------------------------------- forward
+@njit(**_opts)
+def _sigmoid(z):
+    """σ(z) = exp(−log(1 + e^−z)), as the NumPy path computes it (logaddexp: no overflow for any z)."""
+    t = -z
+    return math.exp(-(max(t, 0.0) + math.log1p(math.exp(-abs(t)))))
+
+
+@njit(**_opts)
+def _bias_act_rows(Z, b, A, kind, slope, U, keep_prob, A_drop, r0, r1):
+    """Rows r0:r1 of: Z += b (eq. 2); A = g(Z) (eq. 1); A_drop = A * (U < keep_prob) / keep_prob if U has rows."""
+    m = Z.shape[1]
+    for i in range(r0, r1):
+        bi = b[i, 0]
+        if kind == 0:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A[i, j] = z
+        elif kind == 1:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A[i, j] = 0.0 if z <= 0 else z                    # max(z, 0); NaN stays NaN
+        elif kind == 2:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                a = z * slope
+                A[i, j] = z if z > a else a                        # max(z, slope z)
+        elif kind == 3:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A[i, j] = _sigmoid(z)
+        else:
+            for j in range(m):
+                z = Z[i, j] + bi
+                Z[i, j] = z
+                A[i, j] = math.tanh(z)
+        if U.shape[0]:
+            for j in range(m):
+                d = 1.0 if U[i, j] < keep_prob else 0.0            # D[l]: keep with probability keep_prob
+                A_drop[i, j] = (A[i, j] * d) / keep_prob           # inverted dropout
+    return 0
+
+
+@njit(**_opts)
+def bias_act(Z, b, A, kind, slope, U, keep_prob, A_drop):
+    """Eq. (2)'s bias and eq. (1) in one pass, serially.
+
+    Z : (n_l, m) holding W A_prev, overwritten with Z = W A_prev + b; b : (n_l, 1);
+    A : (n_l, m) receives g(Z) (may be Z itself for the linear g); kind : ACT code; slope : leaky_relu's;
+    U : (n_l, m) float64 uniform draws, or (0, 0) for no dropout; A_drop : (n_l, m), the dropped A.
+    """
+    return _bias_act_rows(Z, b, A, kind, slope, U, keep_prob, A_drop, 0, Z.shape[0])
+
+
+@njit(parallel=True, **_opts)
+def bias_act_parallel(Z, b, A, kind, slope, U, keep_prob, A_drop):
+    """:func:`bias_act` with blocks of BLOCK rows spread over numba's threads."""
+    n = Z.shape[0]
+    for k in prange((n + BLOCK - 1) // BLOCK):
+        _bias_act_rows(Z, b, A, kind, slope, U, keep_prob, A_drop, k * BLOCK, min(n, (k + 1) * BLOCK))
+    return 0
+
+
+# ------------------------------------------------------------------------------------- backward
+@njit(fastmath={"reassoc"}, **_opts)
+def _row_sum(x):
+    """Σ_j x[j] in float64, vectorized: the additions are reassociated into SIMD lanes (a fixed order for a
+    given length, so the same on every call; it differs from BLAS's order by rounding only)."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        s += x[j]
+    return s
+
+
+@njit(**_opts)
+def _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, r0, r1):
+    """Rows r0:r1 of: dA = dA * D / keep_prob (if U has rows); dZ = dA * g'(Z) (BP4); db = Σ_i dZ (BP2)."""
+    m = Z.shape[1]
+    for i in range(r0, r1):
+        if U.shape[0]:
+            for j in range(m):
+                d = 1.0 if U[i, j] < keep_prob else 0.0
+                dA[i, j] = (dA[i, j] * d) / keep_prob              # the same mask and scale as forward
+        if kind == 0:
+            for j in range(m):
+                dZ[i, j] = dA[i, j]
+        elif kind == 1:
+            for j in range(m):
+                g = 1.0 if Z[i, j] > 0 else 0.0                    # g'(Z) = 1 where Z > 0
+                dZ[i, j] = g * dA[i, j]
+        elif kind == 2:
+            for j in range(m):
+                g = 1.0 if Z[i, j] > 0 else slope
+                dZ[i, j] = g * dA[i, j]
+        elif kind == 3:
+            for j in range(m):
+                a = A[i, j]
+                dZ[i, j] = ((1.0 - a) * a) * dA[i, j]             # g'(Z) = A (1 − A)
+        else:
+            for j in range(m):
+                a = A[i, j]
+                dZ[i, j] = (1.0 - a * a) * dA[i, j]               # g'(Z) = 1 − A²
+        db[i, 0] = _row_sum(dZ[i])
+    return 0
+
+
+@njit(**_opts)
+def bp4(dA, Z, A, kind, slope, U, keep_prob, dZ, db):
+    """BP4 with the dropout mask and BP2's sums, serially (no 1/m: the caller divides by Σ w).
+
+    dA : (n_l, m) from BP3, masked in place when U has rows; Z, A : layer l's cache (A before dropout);
+    dZ : (n_l, m) receives dA * g'(Z); db : (n_l, 1) receives Σ_i dZ(i).
+    """
+    return _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, 0, Z.shape[0])
+
+
+@njit(parallel=True, **_opts)
+def bp4_parallel(dA, Z, A, kind, slope, U, keep_prob, dZ, db):
+    """:func:`bp4` with blocks of BLOCK rows spread over numba's threads."""
+    n = Z.shape[0]
+    for k in prange((n + BLOCK - 1) // BLOCK):
+        _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, k * BLOCK, min(n, (k + 1) * BLOCK))
+    return 0
+
+
+# ------------------------------------------------------------------------------------- output layer
+@njit(**_opts)
+def head(Z, b, A, Yt, w, kind, dZ, db, out):
+    """The output layer after W[L] A[L-1], one pass per example, serially (n_L is small).
+
+    Z : (n_L, m) holding W[L] A[L-1], overwritten with Z[L]; b : (n_L, 1); A : (n_L, m) receives A[L];
+    Yt : (m, n_L) the targets, one example per row; w : (m,) weights or (0,) for none; kind : OUT code;
+    dZ : (n_L, m) receives w (A − Y); db : (n_L, 1) receives Σ_i dZ(i).
+    out : (2,) receives the weighted loss sum Σ_i w_i L(y(i), a(i)) (from the logits) and the number of
+    examples classified right (argmax agreement for softmax, every unit's 0/1 right for sigmoid; 0 for
+    linear).
+    """
+    n, m = Z.shape
+    loss, right = 0.0, 0
+    for i in range(n):
+        db[i, 0] = 0.0
+    for j in range(m):
+        wj = w[j] if w.shape[0] else 1.0
+        lj = 0.0
+        if kind == 0:                                     # softmax + categorical cross-entropy
+            zmax = -np.inf
+            for i in range(n):
+                z = Z[i, j] + b[i, 0]
+                Z[i, j] = z
+                zmax = max(zmax, z)
+            s = 0.0
+            for i in range(n):
+                e = math.exp(Z[i, j] - zmax)
+                A[i, j] = e
+                s += e
+            ysum, log_s = 0.0, math.log(s)
+            ka, ky = 0, 0
+            for i in range(n):
+                a = A[i, j] / s
+                A[i, j] = a
+                y = Yt[j, i]
+                ysum += y
+                lj -= y * ((Z[i, j] - zmax) - log_s)          # −Σ_k Y_k log softmax(z)_k
+                if a > A[ka, j]:
+                    ka = i
+                if y > Yt[j, ky]:
+                    ky = i
+            for i in range(n):
+                dZ[i, j] = (A[i, j] * ysum - Yt[j, i]) * wj    # A ΣY − Y: A − Y for one-hot columns
+            right += ka == ky
+        elif kind == 1:                                   # sigmoid + binary cross-entropy
+            ok = True
+            for i in range(n):
+                z = Z[i, j] + b[i, 0]
+                Z[i, j] = z
+                a = _sigmoid(z)
+                A[i, j] = a
+                y = Yt[j, i]
+                lj += (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
+                dZ[i, j] = (a - y) * wj
+                ok = ok and ((a > 0.5) == (y > 0.5))
+            right += ok
+        else:                                             # linear + mean squared error
+            for i in range(n):
+                z = Z[i, j] + b[i, 0]
+                Z[i, j] = z
+                A[i, j] = z
+                diff = z - Yt[j, i]
+                lj += diff * diff
+                dZ[i, j] = diff * wj
+            lj *= 0.5
+        loss += wj * lj
+        for i in range(n):
+            db[i, 0] += dZ[i, j]
+    out[0] = loss
+    out[1] = right
+    return 0
+
+
+# ------------------------------------------------------------------------------------- batch gather
+@njit(**_opts)
+def _gather_block(src, idx, dst, k0, k1):
+    for k in range(k0, k1):
+        r = idx[k]
+        for c in range(src.shape[1]):
+            dst[k, c] = src[r, c]
+    return 0
+
+
+@njit(**_opts)
+def gather_rows(src, idx, dst):
+    """dst[k] = src[idx[k]]: examples (rows of X.T, contiguous) of a shuffled batch, serially."""
+    return _gather_block(src, idx, dst, 0, idx.shape[0])
+
+
+@njit(parallel=True, **_opts)
+def gather_rows_parallel(src, idx, dst):
+    """:func:`gather_rows` with blocks of 16 examples spread over numba's threads."""
+    n = idx.shape[0]
+    for k in prange((n + 15) // 16):
+        _gather_block(src, idx, dst, k * 16, min(n, (k + 1) * 16))
+    return 0
+
+
+# ------------------------------------------------------------------------------------- update
+@njit(**_opts)
+def _grad(g, theta, i, w_sum, l2c, scale):
+    """One element of the gradient the optimizer sees: (g / Σw + (λ/m) W) · clip scale (l2c = 0 for biases);
+    ``w_sum`` here is 1/Σw (a product vectorizes better than a quotient; they differ by rounding).
+
+    With l2c = 0 and scale = 1 the extra terms are exact no-ops, so one straight-line formula serves every
+    case and the loops below vectorize.
+    """
+    return (g[i] * w_sum + l2c * theta[i]) * scale
+
+
+@njit(**_opts)
+def _norm2_block(g, theta, w_sum, l2c, k0, k1):
+    s = 0.0
+    for i in range(k0, k1):
+        x = _grad(g, theta, i, w_sum, l2c, 1.0)
+        s += x * x
+    return s
+
+
+@njit(**_opts)
+def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2, k0, k1):
+    """Elements k0:k1 of one group: the final gradient x (written back to g), then one step of ``kind``.
+
+    v, s : the group's first and second moments (length 0 where not kept); l2c : λ/m for weights, 0 for
+    biases; decay : AdamW's 1 − α λ for weights, 1 otherwise; bc1, bc2 : Adam's 1 − β1^t, 1 − β2^t.
+    One loop per optimizer, so each is a straight line the compiler vectorizes.
+    """
+    if kind == 0:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            theta[i] -= x * lr                                    # W = W − α dW
+    elif kind == 1:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β v + (1 − β) dW
+            v[i] = vi
+            theta[i] -= vi * lr                                   # W = W − α v
+    elif kind == 2:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            t = x * (1.0 - beta1)
+            vi = v[i] * beta1 + t
+            v[i] = vi
+            theta[i] = (theta[i] - t * lr) - vi * (lr * beta1)     # W − α(1 − β) dW − α β v
+    elif kind == 3:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            si = s[i] * beta1 + (x * x) * (1.0 - beta1)           # s = β s + (1 − β) dW²
+            s[i] = si
+            theta[i] -= (x / (math.sqrt(si) + eps)) * lr           # W − α dW / (√s + ε)
+    else:
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β1 v + (1 − β1) dW
+            si = s[i] * beta2 + (x * x) * (1.0 - beta2)           # s = β2 s + (1 − β2) dW²
+            v[i] = vi
+            s[i] = si
+            # AdamW first decays W by itself (W = W − α λ W; decay = 1 for Adam), then α v_c / (√s_c + ε)
+            theta[i] = theta[i] * decay - (vi / (math.sqrt(si / bc2) + eps)) * (lr / bc1)
+    return 0
+
+
+@njit(**_opts)
+def update(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, beta1, beta2, eps, decay, bc1, bc2):
+    """One fused update of the flat parameter vector ``theta`` [W1..WL, b1..bL] from the batch sums ``g``.
+
+    g : (n,) Σ_i w_i ∂L/∂θ; divided by w_sum (zeros if w_sum <= 0), plus l2c θ on the weights (the first
+    n_W), clipped to global norm ``clip`` (0: none), written back, then one step of optimizer ``kind``
+    (OPT code) with moments vW, sW (weights) and vb, sb (biases), length 0 where the optimizer keeps none.
+    Serial.
+    """
+    n = theta.shape[0]
+    if not w_sum > 0:                                             # no weight in the batch: no data gradient
+        g[:] = 0.0
+        w_sum = 1.0
+    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
+    scale = 1.0
+    if clip > 0:
+        norm = math.sqrt(_norm2_block(g, theta, w_sum, l2c, 0, n_W) + _norm2_block(g, theta, w_sum, 0.0, n_W, n))
+        if norm > clip:
+            scale = clip / norm
+    _step_block(theta[:n_W], g[:n_W], vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay,
+                bc1, bc2, 0, n_W)
+    _step_block(theta[n_W:], g[n_W:], vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0,
+                bc1, bc2, 0, n - n_W)
+    return 0
+
+
+UPDATE_BLOCK = 32768  # flat elements per parallel work item of update_parallel
+
+
+@njit(parallel=True, **_opts)
+def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, beta1, beta2, eps, decay, bc1, bc2):
+    """:func:`update` with fixed blocks of UPDATE_BLOCK elements spread over numba's threads; the clipping
+    norm is summed over the blocks in block order, so it does not depend on the number of threads."""
+    n = theta.shape[0]
+    size = UPDATE_BLOCK
+    blocks = (n + size - 1) // size
+    if not w_sum > 0:
+        g[:] = 0.0
+        w_sum = 1.0
+    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
+    scale = 1.0
+    if clip > 0:
+        parts = np.empty(blocks)
+        for k in prange(blocks):
+            k0, k1 = k * size, min(n, (k + 1) * size)
+            parts[k] = (_norm2_block(g, theta, w_sum, l2c, k0, min(k1, n_W))
+                        + _norm2_block(g, theta, w_sum, 0.0, max(k0, n_W), k1))
+        norm2 = 0.0
+        for k in range(blocks):
+            norm2 += parts[k]
+        if math.sqrt(norm2) > clip:
+            scale = clip / math.sqrt(norm2)
+    tW, gW, tb, gb = theta[:n_W], g[:n_W], theta[n_W:], g[n_W:]
+    for k in prange(blocks):
+        k0, k1 = k * size, min(n, (k + 1) * size)
+        if k0 < n_W:
+            _step_block(tW, gW, vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2,
+                        k0, min(k1, n_W))
+        if k1 > n_W:
+            _step_block(tb, gb, vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0, bc1, bc2,
+                        max(k0, n_W) - n_W, k1 - n_W)
+    return 0

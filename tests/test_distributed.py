@@ -1,0 +1,159 @@
+"""Data-parallel training over MPI: each case runs under ``mpiexec -n P`` (P = 2 and 3) as a subprocess
+with a timeout, so a hang fails the test instead of stalling the suite. tests/mpi_worker.py holds the
+code the ranks run; rank 0 writes the numbers asserted here."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py", reason="the distributed tests need the mpi extra: pip install 'vecprop[mpi]'")
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+TIMEOUT = 120          # seconds per mpiexec run: a hang fails the test, never the whole suite
+
+if MPIEXEC is None:
+    pytest.skip("no mpiexec (pip install 'vecprop[mpi]' brings MPICH's)", allow_module_level=True)
+
+
+def mpirun(P, *args, timeout=TIMEOUT):
+    """``mpiexec -n P`` the arguments; returns the CompletedProcess (a TimeoutExpired fails the test)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return subprocess.run([MPIEXEC, "-n", str(P), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def run_case(P, case, tmp_path, *args):
+    out = tmp_path / f"{case}_{P}.json"
+    proc = mpirun(P, sys.executable, WORKER, case, out, *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """A .npy (numeric, 3 classes) and a CSV (string labels), plus a CSV with a bad row near its end."""
+    d = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    m = 101
+    X = rng.standard_normal((m, 3)) * [1.0, 10.0, 0.1] + [0.0, 5.0, -2.0]
+    y = rng.integers(0, 3, m)
+    np.save(d / "data.npy", np.column_stack([X, y]))
+    labels = np.array(["cat", "dog", "eel"])[y]
+    rows = ["a,b,c,animal"] + [",".join([*(repr(float(v)) for v in x), k]) for x, k in zip(X, labels)]
+    (d / "data.csv").write_text("\n".join(rows) + "\n")
+    bad = list(rows)
+    bad[-3] = bad[-3].replace(bad[-3].split(",")[1], "oops", 1)
+    (d / "data_bad.csv").write_text("\n".join(bad) + "\n")
+    return str(d / "data.npy"), str(d / "data.csv")
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_reducer_plan_blocks_and_standardization(P, tmp_path, data_files):
+    out = run_case(P, "basics", tmp_path, *data_files)
+    assert out["size"] == P
+    assert out["allreduce"] == [k * P * (P + 1) / 2 for k in range(5)]
+    assert out["sum_int"] == [P * (P - 1) / 2, P]
+    assert all(out["plan_covers"])
+    sizes = out["plan_sizes"]
+    if P == 2:
+        assert sizes["100/32"] == [32, 32, 32, 4]      # equal shards, P | B: exactly B, the rest last
+        assert sizes["60/12"] == [12] * 5              # uneven shards in the proportions of B
+        assert sizes["7/5"] == [5, 2]                  # an empty shard takes part with empty batches
+    else:
+        assert sizes["150/32"] == [30, 33, 33, 30, 24]  # P ∤ B: each global batch within P − 1 of B
+        assert sizes["120/12"] == [12] * 10
+        assert sizes["20/5"] == [4, 5, 5, 6]
+    assert sizes["9/None" if P == 3 else "6/None"] == [9 if P == 3 else 6]
+    assert "layer_dims differs across the" in out["mismatch"] and "rank 1: [2, 4, 1]" in out["mismatch"]
+    assert out["raise_any"] == f"rank {P - 1} of {P}: bad shard"
+    for name in ("npy", "csv"):
+        block = out[name]
+        assert block["X_equal"] and block["y_equal"], block
+        assert block["labels"] == block["labels_whole"] and block["task"] == "classification"
+        assert block["mean_err"] < 1e-12 and block["scale_err"] < 1e-12
+    assert out["npy"]["m_local"] == 101 // P          # rank 0's block of rows
+    assert f"of {P}: " in out["bad_csv"] and "data_bad.csv:100:2: non-numeric value 'oops'" in out["bad_csv"]
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_a_failing_rank_ends_every_rank(P, tmp_path):
+    t0 = time.perf_counter()
+    proc = mpirun(P, sys.executable, WORKER, "raise_plain", tmp_path / "unused.json", timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 30
+    assert f"vecprop: rank 1 of {P} failed: RuntimeError: deliberate failure on one rank" in proc.stderr
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_p_ranks_fit_the_one_process_model(P, tmp_path):
+    """shuffle=False: P ranks on uneven shards equal one process on the concatenated global batches."""
+    out = run_case(P, "fit", tmp_path)
+    for name in ("gd", "momentum", "adam", "l2", "sample_weight", "class_weight", "validation"):
+        case = out[name]
+        assert case["theta"] < 1e-12, (name, case)
+        assert case["loss"] < 1e-12 and case["val_loss"] < 1e-12, (name, case)
+        assert case["epochs"][0] == case["epochs"][1] and case["best_epoch"][0] == case["best_epoch"][1]
+        assert case["history_same_on_every_rank"], name
+    assert out["validation"]["epochs"][0] < 8          # early stopping decided the same on every rank
+    assert out["ragged"]["theta"] < 1e-12 and out["ragged"]["rank0_sizes"] == [0, 0, 0, 0, 0, 1]
+    assert out["shuffled_same"]
+    assert "the fit option learning_rate differs across the" in out["mismatch"]
+    assert "rank 0: 0.1; rank 1: 0.2" in out["mismatch"]
+    assert out["diverged"] == ["the cost became NaN or infinite at epoch 0, batch 0 (learning rate 0.01)"] * P
+    assert out["bad_shard"].startswith(f"rank {P - 1} of {P}: X contains NaN or inf")
+
+
+def test_checkpoint_resumes_a_distributed_run_and_only_rank_0_prints(tmp_path):
+    out_path = tmp_path / "checkpoint.json"
+    proc = mpirun(2, sys.executable, WORKER, "checkpoint", out_path, tmp_path / "ckpt.safetensors")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(out_path.read_text())["resume"] < 1e-12
+    assert proc.stdout.count("Cost after epoch") == 2     # print_every=1 over 2 epochs, rank 0 only
+
+
+@pytest.mark.parametrize("case", ["fit_raise", "exit_mid_fit"])
+def test_a_rank_failing_inside_fit_ends_the_job(case, tmp_path):
+    t0 = time.perf_counter()
+    proc = mpirun(2, sys.executable, WORKER, case, tmp_path / "unused.json", timeout=60)
+    assert proc.returncode != 0
+    assert time.perf_counter() - t0 < 30
+    expected = ("MemoryError: deliberate failure in a callback" if case == "fit_raise"
+                else "SystemExit: 0")                      # sys.exit inside fit is a failure too
+    assert f"vecprop: rank 1 of 2 failed: {expected}" in proc.stderr
+
+
+def _vecprop(*args, timeout=60, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vecprop", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def test_cli_distributed_writes_one_model_that_predicts_in_one_process(tmp_path, data_files):
+    npy, _ = data_files
+    model = tmp_path / "model.safetensors"
+    proc = mpirun(3, sys.executable, "-m", "vecprop", "train", "--data", npy, "--distributed", "--epochs", 5,
+                  "--batch-size", 12, "--print-every", 0, "--no-plots", "--out", model, "--hidden", 4)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("Training Network") == 1 and "101 examples over 3 ranks" in proc.stdout
+    assert proc.stdout.count("Model saved to") == 1
+    pred = _vecprop("predict", model, "--data", npy)
+    assert pred.returncode == 0, pred.stderr
+    assert len(pred.stdout.splitlines()) == 102                     # a header and one row per example
+
+
+def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files):
+    _, csv_path = data_files
+    proc = mpirun(2, sys.executable, "-m", "vecprop", "train", "--data", csv_path.replace(".csv", "_bad.csv"),
+                  "--distributed", "--epochs", 2, "--no-plots", "--out", tmp_path / "m.safetensors", timeout=60)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
+    assert len(errors) == 1 and "rank 1 of 2: " in errors[0] and ":100:2: non-numeric value 'oops'" in errors[0]
+    assert not (tmp_path / "m.safetensors").exists()
