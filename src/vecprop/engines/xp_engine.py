@@ -214,8 +214,8 @@ class XPEngine(Engine):
             D = None
             p = 1.0 if self.keep_prob is None or not train else self.keep_prob[l - 1]
             if p < 1.0:                                       # inverted dropout, mask drawn on the host
-                U = model.rng.random((Z.shape[0], Z.shape[1]))
-                D = xp.asarray(U < p, device=device(Z))
+                draws = model.rng.random((Z.shape[0], Z.shape[1]))            # U ~ U(0, 1)
+                D = xp.asarray(draws < p, device=device(Z))
                 caches.append((A_prev, Z, A, D))
                 A = A * xp.astype(D, A.dtype) / p
             else:
