@@ -18,6 +18,7 @@ Regimes: large 784-512-512-10 (batch 256, 60000 examples) and wide 4096-4096-409
 60000 examples); ``--tiny`` 20-32-32-10 (batch 64, 512 examples). Frameworks that are not installed (or
 have no GPU) are reported as skipped, never as failures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ class Skip(Exception):
 def _data(regime, dtype):
     rng = np.random.default_rng(0)
     n0, nL, m = regime["layer_dims"][0], regime["layer_dims"][-1], regime["m"]
-    X = rng.standard_normal((m, n0)).astype(dtype)                     # rows; vecprop takes X.T (columns)
+    X = rng.standard_normal((m, n0)).astype(dtype)  # rows; vecprop takes X.T (columns)
     y = rng.integers(0, nL, m)
     return X, y
 
@@ -70,7 +71,7 @@ def _cupy():
         raise Skip("cupy not installed") from None
     try:
         cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:                                             # noqa: BLE001  (no driver/device)
+    except Exception as exc:  # noqa: BLE001  (no driver/device)
         raise Skip(f"no CUDA device for CuPy ({exc})") from None
     return cupy, cupy.cuda.Device().synchronize
 
@@ -102,8 +103,9 @@ def bench_vecprop(regime, dtype, device, epochs, repeats, library):
     X, y = _data(regime, dtype)
     Xd, Yd = put(np.ascontiguousarray(X.T)), put(np.eye(regime["layer_dims"][-1], dtype=dtype)[:, y])
     net = Network(regime["layer_dims"], "relu", "categorical_cross_entropy", seed=0, dtype=dtype)
-    fit = lambda e: net.fit(Xd, Yd, epochs=e, learning_rate=LR, batch_size=regime["batch_size"], optimizer="gd",
-                            verbose=0)
+    fit = lambda e: net.fit(
+        Xd, Yd, epochs=e, learning_rate=LR, batch_size=regime["batch_size"], optimizer="gd", verbose=0
+    )
     return _timed(fit, sync, epochs, repeats)
 
 
@@ -123,12 +125,13 @@ def bench_torch_eager(regime, dtype, device, epochs, repeats):
         for _ in range(e):
             perm = torch.randperm(m, device=device)
             for k in range(0, m, B):
-                idx = perm[k:k + B]
+                idx = perm[k : k + B]
                 opt.zero_grad(set_to_none=True)
                 loss = crit(model(Xt[idx]), yt[idx])
                 loss.backward()
                 opt.step()
-                float(loss.detach())                                     # the loop's per-batch loss read
+                float(loss.detach())  # the loop's per-batch loss read
+
     return _timed(run, sync, epochs, repeats)
 
 
@@ -151,8 +154,12 @@ def bench_jax(regime, dtype, device, epochs, repeats):
     params = []
     for l in range(1, len(dims)):
         key, sub = jax.random.split(key)
-        params.append((jax.random.normal(sub, (dims[l - 1], dims[l]), dtype) * np.sqrt(2.0 / dims[l - 1]),
-                       jnp.zeros(dims[l], dtype)))
+        params.append(
+            (
+                jax.random.normal(sub, (dims[l - 1], dims[l]), dtype) * np.sqrt(2.0 / dims[l - 1]),
+                jnp.zeros(dims[l], dtype),
+            )
+        )
     params = jax.device_put(params, dev)
 
     def loss_fn(p, xb, yb):
@@ -173,9 +180,10 @@ def bench_jax(regime, dtype, device, epochs, repeats):
         for _ in range(e):
             perm = jax.device_put(state["rng"].permutation(m), dev)
             for k in range(0, m, B):
-                idx = perm[k:k + B]
+                idx = perm[k : k + B]
                 state["p"], loss = step(state["p"], Xj[idx], yj[idx])
                 float(loss)
+
     return _timed(run, lambda: jax.block_until_ready(state["p"]), epochs, repeats)
 
 
@@ -188,8 +196,10 @@ def matmul_peak(dtype, device, n):
             continue
         if lib.__name__ == "cupy" and device != "cuda":
             continue
-        A = lib.asarray(np.random.default_rng(1).standard_normal((n, n)).astype(dtype), **(
-            {"device": device} if lib.__name__ == "torch" else {}))
+        A = lib.asarray(
+            np.random.default_rng(1).standard_normal((n, n)).astype(dtype),
+            **({"device": device} if lib.__name__ == "torch" else {}),
+        )
         best = float("inf")
         for _ in range(5):
             sync()
@@ -197,7 +207,7 @@ def matmul_peak(dtype, device, n):
             A @ A
             sync()
             best = min(best, time.perf_counter() - t0)
-        return 2.0 * n ** 3 / best
+        return 2.0 * n**3 / best
     return None
 
 
@@ -210,25 +220,41 @@ def run(args) -> list[dict]:
             peak = matmul_peak(dt, args.device, args.peak_n or (8192 if args.device == "cuda" else 1024))
             flops = training_flops(regime["layer_dims"], regime["m"])
             for fw in args.frameworks:
-                bench = {"vecprop-torch": lambda *a: bench_vecprop(*a, library="torch"),
-                         "vecprop-cupy": lambda *a: bench_vecprop(*a, library="cupy"),
-                         "torch-eager": bench_torch_eager, "jax-jit": bench_jax}[fw]
+                bench = {
+                    "vecprop-torch": lambda *a: bench_vecprop(*a, library="torch"),
+                    "vecprop-cupy": lambda *a: bench_vecprop(*a, library="cupy"),
+                    "torch-eager": bench_torch_eager,
+                    "jax-jit": bench_jax,
+                }[fw]
                 row = {"regime": name, "dtype": dtype, "framework": fw, "device": args.device}
                 try:
                     sec = bench(regime, dt, args.device, args.epochs, args.repeats)
                 except Skip as why:
                     row["skipped"] = str(why)
                 else:
-                    row.update(seconds_per_epoch=sec, gflops=flops / sec / 1e9,
-                               share_of_peak=None if peak is None else flops / sec / peak)
+                    row.update(
+                        seconds_per_epoch=sec,
+                        gflops=flops / sec / 1e9,
+                        share_of_peak=None if peak is None else flops / sec / peak,
+                    )
                 rows.append(row)
                 if not args.quiet:
                     print(_line(row), file=sys.stderr)
-    for row in rows:                                   # vecprop-torch's time relative to PyTorch eager
-        ref = next((r for r in rows if r["framework"] == "torch-eager" and r["regime"] == row["regime"]
-                    and r["dtype"] == row["dtype"] and "seconds_per_epoch" in r), None)
-        row["vs_torch_eager"] = (row["seconds_per_epoch"] / ref["seconds_per_epoch"]
-                                 if ref and "seconds_per_epoch" in row else None)
+    for row in rows:  # vecprop-torch's time relative to PyTorch eager
+        ref = next(
+            (
+                r
+                for r in rows
+                if r["framework"] == "torch-eager"
+                and r["regime"] == row["regime"]
+                and r["dtype"] == row["dtype"]
+                and "seconds_per_epoch" in r
+            ),
+            None,
+        )
+        row["vs_torch_eager"] = (
+            row["seconds_per_epoch"] / ref["seconds_per_epoch"] if ref and "seconds_per_epoch" in row else None
+        )
     return rows
 
 
@@ -239,18 +265,23 @@ def _line(row) -> str:
 
 
 def markdown(rows, device_name: str) -> str:
-    lines = [f"GPU benchmark ({device_name}): seconds per epoch (median), time relative to PyTorch eager "
-             "(lower is faster), share of the device's measured matrix-multiply peak.", "",
-             "| regime | dtype | framework | s/epoch | × PyTorch eager time | GFLOP/s | share of matmul peak |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"GPU benchmark ({device_name}): seconds per epoch (median), time relative to PyTorch eager "
+        "(lower is faster), share of the device's measured matrix-multiply peak.",
+        "",
+        "| regime | dtype | framework | s/epoch | × PyTorch eager time | GFLOP/s | share of matmul peak |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['regime']} | {r['dtype']} | {r['framework']} | skipped: {r['skipped']} | | | |")
             continue
         vs = "" if r["vs_torch_eager"] is None else f"{r['vs_torch_eager']:.2f}"
         share = "" if r["share_of_peak"] is None else f"{100 * r['share_of_peak']:.0f} %"
-        lines.append(f"| {r['regime']} | {r['dtype']} | {r['framework']} | {r['seconds_per_epoch']:.4g} | {vs} "
-                     f"| {r['gflops']:.1f} | {share} |")
+        lines.append(
+            f"| {r['regime']} | {r['dtype']} | {r['framework']} | {r['seconds_per_epoch']:.4g} | {vs} "
+            f"| {r['gflops']:.1f} | {share} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -24,6 +24,7 @@ The Markdown section (with the plot ``bench/mpi_scaling.png``) replaces the text
 ``<!-- mpi-scaling -->`` and ``<!-- /mpi-scaling -->`` in the ``--write`` file, or is appended.
 Only the standard library is imported by the driver; the workers import NumPy, mpi4py and vecprop.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 RESULT = "MPI_BENCH "
 STRIPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-REGIMES = {   # as bench/run.py: ReLU hidden layers, softmax output; m and batch are per rank for weak scaling
+REGIMES = {  # as bench/run.py: ReLU hidden layers, softmax output; m and batch are per rank for weak scaling
     "large": {"layer_dims": [784, 512, 512, 10], "m": 60000, "batch_size": 256, "epochs": 1},
     "small": {"layer_dims": [40, 100, 100, 10], "m": 4000, "batch_size": 100, "epochs": 10},
     "tiny": {"layer_dims": [20, 32, 32, 10], "m": 512, "batch_size": 64, "epochs": 2},
@@ -81,8 +82,16 @@ def project(compute, nbytes: float, batch: int, networks=NETWORKS, ranks=PROJECT
         for P in ranks:
             weak = t1 + allreduce_time(P, nbytes, alpha, bw)
             strong = c0 + c1 * max(batch / P, 1) + allreduce_time(P, nbytes, alpha, bw)
-            rows.append({"network": name, "P": P, "weak_step": weak, "weak_efficiency": t1 / weak,
-                         "strong_step": strong, "strong_speedup": t1 / strong})
+            rows.append(
+                {
+                    "network": name,
+                    "P": P,
+                    "weak_step": weak,
+                    "weak_efficiency": t1 / weak,
+                    "strong_step": strong,
+                    "strong_speedup": t1 / strong,
+                }
+            )
     return rows
 
 
@@ -120,27 +129,42 @@ def worker(args) -> None:
     else:
         P, r = reducer.size, reducer.rank
         m = {"strong": spec["m"] // P, "weak": spec["m"], "calibrate": spec["m"] // 8}[args.worker]
-        batch = {"strong": spec["batch_size"], "weak": spec["batch_size"] * P,
-                 "calibrate": spec["batch_size"] // 8}[args.worker]
+        batch = {"strong": spec["batch_size"], "weak": spec["batch_size"] * P, "calibrate": spec["batch_size"] // 8}[
+            args.worker
+        ]
         rng = np.random.default_rng(1000 + r)
         n_0, n_L = spec["layer_dims"][0], spec["layer_dims"][-1]
-        X = rng.standard_normal((m, n_0)).T                    # (n_0, m), columns contiguous
+        X = rng.standard_normal((m, n_0)).T  # (n_0, m), columns contiguous
         Y = one_hot(rng.integers(0, n_L, m), n_L)
         net = Network(spec["layer_dims"], "relu", "categorical_cross_entropy", seed=0)
-        net.fit(X[:, :4 * batch // P], Y[:, :4 * batch // P], epochs=1, batch_size=batch, optimizer="gd",
-                verbose=0, comm=reducer)                        # warm-up: 4 steps
+        net.fit(
+            X[:, : 4 * batch // P],
+            Y[:, : 4 * batch // P],
+            epochs=1,
+            batch_size=batch,
+            optimizer="gd",
+            verbose=0,
+            comm=reducer,
+        )  # warm-up: 4 steps
         reducer.calls, reducer.seconds, reducer.nbytes = 0, 0.0, 0
         reducer.comm.Barrier()
         t0 = time.perf_counter()
-        net.fit(X, Y, epochs=spec["epochs"], batch_size=batch, learning_rate=0.01, optimizer="gd", verbose=0,
-                comm=reducer)
+        net.fit(
+            X, Y, epochs=spec["epochs"], batch_size=batch, learning_rate=0.01, optimizer="gd", verbose=0, comm=reducer
+        )
         seconds = reducer.allgather(time.perf_counter() - t0)
         ar = reducer.allgather(reducer.seconds / max(reducer.calls, 1))
         steps = reducer.calls
-        result = {"mode": args.worker, "P": P, "epoch_seconds": max(seconds) / spec["epochs"],
-                  "steps_per_epoch": steps / spec["epochs"], "step_seconds": max(seconds) / steps,
-                  "allreduce_seconds": sum(ar) / P, "allreduce_bytes": reducer.nbytes / max(steps, 1),
-                  "local_batch": batch // P}
+        result = {
+            "mode": args.worker,
+            "P": P,
+            "epoch_seconds": max(seconds) / spec["epochs"],
+            "steps_per_epoch": steps / spec["epochs"],
+            "step_seconds": max(seconds) / steps,
+            "allreduce_seconds": sum(ar) / P,
+            "allreduce_bytes": reducer.nbytes / max(steps, 1),
+            "local_batch": batch // P,
+        }
     if reducer.is_root:
         print(RESULT + json.dumps(result), flush=True)
 
@@ -162,7 +186,7 @@ def run(P: int, what: str, regime: str, timeout: float) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT)]
     if proc.returncode or not lines:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len(RESULT):])
+    return json.loads(lines[-1][len(RESULT) :])
 
 
 def measure(regime: str, timeout: float, say) -> dict:
@@ -176,17 +200,30 @@ def measure(regime: str, timeout: float, say) -> dict:
             fits.append(run(P, mode, regime, timeout))
     say("compute calibration, P = 1, local batch B/8")
     calibration = run(1, "calibrate", regime, timeout)
-    return {"regime": regime, "spec": REGIMES[regime], "allreduce": sweep, "fits": fits,
-            "calibration": calibration, "blas": _blas()}
+    return {
+        "regime": regime,
+        "spec": REGIMES[regime],
+        "allreduce": sweep,
+        "fits": fits,
+        "calibration": calibration,
+        "blas": _blas(),
+    }
 
 
 def _blas() -> str:
     try:
         import numpy as np
         from threadpoolctl import threadpool_info
+
         np.ones(1)
-        return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
-                         for i in threadpool_info() if i.get("user_api") == "blas") or "unknown"
+        return (
+            ", ".join(
+                f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+                for i in threadpool_info()
+                if i.get("user_api") == "blas"
+            )
+            or "unknown"
+        )
     except ImportError:
         return "unknown (threadpoolctl not installed)"
 
@@ -200,39 +237,62 @@ def analyse(results: dict) -> dict:
     ones = [by[("weak", 1)], results["calibration"]]
     compute = fit_line([f["local_batch"] for f in ones], [f["step_seconds"] - f["allreduce_seconds"] for f in ones])
     nbytes = by[("weak", 2)]["allreduce_bytes"]
-    return {"alpha": alpha, "beta": beta, "compute": compute, "nbytes": nbytes,
-            "weak_efficiency_2": by[("weak", 1)]["step_seconds"] / by[("weak", 2)]["step_seconds"],
-            "strong_speedup_2": by[("strong", 1)]["epoch_seconds"] / by[("strong", 2)]["epoch_seconds"],
-            "projection": project(compute, nbytes, results["spec"]["batch_size"])}
+    return {
+        "alpha": alpha,
+        "beta": beta,
+        "compute": compute,
+        "nbytes": nbytes,
+        "weak_efficiency_2": by[("weak", 1)]["step_seconds"] / by[("weak", 2)]["step_seconds"],
+        "strong_speedup_2": by[("strong", 1)]["epoch_seconds"] / by[("strong", 2)]["epoch_seconds"],
+        "projection": project(compute, nbytes, results["spec"]["batch_size"]),
+    }
 
 
 def report(results: dict, model: dict, plot: str | None) -> str:
     spec = results["spec"]
-    lines = [MARK[0], f"## Data-parallel scaling over MPI ({results['regime']} regime)", "",
-             f"`bench/mpi_scaling.py`: {spec['layer_dims']}, batch {spec['batch_size']} per rank (weak) or "
-             f"global (strong), {spec['m']} examples per rank (weak) or in all (strong), plain SGD, float64, "
-             f"one BLAS thread per rank ({results['blas']}), MPICH shared memory on this machine.", "",
-             "| scaling | P | local batch | s / epoch | steps / epoch | allreduce ms / step | MB / step |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        MARK[0],
+        f"## Data-parallel scaling over MPI ({results['regime']} regime)",
+        "",
+        f"`bench/mpi_scaling.py`: {spec['layer_dims']}, batch {spec['batch_size']} per rank (weak) or "
+        f"global (strong), {spec['m']} examples per rank (weak) or in all (strong), plain SGD, float64, "
+        f"one BLAS thread per rank ({results['blas']}), MPICH shared memory on this machine.",
+        "",
+        "| scaling | P | local batch | s / epoch | steps / epoch | allreduce ms / step | MB / step |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for f in results["fits"]:
-        lines.append(f"| {f['mode']} | {f['P']} | {f['local_batch']} | {f['epoch_seconds']:.3f} | "
-                     f"{f['steps_per_epoch']:.0f} | {1e3 * f['allreduce_seconds']:.3f} | "
-                     f"{f['allreduce_bytes'] / 1e6:.2f} |")
-    lines += ["", f"**Weak-scaling efficiency at P = 2: {100 * model['weak_efficiency_2']:.1f} %** (time per step "
-              f"at P = 1 / at P = 2); strong-scaling speedup at P = 2: {model['strong_speedup_2']:.2f}×.", "",
-              f"Allreduce here (P = 2, fitted over {len(results['allreduce'])} sizes): α = "
-              f"{1e6 * model['alpha']:.1f} µs, β = {1e9 * model['beta']:.3f} ns/byte "
-              f"({1 / model['beta'] / 1e9 if model['beta'] > 0 else float('inf'):.2f} GB/s). Compute per step: "
-              f"{1e3 * model['compute'][0]:.2f} ms + {1e6 * model['compute'][1]:.1f} µs per example.", "",
-              "Projection (the model in the script's docstring; network α and bandwidth assumed):", "",
-              "| network | P | weak: ms / step | weak efficiency | strong: ms / step | strong speedup |",
-              "|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {f['mode']} | {f['P']} | {f['local_batch']} | {f['epoch_seconds']:.3f} | "
+            f"{f['steps_per_epoch']:.0f} | {1e3 * f['allreduce_seconds']:.3f} | "
+            f"{f['allreduce_bytes'] / 1e6:.2f} |"
+        )
+    lines += [
+        "",
+        f"**Weak-scaling efficiency at P = 2: {100 * model['weak_efficiency_2']:.1f} %** (time per step "
+        f"at P = 1 / at P = 2); strong-scaling speedup at P = 2: {model['strong_speedup_2']:.2f}×.",
+        "",
+        f"Allreduce here (P = 2, fitted over {len(results['allreduce'])} sizes): α = "
+        f"{1e6 * model['alpha']:.1f} µs, β = {1e9 * model['beta']:.3f} ns/byte "
+        f"({1 / model['beta'] / 1e9 if model['beta'] > 0 else float('inf'):.2f} GB/s). Compute per step: "
+        f"{1e3 * model['compute'][0]:.2f} ms + {1e6 * model['compute'][1]:.1f} µs per example.",
+        "",
+        "Projection (the model in the script's docstring; network α and bandwidth assumed):",
+        "",
+        "| network | P | weak: ms / step | weak efficiency | strong: ms / step | strong speedup |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in model["projection"]:
-        lines.append(f"| {r['network']} | {r['P']} | {1e3 * r['weak_step']:.2f} | {100 * r['weak_efficiency']:.1f} % | "
-                     f"{1e3 * r['strong_step']:.2f} | {r['strong_speedup']:.1f}× |")
-    lines += ["", "Strong scaling with a global batch of "
-              f"{spec['batch_size']} leaves under one example per rank beyond P = {spec['batch_size']}; the "
-              "model then counts one example per rank (and the speedup only falls)."]
+        lines.append(
+            f"| {r['network']} | {r['P']} | {1e3 * r['weak_step']:.2f} | {100 * r['weak_efficiency']:.1f} % | "
+            f"{1e3 * r['strong_step']:.2f} | {r['strong_speedup']:.1f}× |"
+        )
+    lines += [
+        "",
+        "Strong scaling with a global batch of "
+        f"{spec['batch_size']} leaves under one example per rank beyond P = {spec['batch_size']}; the "
+        "model then counts one example per rank (and the speedup only falls).",
+    ]
     if plot:
         lines += ["", f"![weak-scaling efficiency and strong speedup]({plot})"]
     lines.append(MARK[1])
@@ -243,6 +303,7 @@ def plot(results: dict, model: dict, path: Path) -> bool:
     """Weak efficiency and strong speedup against P (measured points, projected lines); False without matplotlib."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:

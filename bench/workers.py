@@ -16,6 +16,7 @@ Kinds of spec (``spec["kind"]``):
 ``accuracy``  test accuracy and training time of one framework's configuration on MNIST-1D or
               scikit-learn's digits (also L-BFGS: vecprop-lbfgs and sklearn-lbfgs on digits).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,14 +40,28 @@ ACCURACY_CONFIGS = {
         # any keep_prob in 0.5-0.9. Three layers (adam 2e-3, 150 epochs, keep_prob 0.7) gave DNNClassifier
         # 73.9, 75.8, 76.6 % -- too close to 75 %; keep_prob 0.5 or 0.8, or L2 (alpha 0.5) did worse.
         # Four layers at learning rate 1e-3 for 200 epochs: DNNClassifier 77.1, 77.5, 78.0 %.
-        "hidden": [256, 256, 256, 256], "activation": "relu", "optimizer": "adam", "learning_rate": 1e-3,
-        "batch_size": 100, "epochs": 200, "keep_prob": 0.7, "dtype": "float32", "seed": 0,
+        "hidden": [256, 256, 256, 256],
+        "activation": "relu",
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "batch_size": 100,
+        "epochs": 200,
+        "keep_prob": 0.7,
+        "dtype": "float32",
+        "seed": 0,
     },
     "digits": {
         # load_digits (1797 8x8 images), 25 % held out (stratified, random_state=0), pixels / 16
         # then standardized.
-        "hidden": [128], "activation": "relu", "optimizer": "adam", "learning_rate": 1e-3,
-        "batch_size": 32, "epochs": 100, "keep_prob": 0.9, "dtype": "float32", "seed": 0,
+        "hidden": [128],
+        "activation": "relu",
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "batch_size": 32,
+        "epochs": 100,
+        "keep_prob": 0.9,
+        "dtype": "float32",
+        "seed": 0,
     },
 }
 # MLPClassifier is run with its defaults (hidden (100,), relu, adam 1e-3, batch 200, max_iter 200,
@@ -61,10 +76,19 @@ def dnn_accuracy_kwargs(cfg: dict) -> dict:
     """The DNNClassifier (MLPClassifier's parameter names) with ``cfg``'s settings: no L2 (alpha=0), a fixed
     number of epochs (tol=0, never stopping early). It follows scikit-learn's conventions where Network.fit
     follows the course's (initial weights, ε of adam, the shuffling generator), so the runs are alike, not equal."""
-    return {"hidden_layer_sizes": tuple(cfg["hidden"]), "activation": cfg["activation"], "solver": cfg["optimizer"],
-            "learning_rate_init": cfg["learning_rate"], "batch_size": cfg["batch_size"], "max_iter": cfg["epochs"],
-            "keep_prob": cfg["keep_prob"], "alpha": cfg.get("l2", 0.0), "tol": 0.0,
-            "n_iter_no_change": cfg["epochs"], "random_state": cfg["seed"]}
+    return {
+        "hidden_layer_sizes": tuple(cfg["hidden"]),
+        "activation": cfg["activation"],
+        "solver": cfg["optimizer"],
+        "learning_rate_init": cfg["learning_rate"],
+        "batch_size": cfg["batch_size"],
+        "max_iter": cfg["epochs"],
+        "keep_prob": cfg["keep_prob"],
+        "alpha": cfg.get("l2", 0.0),
+        "tol": 0.0,
+        "n_iter_no_change": cfg["epochs"],
+        "random_state": cfg["seed"],
+    }
 
 
 def _emit(result: dict) -> None:
@@ -95,6 +119,7 @@ def info(spec):
     out = {"python": platform.python_version(), "numpy": np.__version__, "blas": []}
     try:
         import sklearn
+
         out["sklearn"] = sklearn.__version__
     except ImportError:
         out["sklearn"] = None
@@ -103,6 +128,7 @@ def info(spec):
         if "torch" not in wanted:
             raise ImportError("not asked for")
         import torch
+
         torch.set_num_threads(spec["threads"])
         out["torch"] = torch.__version__
         out["torch_threads"] = torch.get_num_threads()
@@ -111,9 +137,12 @@ def info(spec):
         cfg = torch.__config__.show()
         blas = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
         mkl = re.search(r"Math Kernel Library Version ([^\s]+)", cfg)
-        out["torch_blas"] = (blas.group(1) if blas else None) if not mkl else f"{blas.group(1) if blas else 'mkl'} {mkl.group(1)}"
-        out["torch_cpu_capability"] = next((line.split(":", 1)[1].strip() for line in cfg.splitlines()
-                                            if "CPU capability" in line), None)
+        out["torch_blas"] = (
+            (blas.group(1) if blas else None) if not mkl else f"{blas.group(1) if blas else 'mkl'} {mkl.group(1)}"
+        )
+        out["torch_cpu_capability"] = next(
+            (line.split(":", 1)[1].strip() for line in cfg.splitlines() if "CPU capability" in line), None
+        )
     except Exception:  # noqa: BLE001 - not installed, or broken: either way no torch rows
         out["torch"] = None
     try:
@@ -126,6 +155,7 @@ def info(spec):
         out["jax"] = None
     try:
         import numba
+
         out["numba"] = numba.__version__
         out["numba_threads"] = numba.get_num_threads()
         out["numba_threading_layer"] = numba.config.THREADING_LAYER
@@ -135,20 +165,36 @@ def info(spec):
         if "vecprop-dnn" not in wanted:
             raise ImportError("not asked for")
         from vecprop import DNNClassifier  # noqa: F401
+
         out["dnn_classifier"] = True
     except Exception:  # noqa: BLE001
         out["dnn_classifier"] = False
     try:
         import vecprop
+
         out["vecprop"] = vecprop.__version__
     except ImportError:
         out["vecprop"] = None
     for lib in threadpoolctl.threadpool_info():
-        out["blas"].append({k: lib.get(k) for k in ("user_api", "internal_api", "prefix", "version",
-                                                      "architecture", "num_threads", "threading_layer",
-                                                      "filepath")})
-    out["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                                "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        out["blas"].append(
+            {
+                k: lib.get(k)
+                for k in (
+                    "user_api",
+                    "internal_api",
+                    "prefix",
+                    "version",
+                    "architecture",
+                    "num_threads",
+                    "threading_layer",
+                    "filepath",
+                )
+            }
+        )
+    out["env"] = {
+        k: os.environ.get(k)
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
     return out
 
 
@@ -161,13 +207,13 @@ def gemm(spec):
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     C = np.empty((n, n), dtype)
-    np.matmul(A, B, out=C)                     # warm the BLAS threads and pages
+    np.matmul(A, B, out=C)  # warm the BLAS threads and pages
     best = float("inf")
     for _ in range(spec.get("repeats", 5)):
         t0 = time.perf_counter()
         np.matmul(A, B, out=C)
         best = min(best, time.perf_counter() - t0)
-    return {"gflops": 2.0 * n ** 3 / best / 1e9, "seconds": best}
+    return {"gflops": 2.0 * n**3 / best / 1e9, "seconds": best}
 
 
 # ------------------------------------------------------------------------------------------------ train
@@ -186,14 +232,14 @@ def _train_vecprop(spec, data, np):
 
     dims, dtype = spec["layer_dims"], spec["dtype"]
     X, y = data.pop()
-    XT = X.T                                  # (n_0, m): columns are examples, as the course builds X
+    XT = X.T  # (n_0, m): columns are examples, as the course builds X
     Y = vecprop.one_hot(y, dims[-1], dtype=dtype)  # (X_rows.T: no copy; each example's column contiguous)
     net = vecprop.Network(dims, "relu", "categorical_cross_entropy", seed=0, dtype=dtype)
     kw = dict(learning_rate=spec["learning_rate"], batch_size=spec["batch_size"], optimizer="gd", verbose=0)
     if spec["framework"] == "vecprop-numpy":
-        kw["engine"] = "numpy"                # the default engine is numba when it imports
+        kw["engine"] = "numpy"  # the default engine is numba when it imports
     warm = min(XT.shape[1], 4 * spec["batch_size"])
-    net.fit(XT[:, :warm], Y[:, :warm], epochs=1, **kw)     # imports, BLAS threads, first-touch
+    net.fit(XT[:, :warm], Y[:, :warm], epochs=1, **kw)  # imports, BLAS threads, first-touch
     rss0 = _maxrss_mb()
     t0, c0 = time.perf_counter(), _cpu()
     hist = net.fit(XT, Y, epochs=spec["epochs"], **kw)
@@ -207,10 +253,21 @@ def _train_vecprop(spec, data, np):
 
 def _dnn_kwargs(spec, epochs):
     """DNNClassifier (MLPClassifier's parameters) set for plain mini-batch gd, as _sklearn_mlp asks of sklearn."""
-    return dict(hidden_layer_sizes=tuple(spec["layer_dims"][1:-1]), activation="relu", solver="gd", alpha=0.0,
-                batch_size=spec["batch_size"], learning_rate="constant", learning_rate_init=spec["learning_rate"],
-                max_iter=epochs, tol=0.0, n_iter_no_change=10 ** 9, shuffle=True, random_state=0,
-                early_stopping=False)
+    return dict(
+        hidden_layer_sizes=tuple(spec["layer_dims"][1:-1]),
+        activation="relu",
+        solver="gd",
+        alpha=0.0,
+        batch_size=spec["batch_size"],
+        learning_rate="constant",
+        learning_rate_init=spec["learning_rate"],
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        shuffle=True,
+        random_state=0,
+        early_stopping=False,
+    )
 
 
 def _train_vecprop_dnn(spec, data, np):
@@ -219,7 +276,7 @@ def _train_vecprop_dnn(spec, data, np):
     X, y = data.pop()
     warm = min(X.shape[0], 4 * spec["batch_size"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")             # ConvergenceWarning: max_iter ends every fit here
+        warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter ends every fit here
         DNNClassifier(**_dnn_kwargs(spec, 1)).fit(X[:warm], y[:warm])
         clf = DNNClassifier(**_dnn_kwargs(spec, spec["epochs"]))
         rss0 = _maxrss_mb()
@@ -228,8 +285,13 @@ def _train_vecprop_dnn(spec, data, np):
         seconds = time.perf_counter() - t0
         cpu = _cpu() - c0
         loss = getattr(clf, "loss_", None)
-        out = {"seconds": seconds, "cpu_seconds": cpu, "final_loss": None if loss is None else float(loss),
-               "rss_before_mb": rss0, "coef_dtype": str(clf.coefs_[0].dtype)}
+        out = {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "final_loss": None if loss is None else float(loss),
+            "rss_before_mb": rss0,
+            "coef_dtype": str(clf.coefs_[0].dtype),
+        }
         if spec.get("tracemalloc"):
             out["traced_peak_mb"] = _traced_peak(lambda: DNNClassifier(**_dnn_kwargs(spec, 1)).fit(X, y))
     return out
@@ -238,11 +300,23 @@ def _train_vecprop_dnn(spec, data, np):
 def _sklearn_mlp(spec, epochs):
     from sklearn.neural_network import MLPClassifier
 
-    return MLPClassifier(hidden_layer_sizes=tuple(spec["layer_dims"][1:-1]), activation="relu", solver="sgd",
-                         alpha=0.0, batch_size=spec["batch_size"], learning_rate="constant",
-                         learning_rate_init=spec["learning_rate"], momentum=0.0, nesterovs_momentum=False,
-                         max_iter=epochs, tol=0.0, n_iter_no_change=10 ** 9, shuffle=True, random_state=0,
-                         early_stopping=False)
+    return MLPClassifier(
+        hidden_layer_sizes=tuple(spec["layer_dims"][1:-1]),
+        activation="relu",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=spec["batch_size"],
+        learning_rate="constant",
+        learning_rate_init=spec["learning_rate"],
+        momentum=0.0,
+        nesterovs_momentum=False,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        shuffle=True,
+        random_state=0,
+        early_stopping=False,
+    )
 
 
 def _train_sklearn(spec, data, np):
@@ -259,8 +333,13 @@ def _train_sklearn(spec, data, np):
         clf.fit(X, y)
         seconds = time.perf_counter() - t0
         cpu = _cpu() - c0
-        out = {"seconds": seconds, "cpu_seconds": cpu, "final_loss": float(clf.loss_), "rss_before_mb": rss0,
-               "coef_dtype": str(clf.coefs_[0].dtype)}
+        out = {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "final_loss": float(clf.loss_),
+            "rss_before_mb": rss0,
+            "coef_dtype": str(clf.coefs_[0].dtype),
+        }
         if spec.get("tracemalloc"):
             out["traced_peak_mb"] = _traced_peak(lambda: _sklearn_mlp(spec, 1).fit(X, y))
     return out
@@ -287,7 +366,7 @@ def _torch_epochs(model, opt, Xt, yt, epochs, batch_size, gen, torch):
         perm = torch.randperm(m, generator=gen)
         total = 0.0
         for k in range(0, m, batch_size):
-            idx = perm[k:k + batch_size]
+            idx = perm[k : k + batch_size]
             opt.zero_grad(set_to_none=True)
             loss = crit(model(Xt[idx]), yt[idx])
             loss.backward()
@@ -316,15 +395,21 @@ def _train_torch(spec, data, np):
     loss = _torch_epochs(model, opt, Xt, yt, spec["epochs"], spec["batch_size"], gen, torch)
     seconds = time.perf_counter() - t0
     cpu = _cpu() - c0
-    return {"seconds": seconds, "cpu_seconds": cpu, "final_loss": float(loss), "rss_before_mb": rss0,
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "final_loss": float(loss),
+        "rss_before_mb": rss0,
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def _jax_setup(spec):
     """Import JAX for the CPU with ``spec["threads"]`` (one thread: XLA's Eigen pool off) and x64 for float64."""
     if spec.get("threads") == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                                   + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import jax
 
@@ -338,9 +423,9 @@ def _jax_sgd_step(jax, learning_rate):
     jnp = jax.numpy
 
     def loss_fn(params, Xb, yb):
-        A = Xb                                                  # (batch, n_0): rows are examples
+        A = Xb  # (batch, n_0): rows are examples
         for W, b in params[:-1]:
-            A = jax.nn.relu(A @ W.T + b)                        # W (n_l, n_{l-1}) as vecprop holds it
+            A = jax.nn.relu(A @ W.T + b)  # W (n_l, n_{l-1}) as vecprop holds it
         W, b = params[-1]
         logp = jax.nn.log_softmax(A @ W.T + b, axis=1)
         return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
@@ -378,23 +463,28 @@ def _train_jax(spec, data, np):
             perm = net.rng.permutation(m).astype(np.int32)
             total = 0.0
             for k in range(0, m, B):
-                idx = perm[k:k + B]
+                idx = perm[k : k + B]
                 params, loss = step(params, Xj, yj, idx)
                 total += float(loss) * idx.size
             loss = total / m
         return params, loss
 
-    for size in sorted({B, m % B} - {0}):                  # compile both batch shapes (full and ragged last);
-        jax.block_until_ready(step(params, Xj, yj, np.arange(size, dtype=np.int32)))   # results dropped
-    params, _ = epochs(1, params, min(m, 4 * B))           # vecprop's warm-up fit: its first 4 B examples
+    for size in sorted({B, m % B} - {0}):  # compile both batch shapes (full and ragged last);
+        jax.block_until_ready(step(params, Xj, yj, np.arange(size, dtype=np.int32)))  # results dropped
+    params, _ = epochs(1, params, min(m, 4 * B))  # vecprop's warm-up fit: its first 4 B examples
     rss0 = _maxrss_mb()
     t0, c0 = time.perf_counter(), _cpu()
     params, loss = epochs(spec["epochs"], params, m)
     jax.block_until_ready(params)
     seconds = time.perf_counter() - t0
     cpu = _cpu() - c0
-    return {"seconds": seconds, "cpu_seconds": cpu, "final_loss": float(loss), "rss_before_mb": rss0,
-            "jax_backend": jax.default_backend()}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "final_loss": float(loss),
+        "rss_before_mb": rss0,
+        "jax_backend": jax.default_backend(),
+    }
 
 
 def _train_gemm_floor(spec, data, np):
@@ -410,7 +500,7 @@ def _train_gemm_floor(spec, data, np):
     rng = np.random.default_rng(0)
     W = {l: (rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])).astype(dt) for l in range(1, L + 1)}
     dW = {l: np.empty_like(W[l]) for l in W}
-    A = {0: np.empty((dims[0], B), dt, order="F")}      # a gathered batch of X_rows.T: columns contiguous
+    A = {0: np.empty((dims[0], B), dt, order="F")}  # a gathered batch of X_rows.T: columns contiguous
     A.update({l: np.empty((dims[l], B), dt) for l in range(1, L + 1)})
     dA = {l: np.empty((dims[l], B), dt) for l in range(1, L + 1)}
     A[0][...] = X[:B].T
@@ -422,14 +512,14 @@ def _train_gemm_floor(spec, data, np):
     def epochs(n):
         for _ in range(n * batches):
             for l in range(1, L + 1):
-                np.matmul(W[l], A[l - 1], out=A[l])              # eq. (2)'s product
+                np.matmul(W[l], A[l - 1], out=A[l])  # eq. (2)'s product
             for l in range(L, 0, -1):
-                np.matmul(dA[l], A[l - 1].T, out=dW[l])          # BP1's product (dA stands in for dZ)
+                np.matmul(dA[l], A[l - 1].T, out=dW[l])  # BP1's product (dA stands in for dZ)
                 if l > 1:
-                    np.matmul(W[l].T, dA[l], out=dA[l - 1])      # BP3
+                    np.matmul(W[l].T, dA[l], out=dA[l - 1])  # BP3
 
     with _blas_threads(dims, B):
-        epochs(1)                                                # warm-up: BLAS threads, pages
+        epochs(1)  # warm-up: BLAS threads, pages
         rss0 = _maxrss_mb()
         t0, c0 = time.perf_counter(), _cpu()
         epochs(spec["epochs"])
@@ -452,17 +542,24 @@ def _traced_peak(fn) -> float:
     fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return (peak - base) / 2 ** 20
+    return (peak - base) / 2**20
 
 
-TRAINERS = {"vecprop": _train_vecprop, "vecprop-numpy": _train_vecprop, "vecprop-dnn": _train_vecprop_dnn,
-            "sklearn": _train_sklearn, "torch": _train_torch, "jax": _train_jax, "gemm-floor": _train_gemm_floor}
+TRAINERS = {
+    "vecprop": _train_vecprop,
+    "vecprop-numpy": _train_vecprop,
+    "vecprop-dnn": _train_vecprop_dnn,
+    "sklearn": _train_sklearn,
+    "torch": _train_torch,
+    "jax": _train_jax,
+    "gemm-floor": _train_gemm_floor,
+}
 
 
 def train(spec):
     import numpy as np
 
-    data = [_random_data(spec, np)]            # the trainer pops it, so it alone holds the arrays
+    data = [_random_data(spec, np)]  # the trainer pops it, so it alone holds the arrays
     out = TRAINERS[spec["framework"]](spec, data, np)
     out["flops_per_epoch"] = training_flops(spec["layer_dims"], spec["m"])
     out["seconds_per_epoch"] = out["seconds"] / spec["epochs"]
@@ -479,8 +576,12 @@ def make_mnist1d(spec):
     t0 = time.perf_counter()
     d = make_dataset(get_dataset_args())
     np.savez(spec["path"], x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
-    return {"seconds": time.perf_counter() - t0, "train": int(d["x"].shape[0]), "test": int(d["x_test"].shape[0]),
-            "features": int(d["x"].shape[1])}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "train": int(d["x"].shape[0]),
+        "test": int(d["x_test"].shape[0]),
+        "features": int(d["x"].shape[1]),
+    }
 
 
 def _load_task(spec, np):
@@ -515,8 +616,16 @@ def accuracy(spec):
         XT = X.astype(dt).T
         Y = vecprop.one_hot(y, n_classes, dtype=dt)
         t0 = time.perf_counter()
-        net.fit(XT, Y, epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], optimizer=cfg["optimizer"],
-                batch_size=cfg["batch_size"], keep_prob=cfg["keep_prob"], verbose=0)
+        net.fit(
+            XT,
+            Y,
+            epochs=cfg["epochs"],
+            learning_rate=cfg["learning_rate"],
+            optimizer=cfg["optimizer"],
+            batch_size=cfg["batch_size"],
+            keep_prob=cfg["keep_prob"],
+            verbose=0,
+        )
         seconds = time.perf_counter() - t0
         pred = net.predict(Xs.astype(dt).T)[0]
         train_pred = net.predict(XT)[0]
@@ -528,7 +637,7 @@ def accuracy(spec):
         clf = DNNClassifier(**kwargs)
         dt = cfg["dtype"]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # ConvergenceWarning: a fixed number of epochs ends every fit
+            warnings.simplefilter("ignore")  # ConvergenceWarning: a fixed number of epochs ends every fit
             t0 = time.perf_counter()
             clf.fit(X.astype(dt), y)
             seconds = time.perf_counter() - t0
@@ -553,13 +662,16 @@ def accuracy(spec):
             from sklearn.neural_network import MLPClassifier as cls
         clf = cls(**LBFGS_ACCURACY_KWARGS)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # ConvergenceWarning when max_iter ends the fit
+            warnings.simplefilter("ignore")  # ConvergenceWarning when max_iter ends the fit
             t0 = time.perf_counter()
             clf.fit(X, y)
             seconds = time.perf_counter() - t0
         pred, train_pred = clf.predict(Xs), clf.predict(X)
-        config = {type(clf).__name__: ", ".join(f"{k}={v!r}" for k, v in LBFGS_ACCURACY_KWARGS.items()),
-                  "n_iter_": int(clf.n_iter_), "dtype": "float64"}
+        config = {
+            type(clf).__name__: ", ".join(f"{k}={v!r}" for k, v in LBFGS_ACCURACY_KWARGS.items()),
+            "n_iter_": int(clf.n_iter_),
+            "dtype": "float64",
+        }
     elif fw == "torch":
         import torch
 
@@ -567,8 +679,9 @@ def accuracy(spec):
         torch.manual_seed(cfg["seed"])
         dtype = {"float32": torch.float32, "float64": torch.float64}[cfg["dtype"]]
         model = _torch_mlp(dims, torch, dropout=1.0 - cfg["keep_prob"]).to(dtype)
-        opt = {"adam": torch.optim.Adam, "gd": torch.optim.SGD}[cfg["optimizer"]](model.parameters(),
-                                                                                  lr=cfg["learning_rate"])
+        opt = {"adam": torch.optim.Adam, "gd": torch.optim.SGD}[cfg["optimizer"]](
+            model.parameters(), lr=cfg["learning_rate"]
+        )
         Xt = torch.from_numpy(X).to(dtype)
         gen = torch.Generator().manual_seed(cfg["seed"])
         t0 = time.perf_counter()
@@ -581,8 +694,14 @@ def accuracy(spec):
         config = {"layer_dims": dims, **cfg, "dropout_p": round(1.0 - cfg["keep_prob"], 6)}
     else:
         raise ValueError(f"unknown framework {fw!r}")
-    return {"test_accuracy": float((pred == ys).mean()), "train_accuracy": float((train_pred == y).mean()),
-            "seconds": seconds, "config": config, "m_train": int(X.shape[0]), "m_test": int(Xs.shape[0])}
+    return {
+        "test_accuracy": float((pred == ys).mean()),
+        "train_accuracy": float((train_pred == y).mean()),
+        "seconds": seconds,
+        "config": config,
+        "m_train": int(X.shape[0]),
+        "m_test": int(Xs.shape[0]),
+    }
 
 
 def plot_scaling(spec):
@@ -597,8 +716,9 @@ def plot_scaling(spec):
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.8), squeeze=False)
     for ax, sweep in zip(axes[0], sweeps):
         for fw in dict.fromkeys(p["framework"] for p in points):
-            xy = sorted((p["x"], p["seconds_per_epoch"]) for p in points
-                        if p["sweep"] == sweep and p["framework"] == fw)
+            xy = sorted(
+                (p["x"], p["seconds_per_epoch"]) for p in points if p["sweep"] == sweep and p["framework"] == fw
+            )
             if xy:
                 ax.plot(*zip(*xy), marker="o", label=labels.get(fw, fw))
         ax.set_xscale("log", base=2)
@@ -612,8 +732,7 @@ def plot_scaling(spec):
     return {"path": spec["path"]}
 
 
-KINDS = {"info": info, "gemm": gemm, "train": train, "data": make_mnist1d,
-         "accuracy": accuracy, "plot": plot_scaling}
+KINDS = {"info": info, "gemm": gemm, "train": train, "data": make_mnist1d, "accuracy": accuracy, "plot": plot_scaling}
 
 
 def main(argv=None) -> int:

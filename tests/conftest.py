@@ -2,6 +2,7 @@
 
 Set VECPROP_HYPOTHESIS=random to explore new examples locally.
 """
+
 import os
 
 from hypothesis import settings

@@ -3,6 +3,7 @@
 ``python tests/mpi_worker.py CASE OUT_JSON [ARG ...]``: every rank runs CASE; rank 0 writes the numbers
 the test asserts on to OUT_JSON. Fault cases end the job on purpose (the test checks how).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def basics(reducer, out, npy, csv_path):
     # the plan: every rank the same number of steps; sizes per step summed over ranks
     sizes = {}
     for m_r, B in [((50, 50, 50), 32), ((40, 20, 60), 12), ((7, 0, 13), 5), ((3, 3, 3), None)]:
-        m_local = m_r[r]                                   # the first P shard sizes
+        m_local = m_r[r]  # the first P shard sizes
         M = int(reducer.sum(np.array([m_local]))[0])
         plan = batch_plan(m_local, M, B)
         per_step = reducer.allgather([s.stop - s.start for s in plan])
@@ -41,14 +42,20 @@ def basics(reducer, out, npy, csv_path):
     except RankError as exc:
         out["raise_any"] = str(exc)
     from vecprop.shards import global_standardizer, load_block
+
     for name, path in (("npy", npy), ("csv", csv_path)):
         whole = load_data_file(path)
         block = load_block(path, reducer)
         X = np.concatenate(reducer.allgather(block.X), axis=1)
         y = np.concatenate(reducer.allgather(block.y))
-        out[name] = {"m_local": block.m, "X_equal": bool(np.array_equal(X, whole.X)),
-                     "y_equal": bool(np.array_equal(y, whole.y)), "labels": block.target_names,
-                     "labels_whole": whole.target_names, "task": block.task}
+        out[name] = {
+            "m_local": block.m,
+            "X_equal": bool(np.array_equal(X, whole.X)),
+            "y_equal": bool(np.array_equal(y, whole.y)),
+            "labels": block.target_names,
+            "labels_whole": whole.target_names,
+            "task": block.task,
+        }
         stats, ref = global_standardizer(block.X, reducer), Standardizer.fit(whole.X)
         out[name]["mean_err"] = float(np.max(np.abs(stats.mean - ref.mean)))
         out[name]["scale_err"] = float(np.max(np.abs(stats.scale / ref.scale - 1)))
@@ -65,7 +72,7 @@ def raise_plain(reducer, out):
     reducer(np.ones(3))
 
 
-SHARDS = {2: (40, 24), 3: (40, 24, 32)}   # uneven shards with B·m_r/M integers for B = 16 (P=2), 12 (P=3)
+SHARDS = {2: (40, 24), 3: (40, 24, 32)}  # uneven shards with B·m_r/M integers for B = 16 (P=2), 12 (P=3)
 OPTIONS = {
     "gd": {"optimizer": "gd", "learning_rate": 0.1},
     "momentum": {"optimizer": "momentum", "learning_rate": 0.05},
@@ -73,14 +80,20 @@ OPTIONS = {
     "l2": {"optimizer": "gd", "learning_rate": 0.1, "l2": 0.3},
     "sample_weight": {"optimizer": "adam", "learning_rate": 0.01},
     "class_weight": {"optimizer": "gd", "learning_rate": 0.1, "class_weight": "balanced"},
-    "validation": {"optimizer": "adam", "learning_rate": 0.02, "early_stopping": True, "patience": 2,
-                   "monitor": "val_loss"},
+    "validation": {
+        "optimizer": "adam",
+        "learning_rate": 0.02,
+        "early_stopping": True,
+        "patience": 2,
+        "monitor": "val_loss",
+    },
 }
 
 
 def _global_data(M, n_x=3, K=3, seed=7):
     """The same data on every rank: X (n_x, M), one-hot Y (K, M) skewed towards class 0, weights (M,)."""
     from vecprop import one_hot
+
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_x, M))
     y = np.minimum(rng.integers(0, K + 2, M), K - 1)[::-1].copy()
@@ -94,6 +107,7 @@ def _rel(a, b):
 def fit(reducer, out):
     """Every option: P ranks against one process on the concatenated global batches."""
     from vecprop import Network
+
     r, P = reducer.rank, reducer.size
     shards = SHARDS[P]
     B, M = (16 if P == 2 else 12), sum(shards)
@@ -103,8 +117,14 @@ def fit(reducer, out):
     block = slice(starts[r], starts[r + 1])
     # one process's order: shard 0's local batch k, shard 1's local batch k, ..., then batch k + 1
     plans = [batch_plan(m_r, M, B) for m_r in shards]
-    order = np.concatenate([np.arange(starts[q] + s.start, starts[q] + s.stop)
-                            for k in range(len(plans[0])) for q, plan in enumerate(plans) for s in [plan[k]]])
+    order = np.concatenate(
+        [
+            np.arange(starts[q] + s.start, starts[q] + s.stop)
+            for k in range(len(plans[0]))
+            for q, plan in enumerate(plans)
+            for s in [plan[k]]
+        ]
+    )
     val_blocks = [slice(v * 30 // P, (v + 1) * 30 // P) for v in range(P)]
     for name, opts in OPTIONS.items():
         kw = dict(opts, epochs=8 if name == "validation" else 3, batch_size=B, shuffle=False, verbose=0)
@@ -112,18 +132,29 @@ def fit(reducer, out):
         ref = Network([3, 5, 4, 3], "tanh", seed=0)
         dist = Network([3, 5, 4, 3], "tanh", seed=0)
         val = (X_val, Y_val) if name == "validation" else None
-        h_ref = ref.fit(X[:, order], Y[:, order], sample_weight=None if sw is None else sw[order],
-                        validation_data=val, **kw)
-        h = dist.fit(X[:, block], Y[:, block], sample_weight=None if sw is None else sw[block],
-                     validation_data=None if val is None else (X_val[:, val_blocks[r]], Y_val[:, val_blocks[r]]),
-                     comm=reducer, **kw)
+        h_ref = ref.fit(
+            X[:, order], Y[:, order], sample_weight=None if sw is None else sw[order], validation_data=val, **kw
+        )
+        h = dist.fit(
+            X[:, block],
+            Y[:, block],
+            sample_weight=None if sw is None else sw[block],
+            validation_data=None if val is None else (X_val[:, val_blocks[r]], Y_val[:, val_blocks[r]]),
+            comm=reducer,
+            **kw,
+        )
         same = reducer.allgather((h.loss, h.val_loss, h.metrics.get("accuracy"), h.stop_reason, h.best_epoch))
-        out[name] = {"theta": _rel(dist.theta if hasattr(dist, "theta") else dist._flat_params(),
-                                   ref.theta if hasattr(ref, "theta") else ref._flat_params()),
-                     "loss": _rel(np.array(h.loss), np.array(h_ref.loss)),
-                     "val_loss": _rel(np.array(h.val_loss), np.array(h_ref.val_loss)) if h_ref.val_loss else 0.0,
-                     "epochs": [len(h.loss), len(h_ref.loss)], "best_epoch": [h.best_epoch, h_ref.best_epoch],
-                     "history_same_on_every_rank": all(s == same[0] for s in same)}
+        out[name] = {
+            "theta": _rel(
+                dist.theta if hasattr(dist, "theta") else dist._flat_params(),
+                ref.theta if hasattr(ref, "theta") else ref._flat_params(),
+            ),
+            "loss": _rel(np.array(h.loss), np.array(h_ref.loss)),
+            "val_loss": _rel(np.array(h.val_loss), np.array(h_ref.val_loss)) if h_ref.val_loss else 0.0,
+            "epochs": [len(h.loss), len(h_ref.loss)],
+            "best_epoch": [h.best_epoch, h_ref.best_epoch],
+            "history_same_on_every_rank": all(s == same[0] for s in same),
+        }
     # a plan that is not exact (global batches 9..11 for B = 10) with empty local batches on rank 0: one
     # process stepping through the same global batches, one fit call per batch (adam's state continues)
     sizes = (1, 59) if P == 2 else (1, 20, 39)
@@ -131,30 +162,41 @@ def fit(reducer, out):
     plans = [batch_plan(m_r, 60, 10) for m_r in sizes]
     X6, Y6, _ = _global_data(60)
     dist = Network([3, 4, 3], seed=0)
-    dist.fit(X6[:, s0[r]:s0[r + 1]], Y6[:, s0[r]:s0[r + 1]], epochs=2, batch_size=10, shuffle=False,
-             optimizer="adam", verbose=0, comm=reducer)
+    dist.fit(
+        X6[:, s0[r] : s0[r + 1]],
+        Y6[:, s0[r] : s0[r + 1]],
+        epochs=2,
+        batch_size=10,
+        shuffle=False,
+        optimizer="adam",
+        verbose=0,
+        comm=reducer,
+    )
     ref = Network([3, 4, 3], seed=0)
     for _ in range(2):
         for k in range(len(plans[0])):
             cols = np.concatenate([np.arange(s0[q] + p[k].start, s0[q] + p[k].stop) for q, p in enumerate(plans)])
             ref.fit(X6[:, cols], Y6[:, cols], epochs=1, shuffle=False, optimizer="adam", verbose=0)
-    out["ragged"] = {"theta": _rel(dist.theta, ref.theta),
-                     "rank0_sizes": [p.stop - p.start for p in plans[0]]}
+    out["ragged"] = {"theta": _rel(dist.theta, ref.theta), "rank0_sizes": [p.stop - p.start for p in plans[0]]}
     # shuffled: every rank ends with the same parameters and History
     net = Network([3, 5, 3], "relu", seed=1)
-    h = net.fit(X[:, block], Y[:, block], epochs=3, batch_size=B, optimizer="adam", learning_rate=0.01,
-                verbose=0, comm=reducer)
+    h = net.fit(
+        X[:, block], Y[:, block], epochs=3, batch_size=B, optimizer="adam", learning_rate=0.01, verbose=0, comm=reducer
+    )
     thetas = reducer.allgather(net.theta.tobytes() if hasattr(net, "theta") else net._flat_params().tobytes())
     out["shuffled_same"] = all(t == thetas[0] for t in thetas) and all(
-        x == reducer.allgather(h.loss)[0] for x in reducer.allgather(h.loss))
+        x == reducer.allgather(h.loss)[0] for x in reducer.allgather(h.loss)
+    )
     # mismatched options and a bad shard fail on every rank, naming the rank
     try:
-        Network([3, 5, 3], "relu", seed=1).fit(X[:, block], Y[:, block], epochs=1, verbose=0, comm=reducer,
-                                               learning_rate=0.1 if r == 0 else 0.2)
+        Network([3, 5, 3], "relu", seed=1).fit(
+            X[:, block], Y[:, block], epochs=1, verbose=0, comm=reducer, learning_rate=0.1 if r == 0 else 0.2
+        )
     except RankError as exc:
         out["mismatch"] = str(exc)
     from vecprop.training import DivergenceError
-    try:                                 # an infinite cost is global: every rank raises, none aborts
+
+    try:  # an infinite cost is global: every rank raises, none aborts
         huge = np.full((1, X[:, block].shape[1]), 1e200 if r == 0 else 1.0)
         Network([3, 4, 1], "relu", "mse", seed=1).fit(X[:, block], huge, epochs=2, verbose=0, comm=reducer)
     except DivergenceError as exc:
@@ -172,6 +214,7 @@ def checkpoint(reducer, out, path):
     """Rank 0 alone writes the checkpoint; every rank resumes from it and matches an uninterrupted run."""
     from vecprop import Network, load
     from vecprop.callbacks import Checkpoint
+
     r, P = reducer.rank, reducer.size
     X, Y, _ = _global_data(90)
     block = slice(r * 90 // P, (r + 1) * 90 // P)
@@ -216,8 +259,14 @@ def exit_mid_fit(reducer, out):
     Network([3, 4, 3], seed=0).fit(X, Y, epochs=50, batch_size=8, verbose=0, callbacks=[Leave()], comm=reducer)
 
 
-CASES = {"basics": basics, "raise_plain": raise_plain, "fit": fit, "checkpoint": checkpoint,
-         "fit_raise": fit_raise, "exit_mid_fit": exit_mid_fit}
+CASES = {
+    "basics": basics,
+    "raise_plain": raise_plain,
+    "fit": fit,
+    "checkpoint": checkpoint,
+    "fit_raise": fit_raise,
+    "exit_mid_fit": exit_mid_fit,
+}
 
 
 def main():

@@ -6,6 +6,7 @@ class weights, ragged shuffled batches, clipping, a validation split with early 
 engines within 1e-12 (float64); outputs come back in the input's namespace and on its device; the xp engine's
 batch sums equal the reference engine's over every (output, loss) pair and hidden activation.
 """
+
 from __future__ import annotations
 
 import sys
@@ -65,7 +66,7 @@ def test_forward_backward_cost_equal_numpy_and_stay_on_the_device(to_x):
     X, Y, w = _data()
     ref, net = (Network([4, 6, 5, 3], "tanh", "categorical_cross_entropy", seed=1) for _ in range(2))
     Xd, Yd, wd = to_x(X), to_x(Y), to_x(w)
-    A_ref, A = ref.forward(X, keep_prob=0.7), net.forward(Xd, keep_prob=0.7)     # the same masks
+    A_ref, A = ref.forward(X, keep_prob=0.7), net.forward(Xd, keep_prob=0.7)  # the same masks
     _same_place(A, Xd)
     _same_place(net.theta, Xd)
     _close(A, A_ref)
@@ -85,8 +86,11 @@ def test_forward_backward_cost_equal_numpy_and_stay_on_the_device(to_x):
 
 def test_predictions_come_back_in_the_input_namespace(to_x):
     X, Y, _ = _data()
-    for out, loss, Yt in [("softmax", "categorical_cross_entropy", Y), ("sigmoid", "binary_cross_entropy", Y),
-                          ("linear", "mse", Y)]:
+    for out, loss, Yt in [
+        ("softmax", "categorical_cross_entropy", Y),
+        ("sigmoid", "binary_cross_entropy", Y),
+        ("linear", "mse", Y),
+    ]:
         ref, net = (Network([4, 5, 3], ["relu", out], loss, seed=2) for _ in range(2))
         Xd = to_x(X)
         for method in ("predict_output", "predict"):
@@ -113,9 +117,15 @@ FITS = {
     "rmsprop_clip": dict(optimizer="rmsprop", batch_size=8, clip_norm=0.05, learning_rate=0.005),
     "adam_weights_full_batch": dict(optimizer="adam", sample_weight=True),
     "adamw_unshuffled_l2": dict(optimizer="adamw", batch_size=6, shuffle=False, l2=0.1),
-    "adam_dropout_weights_early_stopping": dict(optimizer="adam", batch_size=8, keep_prob=(0.7, 0.9),
-                                                sample_weight=True, early_stopping=True, patience=2,
-                                                validation_fraction=0.25),
+    "adam_dropout_weights_early_stopping": dict(
+        optimizer="adam",
+        batch_size=8,
+        keep_prob=(0.7, 0.9),
+        sample_weight=True,
+        early_stopping=True,
+        patience=2,
+        validation_fraction=0.25,
+    ),
 }
 
 
@@ -147,8 +157,10 @@ def _assert_sums_equal(got, ref, n):
     np.testing.assert_allclose(got[n:], ref[n:], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("hidden,output,loss", [("tanh", g, l) for g, l in PAIRS]
-                         + [(h, "softmax", "categorical_cross_entropy") for h in sorted(ACTIVATIONS)])
+@pytest.mark.parametrize(
+    "hidden,output,loss",
+    [("tanh", g, l) for g, l in PAIRS] + [(h, "softmax", "categorical_cross_entropy") for h in sorted(ACTIVATIONS)],
+)
 def test_xp_batch_sums_equal_the_reference_on_a_device(hidden, output, loss):
     dims, m, keep = [4, 5, 3, 3], 11, (0.7, 0.9, 1.0)
     rng = np.random.default_rng(4)
@@ -167,8 +179,7 @@ def test_xp_batch_sums_equal_the_reference_on_a_device(hidden, output, loss):
             e.batch_sums(cols, buf)
         _same_place(bufs[1], net.theta)
         _assert_sums_equal(bufs[1], bufs[0], n)
-    np.testing.assert_allclose(engines[1].eval_sums(dev(X), dev(Y), dev(w)), engines[0].eval_sums(X, Y, w),
-                               rtol=1e-12)
+    np.testing.assert_allclose(engines[1].eval_sums(dev(X), dev(Y), dev(w)), engines[0].eval_sums(X, Y, w), rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------------------- moving, files, errors
@@ -180,9 +191,9 @@ def test_to_moves_theta_and_params_stay_views(to_x):
     _same_place(net.theta, Xd)
     net.theta[0] = 123.0
     assert float(net.params["W1"][0, 0]) == 123.0
-    net.params = {k: to_host(v) for k, v in net.params.items()}   # assigning keeps the device
+    net.params = {k: to_host(v) for k, v in net.params.items()}  # assigning keeps the device
     _same_place(net.theta, Xd)
-    twin = net.copy()                                   # a deep copy's params are views of its theta again
+    twin = net.copy()  # a deep copy's params are views of its theta again
     twin.theta[1] = -5.0
     assert float(twin.params["W1"][0, 1]) == -5.0 and float(net.params["W1"][0, 1]) == host[1]
     net.to(np)
@@ -197,17 +208,18 @@ def test_saving_from_a_device_writes_the_numpy_file_and_loads_numpy(to_x, tmp_pa
     ref, net = (Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=7) for _ in range(2))
     ref.fit(X, Y, epochs=2, batch_size=10, optimizer="adam", verbose=0)
     net.fit(to_x(X), to_x(Y), epochs=2, batch_size=10, optimizer="adam", verbose=0)
-    ref.theta[:] = to_host(net.theta)        # equal within 1e-12; make them equal to compare the bytes
-    ref._training.opt_state.update({k: to_host(v) for k, v in net._training.opt_state.items()
-                                    if not isinstance(v, (int, float))})
+    ref.theta[:] = to_host(net.theta)  # equal within 1e-12; make them equal to compare the bytes
+    ref._training.opt_state.update(
+        {k: to_host(v) for k, v in net._training.opt_state.items() if not isinstance(v, (int, float))}
+    )
     ref.save(tmp_path / "ref.safetensors")
     net.save(tmp_path / "dev.safetensors")
     from safetensors import safe_open
     from safetensors.numpy import load_file
 
     files = [tmp_path / "ref.safetensors", tmp_path / "dev.safetensors"]
-    tensors = [load_file(f) for f in files]                      # (the header's key order is not fixed)
-    assert sorted(tensors[0]) == sorted(tensors[1]) and len(tensors[0]) > 4      # parameters and moments
+    tensors = [load_file(f) for f in files]  # (the header's key order is not fixed)
+    assert sorted(tensors[0]) == sorted(tensors[1]) and len(tensors[0]) > 4  # parameters and moments
     for key, value in tensors[0].items():
         assert tensors[1][key].dtype == value.dtype
         np.testing.assert_array_equal(tensors[1][key], value)
@@ -216,7 +228,7 @@ def test_saving_from_a_device_writes_the_numpy_file_and_loads_numpy(to_x, tmp_pa
         with safe_open(f, "np") as handle:
             metas.append(handle.metadata())
     assert metas[0] == metas[1]
-    _same_place(net.theta, to_x(X))          # saving did not move the network
+    _same_place(net.theta, to_x(X))  # saving did not move the network
     loaded = load(tmp_path / "dev.safetensors")
     assert isinstance(loaded.theta, np.ndarray)
     np.testing.assert_array_equal(loaded.theta, ref.theta)
@@ -243,7 +255,7 @@ def test_numpy_input_stays_numpy_and_a_missing_extra_names_the_install(monkeypat
     net = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=0)
     assert not is_foreign(X) and isinstance(net.forward(X), np.ndarray)
     monkeypatch.setitem(sys.modules, "array_api_compat", None)
-    assert isinstance(net.predict(X), np.ndarray)                 # NumPy never needs array-api-compat
+    assert isinstance(net.predict(X), np.ndarray)  # NumPy never needs array-api-compat
     hint = INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")
     with pytest.raises(ImportError, match=hint):
         namespace(BACKENDS["strict"](X))
@@ -256,7 +268,7 @@ def test_float32_fit_agrees_within_1e_5_and_keeps_float32(to_x):
     ref, net = (Network([4, 6, 3], "relu", "categorical_cross_entropy", seed=1, dtype=np.float32) for _ in range(2))
     kw = dict(epochs=3, batch_size=8, optimizer="adam", learning_rate=0.01, verbose=0)
     h_ref = ref.fit(X, Y, **kw)
-    h = net.fit(to_x(X), to_x(Y), **kw)                    # float64 input arrays become the network's float32
+    h = net.fit(to_x(X), to_x(Y), **kw)  # float64 input arrays become the network's float32
     assert to_host(net.theta).dtype == np.float32
     np.testing.assert_allclose(to_host(net.theta), ref.theta, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-5)

@@ -4,6 +4,7 @@ Nothing here is timed: the test only checks that the harness runs end to end in 
 reports what it promises (positive seconds per epoch, throughput, the ratio columns, the Markdown
 report). PyTorch is left out so the test behaves the same with or without it installed.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,14 +24,30 @@ pytest.importorskip("sklearn")
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    """Run ``bench/run.py --quick`` once (vecprop, MLPClassifier and the GEMM floor, both dtypes) and load its outputs."""
+    """Run ``bench/run.py --quick`` once (vecprop, MLPClassifier, the GEMM floor; both dtypes); load its outputs."""
     tmp = tmp_path_factory.mktemp("bench")
     report, data = tmp / "BENCH.md", tmp / "bench.json"
     env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"}
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--quick", "--frameworks", "vecprop,sklearn,gemm-floor", "--no-accuracy", "-q",
-         "--write", str(report), "--json", str(data)],
-        cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(RUN),
+            "--quick",
+            "--frameworks",
+            "vecprop,sklearn,gemm-floor",
+            "--no-accuracy",
+            "-q",
+            "--write",
+            str(report),
+            "--json",
+            str(data),
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc, report.read_text(encoding="utf-8"), json.loads(data.read_text(encoding="utf-8"))
 
@@ -40,7 +57,7 @@ def test_quick_reports_one_row_per_framework_and_dtype(quick):
     got = sorted((r["regime"], r["dtype"], r["framework"]) for r in results["rows"])
     assert got == [("tiny", d, f) for d in ("float32", "float64") for f in ("gemm-floor", "sklearn", "vecprop")]
     assert not [r for r in results["raw"] if "error" in r]
-    for raw in results["raw"]:                  # the guard against other jobs reports what it saw
+    for raw in results["raw"]:  # the guard against other jobs reports what it saw
         assert raw["background_cores"] is None or raw["background_cores"] >= 0
         assert 0 <= raw["retries"] <= results["guard"]["retries"]
 
@@ -54,7 +71,7 @@ def test_rows_have_positive_times_throughput_and_ratios(quick):
         assert row["examples_per_second"] == pytest.approx(m / row["seconds_per_epoch"])
         assert row["gflops"] > 0 and row["maxrss_mb"] > 0
         assert row["vs_sklearn"] > 0 and math.isfinite(row["vs_sklearn"])
-        assert row["vs_torch"] is None                       # torch not asked for: no ratio, no crash
+        assert row["vs_torch"] is None  # torch not asked for: no ratio, no crash
         assert row["best_vs_torch"] is None
     sk = next(r for r in results["rows"] if r["framework"] == "sklearn" and r["dtype"] == "float64")
     assert sk["vs_sklearn"] == pytest.approx(1.0)
@@ -65,7 +82,7 @@ def test_rows_have_positive_times_throughput_and_ratios(quick):
 
 def test_flops_follow_the_formula(quick):
     _, _, results = quick
-    dims = results["regimes"]["tiny"]["layer_dims"]            # [20, 32, 32, 10]
+    assert results["regimes"]["tiny"]["layer_dims"] == [20, 32, 32, 10]
     m = results["regimes"]["tiny"]["m"]
     expected = 6 * m * (20 * 32 + 32 * 32 + 32 * 10) - 2 * m * 32 * 20
     for raw in results["raw"]:
@@ -90,16 +107,18 @@ def test_markdown_report_has_the_ratio_table_and_the_machine(quick):
     # the GEMMs-only floor: its own row, and the ceiling columns of the summary filled from it
     assert "| tiny | float32 | GEMMs only (floor) |" in report
     header = next(line for line in report.splitlines() if line.startswith("| regime | dtype | vecprop s/epoch"))
-    summary = next(line for line in report.splitlines() if line.startswith("| tiny | float32 | ")
-                   and "ceiling" not in line)
+    summary = next(
+        line for line in report.splitlines() if line.startswith("| tiny | float32 | ") and "ceiling" not in line
+    )
     column = header.split("|").index(" ceiling × MLPClassifier ")
-    assert "—" not in summary.split("|")[column], summary              # ceiling × MLPClassifier present
+    assert "—" not in summary.split("|")[column], summary  # ceiling × MLPClassifier present
     assert "best runs" in report
 
 
 def test_bad_option_is_rejected():
-    proc = subprocess.run([sys.executable, str(RUN), "--quick", "--dtypes", "float16"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--dtypes", "float16"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "float32, float64" in proc.stderr
 
@@ -137,14 +156,28 @@ def test_jax_peer_trains_exactly_what_vecprop_trains():
     """Same initial weights, warm-up and batches: the JAX step's final loss is vecprop's (float64)."""
     pytest.importorskip("jax")
     workers = _bench_module("workers")
-    spec = {"kind": "train", "dtype": "float64", "threads": 1, "layer_dims": [6, 9, 4], "m": 70, "batch_size": 16,
-            "epochs": 2, "learning_rate": 0.05}
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import workers; "
-            "print(json.dumps(workers.train(json.loads(sys.argv[2]))))")
+    spec = {
+        "kind": "train",
+        "dtype": "float64",
+        "threads": 1,
+        "layer_dims": [6, 9, 4],
+        "m": 70,
+        "batch_size": 16,
+        "epochs": 2,
+        "learning_rate": 0.05,
+    }
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import workers; "
+        "print(json.dumps(workers.train(json.loads(sys.argv[2]))))"
+    )
     losses = {}
-    for fw in ("vecprop", "jax"):                           # separate processes: JAX's x64 flag is global
-        proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), json.dumps({**spec, "framework": fw})],
-                              capture_output=True, text=True, timeout=300)
+    for fw in ("vecprop", "jax"):  # separate processes: JAX's x64 flag is global
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "bench"), json.dumps({**spec, "framework": fw})],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         losses[fw] = json.loads(proc.stdout.splitlines()[-1])["final_loss"]
     assert losses["jax"] == pytest.approx(losses["vecprop"], rel=1e-10)
@@ -155,12 +188,21 @@ def test_scaling_sweeps_vary_one_quantity_and_plot_log_log(tmp_path):
     run = _bench_module("run")
     specs = run.scaling_specs("quick")
     base = run.SCALING["quick"]["base"]
-    assert [(s, x) for s, x, _ in specs] == [("m", 128), ("m", 256), ("width", 8), ("width", 16),
-                                             ("depth", 1), ("depth", 2)]
+    assert [(s, x) for s, x, _ in specs] == [
+        ("m", 128),
+        ("m", 256),
+        ("width", 8),
+        ("width", 16),
+        ("depth", 1),
+        ("depth", 2),
+    ]
     depth2 = next(cfg for s, x, cfg in specs if s == "depth" and x == 2)
     assert depth2["layer_dims"] == [base["n_0"], base["width"], base["width"], 10] and depth2["epochs"] >= 1
-    points = [{"sweep": s, "x": x, "framework": fw, "seconds_per_epoch": 0.001 * x * (2 if fw == "sklearn" else 1)}
-              for s, x, _ in specs for fw in ("vecprop", "sklearn")]
+    points = [
+        {"sweep": s, "x": x, "framework": fw, "seconds_per_epoch": 0.001 * x * (2 if fw == "sklearn" else 1)}
+        for s, x, _ in specs
+        for fw in ("vecprop", "sklearn")
+    ]
     lines = run.scaling_lines(points, "B_scaling.png")
     assert "![seconds per epoch against m, width and depth](B_scaling.png)" in lines
     assert "| 256 | 0.256 | 0.512 |" in lines

@@ -1,4 +1,5 @@
 """Callbacks (vecprop.callbacks) as the fit loop calls them: counts, stopping, printing, checkpoints, bars."""
+
 import io
 import re
 
@@ -126,7 +127,7 @@ def test_stop_training_in_on_batch_end_stops_after_that_batch():
     cb = StopAtBatch(batch=1)
     h = Network([3, 4, 1], seed=0).fit(X, Y, epochs=10, batch_size=5, callbacks=[cb], verbose=0)
     assert h.stop_reason == "callback"
-    assert len(cb.batches) == 4 + 2                          # no batch after the one that stopped
+    assert len(cb.batches) == 4 + 2  # no batch after the one that stopped
     assert len(h.loss) in (1, 2)
 
 
@@ -159,7 +160,7 @@ def test_print_every_option_is_print_cost(capsys):
     X, Y = binary_data()
     h = Network([3, 4, 1], seed=0).fit(X, Y, epochs=5, print_every=2, validation_data=(X, Y), verbose=0)
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3                                        # epochs 0, 2, 4
+    assert len(out) == 3  # epochs 0, 2, 4
     assert out[1].startswith("Cost after epoch 2: ")
     assert f"loss {h.loss[2]:.4f}" in out[1] and f"val_loss {h.val_loss[2]:.4f}" in out[1]
 
@@ -168,15 +169,14 @@ def test_print_cost_to_a_file_and_bad_every():
     X, Y = binary_data()
     buf = io.StringIO()
     Network([3, 4, 1], seed=0).fit(X, Y, epochs=3, callbacks=[PrintCost(100, file=buf)], verbose=0)
-    assert [line.split(":")[0] for line in buf.getvalue().splitlines()] == ["Cost after epoch 0",
-                                                                          "Cost after epoch 2"]
+    assert [line.split(":")[0] for line in buf.getvalue().splitlines()] == ["Cost after epoch 0", "Cost after epoch 2"]
     with pytest.raises(ValueError, match="PrintCost needs every >= 1, got 0"):
         PrintCost(0)
 
 
 def test_silent_by_default_when_not_a_terminal(capsys):
     X, Y = binary_data()
-    Network([3, 4, 1], seed=0).fit(X, Y, epochs=3, verbose=1)      # stderr is not a terminal here
+    Network([3, 4, 1], seed=0).fit(X, Y, epochs=3, verbose=1)  # stderr is not a terminal here
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
@@ -221,7 +221,7 @@ def test_checkpoint_writes_a_loadable_file_every_n_epochs(tmp_path):
     net.fit(X, Y, epochs=5, optimizer="adam", callbacks=[snap, Checkpoint(path, every=2)], verbose=0)
     assert path.exists()
     loaded = vio.load(path)
-    for k in net.params:                                    # saved after epochs 1 and 3: the last is 3
+    for k in net.params:  # saved after epochs 1 and 3: the last is 3
         np.testing.assert_array_equal(loaded.params[k], snap.params[3][k])
     assert loaded.layer_dims == [3, 4, 1]
 
@@ -230,8 +230,7 @@ def test_checkpoint_resumes_bit_for_bit(tmp_path):
     vio = _need_io()
     X, Y = binary_data(m=20)
     path = tmp_path / "ckpt.safetensors"
-    kw = dict(optimizer="adam", batch_size=6, keep_prob=0.8, schedule="inverse_time", learning_rate=0.01,
-              verbose=0)
+    kw = dict(optimizer="adam", batch_size=6, keep_prob=0.8, schedule="inverse_time", learning_rate=0.01, verbose=0)
     a = Network([3, 6, 1], seed=5)
     a.fit(X, Y, epochs=3, callbacks=[Checkpoint(path)], **kw)
     resumed = vio.load(path)
@@ -249,10 +248,18 @@ def test_checkpoint_save_best_only_keeps_the_lowest_val_loss(tmp_path):
     Y, Yv = (rng.random((1, 40)) > 0.5).astype(float), (rng.random((1, 40)) > 0.5).astype(float)
     path = tmp_path / "best.safetensors"
     net = Network([10, 32, 1], seed=0)
-    h = net.fit(X, Y, epochs=30, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv),
-                callbacks=[Checkpoint(path, save_best_only=True)], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=30,
+        learning_rate=0.02,
+        optimizer="adam",
+        validation_data=(Xv, Yv),
+        callbacks=[Checkpoint(path, save_best_only=True)],
+        verbose=0,
+    )
     best = int(np.argmin(h.val_loss))
-    assert best < 29                                           # the last epoch is not the best
+    assert best < 29  # the last epoch is not the best
     loaded = vio.load(path)
     assert loaded.compute_cost(Xv, Yv) == pytest.approx(h.val_loss[best], rel=1e-12)
 
@@ -266,10 +273,18 @@ def test_checkpoint_save_best_only_on_val_accuracy_keeps_the_highest(tmp_path):
     Y = one_hot(y, 3)
     path = tmp_path / "best_acc.safetensors"
     net = Network([4, 8, 3], loss="categorical_cross_entropy", seed=1)
-    h = net.fit(X, Y, epochs=15, learning_rate=0.05, optimizer="adam", validation_data=(X, Y),
-                callbacks=[Checkpoint(path, save_best_only=True, monitor="val_accuracy")], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=15,
+        learning_rate=0.05,
+        optimizer="adam",
+        validation_data=(X, Y),
+        callbacks=[Checkpoint(path, save_best_only=True, monitor="val_accuracy")],
+        verbose=0,
+    )
     acc = h.metrics["val_accuracy"]
-    assert max(acc) > acc[0]                                  # accuracy did improve
+    assert max(acc) > acc[0]  # accuracy did improve
     assert vio.load(path).accuracy(X, Y) == pytest.approx(max(acc))
 
 

@@ -1,9 +1,11 @@
 """The command line, run as a subprocess in temporary directories on real files."""
+
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,14 +19,20 @@ FAST = ["--epochs", "20", "--print-every", "10"]
 
 
 def run(*args, cwd, expect=0):
-    proc = subprocess.run([sys.executable, "-m", "vecprop", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "vecprop", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 
 
 def png_size(path):
-    data = open(path, "rb").read(32)
+    data = Path(path).read_bytes()[:32]
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return struct.unpack(">II", data[16:24])
 
@@ -66,8 +74,25 @@ def test_train_with_no_arguments_reports_and_writes_model_and_plots(tmp_path):
 
 
 def test_train_evaluate_predict_on_a_csv_with_string_labels(tmp_path, iris_like):
-    proc = run("train", "--data", iris_like, "--target", "species", "--hidden", "16", "--activation", "relu",
-               "--epochs", "60", "--out", "m.safetensors", "--plots", "plots", "--early-stopping", cwd=tmp_path)
+    proc = run(
+        "train",
+        "--data",
+        iris_like,
+        "--target",
+        "species",
+        "--hidden",
+        "16",
+        "--activation",
+        "relu",
+        "--epochs",
+        "60",
+        "--out",
+        "m.safetensors",
+        "--plots",
+        "plots",
+        "--early-stopping",
+        cwd=tmp_path,
+    )
     assert "3 classes" in proc.stdout
     model = vecprop.load(tmp_path / "m.safetensors")
     assert model.network.layer_dims == [3, 16, 3]
@@ -95,8 +120,11 @@ def test_train_evaluate_predict_on_a_csv_with_string_labels(tmp_path, iris_like)
     out = run("predict", "m.safetensors", "--data", "new.csv", cwd=tmp_path).stdout.splitlines()
     assert out == lines
     (tmp_path / "short.csv").write_text("a,b\n1,2\n")
-    one_error_line(run("predict", "m.safetensors", "--data", "short.csv", cwd=tmp_path, expect=2),
-                   "short.csv", "missing feature column(s) c")
+    one_error_line(
+        run("predict", "m.safetensors", "--data", "short.csv", cwd=tmp_path, expect=2),
+        "short.csv",
+        "missing feature column(s) c",
+    )
 
 
 def test_train_on_npz_regression(tmp_path):
@@ -104,16 +132,29 @@ def test_train_on_npz_regression(tmp_path):
     X = rng.standard_normal((200, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(200)
     np.savez(tmp_path / "reg.npz", X=X, y=y)
-    proc = run("train", "--data", "reg.npz", "--hidden", "8", "--epochs", "80", "--out", "r.safetensors",
-               "--plots", "p", cwd=tmp_path)
+    proc = run(
+        "train",
+        "--data",
+        "reg.npz",
+        "--hidden",
+        "8",
+        "--epochs",
+        "80",
+        "--out",
+        "r.safetensors",
+        "--plots",
+        "p",
+        cwd=tmp_path,
+    )
     assert "accuracy" not in proc.stdout
     ev = run("evaluate", "r.safetensors", "--data", "reg.npz", cwd=tmp_path).stdout
     assert float(ev.split("R²")[1].split()[0]) > 0.9
 
 
 def test_gradcheck_and_summary_and_datasets(tmp_path):
-    out = run("gradcheck", "--layers", "3,4,2", "--activation", "relu", "--loss", "categorical_cross_entropy",
-              cwd=tmp_path).stdout
+    out = run(
+        "gradcheck", "--layers", "3,4,2", "--activation", "relu", "--loss", "categorical_cross_entropy", cwd=tmp_path
+    ).stdout
     assert "PASSED" in out and "W1" in out and "b2" in out
     out = run("summary", "--layers", "2,3,1", "--m", "5", cwd=tmp_path).stdout
     assert "W[1]      (3, 2)" in out and "A[1]      (3, 5)" in out and "Total parameters: 13" in out
@@ -131,15 +172,18 @@ def test_gradcheck_of_a_saved_model(tmp_path):
     assert "Variable" in run("summary", "n.safetensors", cwd=tmp_path).stdout
 
 
-@pytest.mark.parametrize("content, fragments", [
-    ("", ["empty"]),
-    ("a,b,label\n", ["bad.csv"]),
-    ("a,b,label\n1,2,x\n3,4\n", ["bad.csv:3", "2 fields"]),
-    ("a,b,label\n1,2,x\n3,abc,y\n", ["bad.csv:3", "abc"]),
-    ("a,b,label\n1,2,x\n3,,y\n", ["bad.csv:3"]),
-    ("a,b,label\n1,2,x\n3,nan,y\n", ["bad.csv:3"]),
-    ("a,b,label\n1,2,x\n3,4,x\n", ["one class"]),
-])
+@pytest.mark.parametrize(
+    "content, fragments",
+    [
+        ("", ["empty"]),
+        ("a,b,label\n", ["bad.csv"]),
+        ("a,b,label\n1,2,x\n3,4\n", ["bad.csv:3", "2 fields"]),
+        ("a,b,label\n1,2,x\n3,abc,y\n", ["bad.csv:3", "abc"]),
+        ("a,b,label\n1,2,x\n3,,y\n", ["bad.csv:3"]),
+        ("a,b,label\n1,2,x\n3,nan,y\n", ["bad.csv:3"]),
+        ("a,b,label\n1,2,x\n3,4,x\n", ["one class"]),
+    ],
+)
 def test_bad_data_files_exit_2_with_one_line(tmp_path, content, fragments):
     (tmp_path / "bad.csv").write_text(content)
     proc = run("train", "--data", "bad.csv", *FAST, cwd=tmp_path, expect=2)
@@ -192,8 +236,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((4, 300))
     Y = vecprop.one_hot(rng.integers(0, 3, 300), 3)
-    fit = dict(learning_rate=0.01, optimizer="adam", batch_size=32, keep_prob=0.8, schedule="inverse_time",
-               verbose=0)
+    fit = dict(learning_rate=0.01, optimizer="adam", batch_size=32, keep_prob=0.8, schedule="inverse_time", verbose=0)
 
     def new():
         return vecprop.Network([4, 16, 3], "relu", "categorical_cross_entropy", seed=5, dtype=np.float32)

@@ -1,4 +1,5 @@
 """The course's step-by-step functions: return structures, cache layouts, and agreement with Network."""
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,14 @@ def separable(m=200, seed=0):
 def course_params(dims, seed=0, scale=0.5):
     """Parameters large enough that the relu layers are not all in one regime, biases non-zero."""
     rng = np.random.default_rng(seed)
-    return {k: v for l in range(1, len(dims)) for k, v in
-            ((f"W{l}", rng.standard_normal((dims[l], dims[l - 1])) * scale),
-             (f"b{l}", rng.standard_normal((dims[l], 1)) * 0.1))}
+    return {
+        k: v
+        for l in range(1, len(dims))
+        for k, v in (
+            (f"W{l}", rng.standard_normal((dims[l], dims[l - 1])) * scale),
+            (f"b{l}", rng.standard_normal((dims[l], 1)) * 0.1),
+        )
+    }
 
 
 # --------------------------------------------------------------------------- structures and caches
@@ -150,7 +156,7 @@ def test_initialize_parameters_deep_shapes_and_scale():
         assert params[f"b{l}"].shape == (dims[l], 1)
         np.testing.assert_array_equal(params[f"b{l}"], 0)
     W1 = params["W1"]
-    assert W1.std() == pytest.approx(0.01, rel=0.03)   # 40,000 draws of randn × 0.01
+    assert W1.std() == pytest.approx(0.01, rel=0.03)  # 40,000 draws of randn × 0.01
     assert abs(W1.mean()) < 3 * 0.01 / np.sqrt(W1.size)
     again = course.initialize_parameters_deep(dims)
     np.testing.assert_array_equal(again["W2"], params["W2"])
@@ -177,10 +183,9 @@ def test_update_parameters_is_one_step_and_returns_new_arrays():
 # --------------------------------------------------------------------------- training and predict
 def test_L_layer_model_learns_a_separable_dataset(capsys):
     X, Y = separable()
-    params, costs = course.L_layer_model(X, Y, [2, 5, 3, 1], learning_rate=0.5, num_iterations=1500,
-                                         print_cost=True)
-    assert len(costs) == 15                                  # every 100 iterations
-    assert costs[0] == pytest.approx(np.log(2), abs=1e-3)    # ×0.01 weights: A[L] ≈ 0.5 at first
+    params, costs = course.L_layer_model(X, Y, [2, 5, 3, 1], learning_rate=0.5, num_iterations=1500, print_cost=True)
+    assert len(costs) == 15  # every 100 iterations
+    assert costs[0] == pytest.approx(np.log(2), abs=1e-3)  # ×0.01 weights: A[L] ≈ 0.5 at first
     assert costs[-1] < 0.1 * costs[0]
     assert all(b <= a + 1e-12 for a, b in zip(costs, costs[1:]))
     out = capsys.readouterr().out

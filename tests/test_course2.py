@@ -1,5 +1,6 @@
 """The course-2 wrappers in vecprop.course (optimization, regularization, dropout, learning-rate decay)
 against the course's formulas written out here and against finite differences, in float64."""
+
 import math
 
 import numpy as np
@@ -41,16 +42,16 @@ def relative_difference(grads, numeric):
 # ------------------------------------------------------------------------------------- mini-batches
 @pytest.mark.parametrize("m,size", [(148, 64), (10, 3), (64, 64), (5, 64), (12, 4)])
 def test_random_mini_batches_shapes_and_permutation(m, size):
-    X = np.vstack([np.arange(m, dtype=float), -np.arange(m, dtype=float)])     # (2, m): column i holds i
+    X = np.vstack([np.arange(m, dtype=float), -np.arange(m, dtype=float)])  # (2, m): column i holds i
     Y = (np.arange(m) % 2).astype(float).reshape(1, m)
     batches = course.random_mini_batches(X, Y, mini_batch_size=size, seed=4)
     assert len(batches) == math.ceil(m / size)
     for k, (bx, by) in enumerate(batches):
         expected = size if k < m // size else m % size
         assert bx.shape == (2, expected) and by.shape == (1, expected)
-        assert np.array_equal(by[0], bx[0] % 2)                     # X and Y columns stay together
+        assert np.array_equal(by[0], bx[0] % 2)  # X and Y columns stay together
     cols = np.concatenate([bx[0] for bx, _ in batches]).astype(int)
-    assert np.array_equal(np.sort(cols), np.arange(m))              # a permutation of the m columns
+    assert np.array_equal(np.sort(cols), np.arange(m))  # a permutation of the m columns
     assert np.array_equal(np.concatenate([bx for bx, _ in batches], axis=1), X[:, cols])
     if m > size:
         assert np.array_equal(cols, np.random.default_rng(4).permutation(m))
@@ -100,8 +101,8 @@ def test_update_parameters_with_momentum_three_steps(beta):
         g = grads_like(p, seed=10 + step)
         p, v = course.update_parameters_with_momentum(p, g, v, beta, 0.05)
         for k in hand_p:
-            hand_v["d" + k] = beta * hand_v["d" + k] + (1 - beta) * g["d" + k]      # v = βv + (1−β)dW
-            hand_p[k] = hand_p[k] - 0.05 * hand_v["d" + k]                           # W −= α v
+            hand_v["d" + k] = beta * hand_v["d" + k] + (1 - beta) * g["d" + k]  # v = βv + (1−β)dW
+            hand_p[k] = hand_p[k] - 0.05 * hand_v["d" + k]  # W −= α v
     for k in hand_p:
         np.testing.assert_allclose(p[k], hand_p[k], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(v["d" + k], hand_v["d" + k], rtol=1e-13, atol=1e-15)
@@ -124,8 +125,8 @@ def test_update_parameters_with_adam_steps_from_t_equals_one():
             dk = "d" + k
             hand_v[dk] = b1 * hand_v[dk] + (1 - b1) * g[dk]
             hand_s[dk] = b2 * hand_s[dk] + (1 - b2) * g[dk] ** 2
-            hv_c = hand_v[dk] / (1 - b1 ** t)                      # bias correction, t from 1
-            hs_c = hand_s[dk] / (1 - b2 ** t)
+            hv_c = hand_v[dk] / (1 - b1**t)  # bias correction, t from 1
+            hs_c = hand_s[dk] / (1 - b2**t)
             hand_p[k] = hand_p[k] - lr * hv_c / (np.sqrt(hs_c) + eps)
             np.testing.assert_allclose(v_c[dk], hv_c, rtol=1e-13, atol=1e-16)
             np.testing.assert_allclose(s_c[dk], hs_c, rtol=1e-13, atol=1e-16)
@@ -140,7 +141,7 @@ def test_adam_first_step_moves_every_entry_by_about_the_learning_rate():
     v, s = course.initialize_adam(p)
     g = grads_like(p)
     new = course.update_parameters_with_adam(p, g, v, s, 1, learning_rate=0.01)[0]
-    for k in p:   # t = 1: v_c = dW, s_c = dW², so the step is α dW / (|dW| + ε) ≈ α sign(dW)
+    for k in p:  # t = 1: v_c = dW, s_c = dW², so the step is α dW / (|dW| + ε) ≈ α sign(dW)
         dW = g["d" + k]
         np.testing.assert_allclose(new[k] - p[k], -0.01 * dW / (np.abs(dW) + 1e-8), rtol=1e-9, atol=1e-15)
         np.testing.assert_allclose(new[k] - p[k], -0.01 * np.sign(dW), rtol=1e-4)
@@ -154,9 +155,11 @@ def test_compute_cost_with_regularization_adds_lambda_over_2m_sum_W2():
     lam = 0.7
     l2 = lam / (2 * 9) * sum(np.sum(p[f"W{l}"] ** 2) for l in (1, 2, 3))
     assert course.compute_cost_with_regularization(AL, Y, p, lam) == pytest.approx(
-        course.compute_cost(AL, Y) + l2, rel=1e-13)
-    assert course.compute_cost_with_regularization(AL, Y, p, 0.0) == pytest.approx(course.compute_cost(AL, Y),
-                                                                                    rel=1e-13)
+        course.compute_cost(AL, Y) + l2, rel=1e-13
+    )
+    assert course.compute_cost_with_regularization(AL, Y, p, 0.0) == pytest.approx(
+        course.compute_cost(AL, Y), rel=1e-13
+    )
 
 
 @pytest.mark.parametrize("layer_dims", [[4, 5, 3, 1], [4, 6, 5, 3, 1]], ids=["depth3", "depth4"])
@@ -172,7 +175,8 @@ def test_backward_propagation_with_regularization_against_finite_differences(lay
     for l in range(1, L):
         assert grads[f"dA{l}"].shape == (layer_dims[l], 9)
     numeric = numeric_gradient(
-        lambda: course.compute_cost_with_regularization(course.L_model_forward(X, p)[0], Y, p, lambd), p, 1e-6)
+        lambda: course.compute_cost_with_regularization(course.L_model_forward(X, p)[0], Y, p, lambd), p, 1e-6
+    )
     assert relative_difference(grads, numeric) < 1e-7
 
 
@@ -204,9 +208,9 @@ def test_forward_propagation_with_dropout_caches_and_masks():
         if l < 3:
             assert D.shape == Z.shape and D.mean() == pytest.approx(0.7, abs=0.02)
             A = np.maximum(Z, 0)
-            np.testing.assert_allclose(caches[l][0][0], A * D / 0.7, rtol=1e-15, atol=0)   # next A_prev
+            np.testing.assert_allclose(caches[l][0][0], A * D / 0.7, rtol=1e-15, atol=0)  # next A_prev
         else:
-            assert D is None                                  # no dropout on the output layer
+            assert D is None  # no dropout on the output layer
     np.testing.assert_array_equal(caches[0][0][0], X)
     AL2, caches2 = course.forward_propagation_with_dropout(X, p, keep_prob=0.7, seed=3)
     assert np.array_equal(AL, AL2) and np.array_equal(caches[0][2], caches2[0][2])
@@ -221,12 +225,13 @@ def test_backward_propagation_with_dropout_against_finite_differences(layer_dims
     p = deep_params(layer_dims, seed=len(layer_dims) + 10)
     X, Y = data(m=12)
     AL, caches = course.forward_propagation_with_dropout(X, p, keep_prob=keep_prob, seed=5)
-    assert any((c[2] is not None and not c[2].all()) for c in caches)      # some unit really dropped
+    assert any((c[2] is not None and not c[2].all()) for c in caches)  # some unit really dropped
     grads = course.backward_propagation_with_dropout(X, Y, caches, keep_prob)
     for l in range(1, len(layer_dims)):
         assert grads[f"dW{l}"].shape == p[f"W{l}"].shape
     numeric = numeric_gradient(
-        lambda: course.compute_cost(course.forward_propagation_with_dropout(X, p, keep_prob, seed=5)[0], Y), p, 1e-6)
+        lambda: course.compute_cost(course.forward_propagation_with_dropout(X, p, keep_prob, seed=5)[0], Y), p, 1e-6
+    )
     assert relative_difference(grads, numeric) < 1e-7
 
 
@@ -237,28 +242,34 @@ def test_backward_with_dropout_masks_dA_like_the_course():
     grads = course.backward_propagation_with_dropout(X, Y, caches, 0.6)
     for l in (1, 2):
         D = caches[l - 1][2]
-        assert np.all(grads[f"dA{l}"][~D] == 0)                # dropped units pass no gradient back
+        assert np.all(grads[f"dA{l}"][~D] == 0)  # dropped units pass no gradient back
         assert np.all(grads[f"dZ{l}"][~D] == 0)
 
 
 # ------------------------------------------------------------------------------------- learning-rate decay
-@pytest.mark.parametrize("lr0,epoch,decay,expected", [
-    (0.5, 2, 1, 0.5 / 3),                    # the course's example: 0.16666666666666666
-    (0.5, 0, 1, 0.5),
-    (0.1, 10, 0.3, 0.1 / 4),
-    (0.01, 1000, 0.0, 0.01),
-])
+@pytest.mark.parametrize(
+    "lr0,epoch,decay,expected",
+    [
+        (0.5, 2, 1, 0.5 / 3),  # the course's example: 0.16666666666666666
+        (0.5, 0, 1, 0.5),
+        (0.1, 10, 0.3, 0.1 / 4),
+        (0.01, 1000, 0.0, 0.01),
+    ],
+)
 def test_update_lr(lr0, epoch, decay, expected):
     assert course.update_lr(lr0, epoch, decay) == pytest.approx(expected, rel=1e-15)
 
 
-@pytest.mark.parametrize("lr0,epoch,decay,interval,expected", [
-    (0.5, 100, 1, 100, 0.25),                # the course's example
-    (0.5, 99, 1, 100, 0.5),
-    (0.5, 250, 0.3, 100, 0.5 / 1.6),
-    (0.1, 1500, 1, 1000, 0.05),
-    (0.1, 999, 1, 1000, 0.1),
-])
+@pytest.mark.parametrize(
+    "lr0,epoch,decay,interval,expected",
+    [
+        (0.5, 100, 1, 100, 0.25),  # the course's example
+        (0.5, 99, 1, 100, 0.5),
+        (0.5, 250, 0.3, 100, 0.5 / 1.6),
+        (0.1, 1500, 1, 1000, 0.05),
+        (0.1, 999, 1, 1000, 0.1),
+    ],
+)
 def test_schedule_lr_decay(lr0, epoch, decay, interval, expected):
     assert course.schedule_lr_decay(lr0, epoch, decay, time_interval=interval) == pytest.approx(expected, rel=1e-15)
 

@@ -28,7 +28,9 @@ def test_list_datasets_names_and_descriptions():
 
 
 def test_unknown_dataset_lists_known_ones():
-    with pytest.raises(ValueError, match="unknown dataset 'iris'; expected one of: circles, digits, flower, mnist1d, moons, xor"):
+    with pytest.raises(
+        ValueError, match="unknown dataset 'iris'; expected one of: circles, digits, flower, mnist1d, moons, xor"
+    ):
         load_dataset("iris")
 
 
@@ -140,7 +142,11 @@ def write(tmp_path, name, text):
 
 
 def test_csv_with_string_labels(tmp_path):
-    path = write(tmp_path, "iris.csv", "sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n4.9,1.4,setosa\n")
+    path = write(
+        tmp_path,
+        "iris.csv",
+        "sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n4.9,1.4,setosa\n",
+    )
     ds = load_data_file(path)
     assert ds.X.shape == (2, 4)  # features in rows, examples in columns
     assert np.array_equal(ds.X[:, 1], [7.0, 4.7])
@@ -153,7 +159,9 @@ def test_csv_with_string_labels(tmp_path):
 def test_csv_target_by_name_and_index(tmp_path):
     path = write(tmp_path, "d.csv", "label,a,b\nyes,1,2\nno,3,4\n")
     by_name = load_data_file(path, target="label")
-    assert by_name.feature_names == ["a", "b"] and by_name.target_names == ["no", "yes"] and by_name.y.tolist() == [1, 0]
+    assert (
+        by_name.feature_names == ["a", "b"] and by_name.target_names == ["no", "yes"] and by_name.y.tolist() == [1, 0]
+    )
     by_index = load_data_file(path, target=0)
     assert by_index.y.tolist() == [1, 0]
 
@@ -225,7 +233,9 @@ def test_unknown_target_column_lists_columns(tmp_path):
 
 def test_regression_needs_numeric_target(tmp_path):
     path = write(tmp_path, "d.csv", "a,y\n1,2.5\n3,high\n")
-    with pytest.raises(DataFileError, match=r"d.csv:3:2: non-numeric target 'high' in column 'y'; regression needs numbers"):
+    with pytest.raises(
+        DataFileError, match=r"d.csv:3:2: non-numeric target 'high' in column 'y'; regression needs numbers"
+    ):
         load_data_file(path, task="regression")
 
 
@@ -348,7 +358,7 @@ def test_standardizer_fit_transform():
     assert np.allclose(Z.mean(axis=1), 0) and np.allclose(Z.std(axis=1), [1, 1, 0])
     assert s.scale[2, 0] == 1.0 and np.all(Z[2] == 0)
     assert np.allclose(s.inverse_transform(Z), X)
-    assert Z.flags.f_contiguous          # each example's column contiguous: fit shuffles it without a copy
+    assert Z.flags.f_contiguous  # each example's column contiguous: fit shuffles it without a copy
 
 
 def test_constant_feature_with_rounding_noise_gets_scale_one():
@@ -367,7 +377,9 @@ def test_standardizer_dict_round_trip_is_exact():
 
 def test_standardizer_errors():
     s = Standardizer.fit(np.ones((3, 5)))
-    with pytest.raises(ValueError, match=r"X has shape \(5, 3\) but the Standardizer was fitted on 3 features .*did you mean X.T\?"):
+    with pytest.raises(
+        ValueError, match=r"X has shape \(5, 3\) but the Standardizer was fitted on 3 features .*did you mean X.T\?"
+    ):
         s.transform(np.ones((5, 3)))
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         Standardizer.fit(np.array([[1.0, np.nan]]))
@@ -379,7 +391,8 @@ def test_standardizer_errors():
 
 def test_load_features_with_or_without_the_target(tmp_path):
     from vecprop.datasets import DataFileError, load_features
-    A = np.arange(12, dtype=float).reshape(4, 3)                 # 4 examples, 3 features
+
+    A = np.arange(12, dtype=float).reshape(4, 3)  # 4 examples, 3 features
     np.save(tmp_path / "f.npy", A)
     np.save(tmp_path / "ft.npy", np.hstack([A, np.ones((4, 1))]))  # target last
     np.savez(tmp_path / "f.npz", X=A)

@@ -1,6 +1,7 @@
 """Data-parallel training over MPI: each case runs under ``mpiexec -n P`` (P = 2 and 3) as a subprocess
 with a timeout, so a hang fails the test instead of stalling the suite. tests/mpi_worker.py holds the
 code the ranks run; rank 0 writes the numbers asserted here."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ pytest.importorskip("mpi4py", reason="the distributed tests need the mpi extra: 
 
 WORKER = Path(__file__).with_name("mpi_worker.py")
 MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-TIMEOUT = 120          # seconds per mpiexec run: a hang fails the test, never the whole suite
+TIMEOUT = 120  # seconds per mpiexec run: a hang fails the test, never the whole suite
 
 if MPIEXEC is None:
     pytest.skip("no mpiexec (pip install 'vecprop[mpi]' brings MPICH's)", allow_module_level=True)
@@ -27,8 +28,9 @@ if MPIEXEC is None:
 def mpirun(P, *args, timeout=TIMEOUT):
     """``mpiexec -n P`` the arguments; returns the CompletedProcess (a TimeoutExpired fails the test)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.run([MPIEXEC, "-n", str(P), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [MPIEXEC, "-n", str(P), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def run_case(P, case, tmp_path, *args):
@@ -65,9 +67,9 @@ def test_reducer_plan_blocks_and_standardization(P, tmp_path, data_files):
     assert all(out["plan_covers"])
     sizes = out["plan_sizes"]
     if P == 2:
-        assert sizes["100/32"] == [32, 32, 32, 4]      # equal shards, P | B: exactly B, the rest last
-        assert sizes["60/12"] == [12] * 5              # uneven shards in the proportions of B
-        assert sizes["7/5"] == [5, 2]                  # an empty shard takes part with empty batches
+        assert sizes["100/32"] == [32, 32, 32, 4]  # equal shards, P | B: exactly B, the rest last
+        assert sizes["60/12"] == [12] * 5  # uneven shards in the proportions of B
+        assert sizes["7/5"] == [5, 2]  # an empty shard takes part with empty batches
     else:
         assert sizes["150/32"] == [30, 33, 33, 30, 24]  # P ∤ B: each global batch within P − 1 of B
         assert sizes["120/12"] == [12] * 10
@@ -80,7 +82,7 @@ def test_reducer_plan_blocks_and_standardization(P, tmp_path, data_files):
         assert block["X_equal"] and block["y_equal"], block
         assert block["labels"] == block["labels_whole"] and block["task"] == "classification"
         assert block["mean_err"] < 1e-12 and block["scale_err"] < 1e-12
-    assert out["npy"]["m_local"] == 101 // P          # rank 0's block of rows
+    assert out["npy"]["m_local"] == 101 // P  # rank 0's block of rows
     assert f"of {P}: " in out["bad_csv"] and "data_bad.csv:100:2: non-numeric value 'oops'" in out["bad_csv"]
 
 
@@ -103,7 +105,7 @@ def test_p_ranks_fit_the_one_process_model(P, tmp_path):
         assert case["loss"] < 1e-12 and case["val_loss"] < 1e-12, (name, case)
         assert case["epochs"][0] == case["epochs"][1] and case["best_epoch"][0] == case["best_epoch"][1]
         assert case["history_same_on_every_rank"], name
-    assert out["validation"]["epochs"][0] < 8          # early stopping decided the same on every rank
+    assert out["validation"]["epochs"][0] < 8  # early stopping decided the same on every rank
     assert out["ragged"]["theta"] < 1e-12 and out["ragged"]["rank0_sizes"] == [0, 0, 0, 0, 0, 1]
     assert out["shuffled_same"]
     assert "the fit option learning_rate differs across the" in out["mismatch"]
@@ -117,7 +119,7 @@ def test_checkpoint_resumes_a_distributed_run_and_only_rank_0_prints(tmp_path):
     proc = mpirun(2, sys.executable, WORKER, "checkpoint", out_path, tmp_path / "ckpt.safetensors")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(out_path.read_text())["resume"] < 1e-12
-    assert proc.stdout.count("Cost after epoch") == 2     # print_every=1 over 2 epochs, rank 0 only
+    assert proc.stdout.count("Cost after epoch") == 2  # print_every=1 over 2 epochs, rank 0 only
 
 
 @pytest.mark.parametrize("case", ["fit_raise", "exit_mid_fit"])
@@ -126,33 +128,68 @@ def test_a_rank_failing_inside_fit_ends_the_job(case, tmp_path):
     proc = mpirun(2, sys.executable, WORKER, case, tmp_path / "unused.json", timeout=60)
     assert proc.returncode != 0
     assert time.perf_counter() - t0 < 30
-    expected = ("MemoryError: deliberate failure in a callback" if case == "fit_raise"
-                else "SystemExit: 0")                      # sys.exit inside fit is a failure too
+    expected = (
+        "MemoryError: deliberate failure in a callback" if case == "fit_raise" else "SystemExit: 0"
+    )  # sys.exit inside fit is a failure too
     assert f"vecprop: rank 1 of 2 failed: {expected}" in proc.stderr
 
 
 def _vecprop(*args, timeout=60, cwd=None):
-    return subprocess.run([sys.executable, "-m", "vecprop", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "vecprop", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 def test_cli_distributed_writes_one_model_that_predicts_in_one_process(tmp_path, data_files):
     npy, _ = data_files
     model = tmp_path / "model.safetensors"
-    proc = mpirun(3, sys.executable, "-m", "vecprop", "train", "--data", npy, "--distributed", "--epochs", 5,
-                  "--batch-size", 12, "--print-every", 0, "--no-plots", "--out", model, "--hidden", 4)
+    proc = mpirun(
+        3,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        npy,
+        "--distributed",
+        "--epochs",
+        5,
+        "--batch-size",
+        12,
+        "--print-every",
+        0,
+        "--no-plots",
+        "--out",
+        model,
+        "--hidden",
+        4,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("Training Network") == 1 and "101 examples over 3 ranks" in proc.stdout
     assert proc.stdout.count("Model saved to") == 1
     pred = _vecprop("predict", model, "--data", npy)
     assert pred.returncode == 0, pred.stderr
-    assert len(pred.stdout.splitlines()) == 102                     # a header and one row per example
+    assert len(pred.stdout.splitlines()) == 102  # a header and one row per example
 
 
 def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files):
     _, csv_path = data_files
-    proc = mpirun(2, sys.executable, "-m", "vecprop", "train", "--data", csv_path.replace(".csv", "_bad.csv"),
-                  "--distributed", "--epochs", 2, "--no-plots", "--out", tmp_path / "m.safetensors", timeout=60)
+    proc = mpirun(
+        2,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        csv_path.replace(".csv", "_bad.csv"),
+        "--distributed",
+        "--epochs",
+        2,
+        "--no-plots",
+        "--out",
+        tmp_path / "m.safetensors",
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
     assert len(errors) == 1 and "rank 1 of 2: " in errors[0] and ":100:2: non-numeric value 'oops'" in errors[0]

@@ -1,5 +1,6 @@
 """vecprop.distributed without MPI: communicator resolution, the global-batch plan, row blocks, and
 that nothing imports mpi4py until a communicator is asked for."""
+
 from __future__ import annotations
 
 import subprocess

@@ -21,6 +21,7 @@ An HTML comment on the line before a fence controls that block:
 The example data files the docs use (``data.csv``, ``test.csv``, ``new.csv``: iris-like measurements
 with a ``species`` column) are written into the directory first.
 """
+
 import os
 import re
 import shutil
@@ -37,9 +38,12 @@ DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash", "shell", "zsh"}
 FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)")
 MARK = re.compile(r"^\s*<!--\s*docs-test:\s*(.*?)\s*-->\s*$")
-SHORTER = [(re.compile(r"--epochs[ =]\d+"), "--epochs 2"), (re.compile(r"\bepochs\s*=\s*\d+"), "epochs=2"),
-           (re.compile(r"\bnum_iterations\s*=\s*\d+"), "num_iterations=3"),
-           (re.compile(r"\bmax_iter\s*=\s*\d+"), "max_iter=5")]
+SHORTER = [
+    (re.compile(r"--epochs[ =]\d+"), "--epochs 2"),
+    (re.compile(r"\bepochs\s*=\s*\d+"), "epochs=2"),
+    (re.compile(r"\bnum_iterations\s*=\s*\d+"), "num_iterations=3"),
+    (re.compile(r"\bmax_iter\s*=\s*\d+"), "max_iter=5"),
+]
 TIMEOUT = 300
 
 
@@ -47,8 +51,8 @@ TIMEOUT = 300
 class Block:
     lang: str
     text: str
-    line: int            # line number of the opening fence
-    mark: str            # the docs-test comment before it, or ""
+    line: int  # line number of the opening fence
+    mark: str  # the docs-test comment before it, or ""
 
 
 def code_blocks(path):
@@ -65,8 +69,9 @@ def code_blocks(path):
         while j < len(lines) and not lines[j].startswith(fence):
             j += 1
         mark = MARK.match(lines[start - 1]) if start else None
-        blocks.append(Block(m.group(2).lower(), "\n".join(lines[start + 1:j]) + "\n", start + 1,
-                            mark.group(1) if mark else ""))
+        blocks.append(
+            Block(m.group(2).lower(), "\n".join(lines[start + 1 : j]) + "\n", start + 1, mark.group(1) if mark else "")
+        )
         i = j + 1
     return blocks
 
@@ -103,12 +108,16 @@ def shorten(text, shell=False):
 
 
 def run_shell(command, cwd, where):
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-           "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
-    proc = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
-                          env=env)
-    assert proc.returncode == 0, (f"{where}: `{command}` exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}"
-                                  f"\nstderr:\n{proc.stderr[-3000:]}")
+    env = {
+        **os.environ,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONWARNINGS": "ignore",
+        "MPLBACKEND": "Agg",
+    }
+    proc = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, (
+        f"{where}: `{command}` exited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    )
     return proc.stdout
 
 
@@ -121,16 +130,14 @@ def check_output(block, cwd, where):
             continue
         while k < len(out) and out[k] != expected:
             k += 1
-        assert k < len(out), f"{where}: `{command}` does not print the documented line {expected!r}:\n" + \
-            "\n".join(out)
+        assert k < len(out), f"{where}: `{command}` does not print the documented line {expected!r}:\n" + "\n".join(out)
         k += 1
 
 
 def write_example_data(directory):
     """Iris-like files: four measurements and a species, three well-separated classes."""
     rng = np.random.default_rng(0)
-    centers = {"setosa": (5.0, 3.4, 1.5, 0.2), "versicolor": (5.9, 2.8, 4.3, 1.3),
-               "virginica": (6.6, 3.0, 5.6, 2.0)}
+    centers = {"setosa": (5.0, 3.4, 1.5, 0.2), "versicolor": (5.9, 2.8, 4.3, 1.3), "virginica": (6.6, 3.0, 5.6, 2.0)}
     header = "sepal_length,sepal_width,petal_length,petal_width"
 
     def rows(n, labelled=True):
@@ -181,12 +188,17 @@ def test_every_code_block_runs(doc, tmp_path, monkeypatch):
 
 def test_the_runner_reads_marks_and_shortens_training(tmp_path):
     doc = tmp_path / "x.md"
-    doc.write_text("text\n<!-- docs-test: skip (needs mpiexec) -->\n```sh\nmpiexec -n 2 vecprop train\n```\n"
-                   "```python\nnet.fit(X, Y, epochs=300)\n```\n````sh\nvecprop train --hidden 4 \\\n"
-                   "    --epochs 500  # comment\nvecprop train --data a.csv   # default epochs\n````\n")
+    doc.write_text(
+        "text\n<!-- docs-test: skip (needs mpiexec) -->\n```sh\nmpiexec -n 2 vecprop train\n```\n"
+        "```python\nnet.fit(X, Y, epochs=300)\n```\n````sh\nvecprop train --hidden 4 \\\n"
+        "    --epochs 500  # comment\nvecprop train --data a.csv   # default epochs\n````\n"
+    )
     blocks = code_blocks(doc)
-    assert [(b.lang, b.line, b.mark) for b in blocks] == [("sh", 3, "skip (needs mpiexec)"), ("python", 6, ""),
-                                                          ("sh", 9, "")]
+    assert [(b.lang, b.line, b.mark) for b in blocks] == [
+        ("sh", 3, "skip (needs mpiexec)"),
+        ("python", 6, ""),
+        ("sh", 9, ""),
+    ]
     assert shorten(blocks[1].text) == "net.fit(X, Y, epochs=2)\n"
     commands = [shorten(c, shell=True) for c in shell_commands(blocks[2])]
     assert commands == ["vecprop train --hidden 4      --epochs 2", "vecprop train --data a.csv --epochs 2"]
@@ -196,7 +208,7 @@ def test_the_runner_reads_marks_and_shortens_training(tmp_path):
 def test_relative_links_resolve_inside_the_repository():
     for doc in DOC_FILES:
         text = doc.read_text(encoding="utf-8")
-        prose = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^```.*?^```", "", text))   # links are not in code
+        prose = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^```.*?^```", "", text))  # links are not in code
         for target in re.findall(r"\]\(([^)#\s]+)[^)]*\)", prose):
             if re.match(r"[a-z]+://|mailto:", target):
                 continue

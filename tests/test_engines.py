@@ -4,6 +4,7 @@ batch_sums within 1e-12 relative (float64) over every hidden activation, every (
 dropout, sample weights, shuffled column indices, ragged and EMPTY batches; whole fits (L2, class
 weights, clipping, every optimizer) within 1e-12; and the public registry, Reducer and Trainer API.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,7 @@ def _bound_pair(dims, hidden, output, loss, m, weights, keep, engine, seed=4):
     Y = targets(loss, dims[-1], m, rng)
     w = rng.uniform(0.1, 2.0, m) if weights else None
     nets = [make_net(dims, hidden, output, loss, seed=seed) for _ in range(2)]
-    if not get_engine(engine).supports(nets[1]):        # e.g. numba has no kernel for exp/poisson: auto uses numpy
+    if not get_engine(engine).supports(nets[1]):  # e.g. numba has no kernel for exp/poisson: auto uses numpy
         pytest.skip(f"engine {engine!r} does not train {hidden}/{output}/{loss} (engine='auto' falls back to numpy)")
     engines = [ReferenceEngine(nets[0], keep), get_engine(engine, nets[1], keep)]
     for e in engines:
@@ -64,21 +65,20 @@ def test_batch_sums_equal_the_reference_for_every_output_and_loss(engine, output
             m_b = len(range(m)[cols]) if isinstance(cols, slice) else len(cols)
             assert bufs[0][n + 2] == m_b
             if m_b == 0:
-                assert not bufs[1].any()                      # an empty batch writes zeros
+                assert not bufs[1].any()  # an empty batch writes zeros
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_batch_sums_equal_the_reference_for_every_hidden_activation(engine, hidden):
     dims, m = [3, 6, 4, 2], 9
-    nets, engines = _bound_pair(dims, hidden, "softmax", "categorical_cross_entropy", m, True, (0.8, 0.6, 1.0),
-                                engine)
+    nets, engines = _bound_pair(dims, hidden, "softmax", "categorical_cross_entropy", m, True, (0.8, 0.6, 1.0), engine)
     n = nets[0].n_params
     bufs = [np.empty(n + N_SCALARS) for _ in engines]
     for e, buf in zip(engines, bufs):
         e.batch_sums(np.arange(m)[::-1].copy(), buf)
     _assert_sums_equal(bufs[1], bufs[0], n)
-    for e in engines:                                         # validation sums: no dropout, no gradient
+    for e in engines:  # validation sums: no dropout, no gradient
         np.testing.assert_allclose(e.eval_sums(e.X, e.Y), engines[0].eval_sums(e.X, e.Y), rtol=1e-12)
 
 
@@ -94,9 +94,9 @@ def test_batch_sums_are_the_seed_gradient_times_the_weight_sum():
     e.batch_sums(slice(None), buf)
     grads = net.backward(Y, sample_weight=w) if net.forward(X) is not None else None
     flat = np.concatenate([grads[f"dW{l}"].ravel() for l in (1, 2)] + [grads[f"db{l}"].ravel() for l in (1, 2)])
-    np.testing.assert_allclose(buf[:net.n_params], flat * w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(buf[: net.n_params], flat * w.sum(), rtol=1e-12)
     J = net.cost(net.forward(X), Y, sample_weight=w)
-    np.testing.assert_allclose(buf[net.n_params:net.n_params + 3], [J * w.sum(), w.sum(), 7], rtol=1e-12)
+    np.testing.assert_allclose(buf[net.n_params : net.n_params + 3], [J * w.sum(), w.sum(), 7], rtol=1e-12)
     assert buf[-1] == net.accuracy(X, Y) * 7
 
 
@@ -236,12 +236,13 @@ def test_stopping_rules_are_public_objects_plugged_into_the_loop():
 
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((3, 30)), (rng.random((1, 30)) < 0.5).astype(float)
-    rule = NoImprovement(tol=1e9, n_iter_no_change=2)        # nothing is ever an improvement of 1e9
+    rule = NoImprovement(tol=1e9, n_iter_no_change=2)  # nothing is ever an improvement of 1e9
     h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[rule])
     assert h.stop_reason == "converged" and len(h.loss) == 4 and rule.converged
     lowered = []
-    adaptive = NoImprovement(tol=1e9, n_iter_no_change=1, reduce_rate=lambda t: len(lowered) < 2
-                             and not lowered.append(t.state.epoch))
+    adaptive = NoImprovement(
+        tol=1e9, n_iter_no_change=1, reduce_rate=lambda t: len(lowered) < 2 and not lowered.append(t.state.epoch)
+    )
     h = Network([3, 4, 1], seed=1).fit(X, Y, epochs=50, verbose=0, stopping=[adaptive])
     assert h.stop_reason == "converged" and lowered == [3, 5] and len(h.loss) == 7
 
@@ -280,18 +281,38 @@ def test_update_divides_by_the_weight_sum_adds_l2_and_does_nothing_for_an_empty_
     engine = NumpyEngine(net)
     before = theta.copy()
     grads = np.arange(theta.size, dtype=float)
-    engine.update(theta, grads, n_W=n_W, w_sum=0.0, count=0.0, l2=0.0, clip_norm=None, optimizer=gd,
-                  opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}), lr=0.1)
-    np.testing.assert_array_equal(theta, before)             # no examples anywhere: zero gradient
+    engine.update(
+        theta,
+        grads,
+        n_W=n_W,
+        w_sum=0.0,
+        count=0.0,
+        l2=0.0,
+        clip_norm=None,
+        optimizer=gd,
+        opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}),
+        lr=0.1,
+    )
+    np.testing.assert_array_equal(theta, before)  # no examples anywhere: zero gradient
     grads = np.arange(theta.size, dtype=float)
     expected = before - 0.1 * (np.arange(theta.size) / 4.0 + np.r_[0.5 / 8 * before[:n_W], np.zeros(theta.size - n_W)])
-    engine.update(theta, grads, n_W=n_W, w_sum=4.0, count=8.0, l2=0.5, clip_norm=None, optimizer=gd,
-                  opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}), lr=0.1)
+    engine.update(
+        theta,
+        grads,
+        n_W=n_W,
+        w_sum=4.0,
+        count=8.0,
+        l2=0.5,
+        clip_norm=None,
+        optimizer=gd,
+        opt_state=gd.init({"W": theta[:n_W], "b": theta[n_W:]}),
+        lr=0.1,
+    )
     np.testing.assert_allclose(theta, expected, rtol=1e-15)
 
 
 def test_auto_falls_back_to_numpy_where_a_faster_engine_cannot_train_the_network():
     net = make_net([3, 4, 2], "tanh", "exp", "poisson", seed=0)
     engine = get_engine("auto", net, None)
-    assert engine.supports(net) and engine.name == "numpy"             # numba has no exp/poisson kernel
+    assert engine.supports(net) and engine.name == "numpy"  # numba has no exp/poisson kernel
     assert all(get_engine(name).supports(net) for name in ("reference", "numpy"))

@@ -12,6 +12,7 @@ CI runs a few hundred cases (reproducible); ``make fuzz`` runs thousands of new 
 (VECPROP_FUZZ_EXAMPLES, VECPROP_HYPOTHESIS=random) and prints how many ran.
 """
 
+import contextlib
 import json
 import os
 import pickle
@@ -31,9 +32,11 @@ from vecprop.io import ModelFileError
 pytest.importorskip("safetensors")
 
 EXAMPLES = int(os.environ.get("VECPROP_FUZZ_EXAMPLES", "0")) or None
-FUZZ = settings(max_examples=EXAMPLES or 150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=EXAMPLES or 150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 PEAK_BYTES = 48 * 2**20
 PWNED = "VECPROP_FUZZ_PWNED"
 CASES = {"model": 0, "data": 0}
@@ -53,10 +56,8 @@ EVIL = pickle.dumps(_Evil(), protocol=2)
 def fuzz_dir(tmp_path_factory):
     old = os.environ.get("VECPROP_MAX_MEMORY")
     os.environ["VECPROP_MAX_MEMORY"] = "16M"
-    try:                                      # importing scikit-learn is not loading a file: do it first
+    with contextlib.suppress(ImportError):  # importing scikit-learn is not loading a file: do it first
         __import__("vecprop.estimators")
-    except ImportError:
-        pass
     tracemalloc.start()
     yield tmp_path_factory.mktemp("fuzz")
     tracemalloc.stop()
@@ -72,10 +73,8 @@ def _allocated(load, allowed):
     """Run load(), letting only `allowed` escape; the peak bytes traced above those held before."""
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
-    try:
+    with contextlib.suppress(allowed):
         load()
-    except allowed:
-        pass
     return tracemalloc.get_traced_memory()[1] - before
 
 
@@ -100,11 +99,11 @@ def _model_seeds(directory):
         path = directory / f"seed{int(state)}.safetensors"
         net.save(path, include_training_state=state)
         seeds.append(path.read_bytes())
-    try:                                                  # an estimator's file: its own JSON to decode
+    try:  # an estimator's file: its own JSON to decode
         from vecprop.estimators import DNNClassifier
     except ImportError:
         return seeds
-    with warnings.catch_warnings():                       # two iterations do not converge, on purpose
+    with warnings.catch_warnings():  # two iterations do not converge, on purpose
         warnings.simplefilter("ignore")
         est = DNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X.T, np.arange(20) % 3)
     est.save(directory / "seed_estimator.safetensors")
@@ -113,7 +112,7 @@ def _model_seeds(directory):
 
 def _split(data):
     n = int.from_bytes(data[:8], "little")
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def _join(header_text, body):
@@ -121,14 +120,42 @@ def _join(header_text, body):
     return len(raw).to_bytes(8, "little") + raw + body
 
 
-HOSTILE = st.sampled_from([
-    2**64, 2**63 - 1, -1, 10**9, 1e308, -0.0, "F16", "I64", "BOOL", ["F64"], {"F64": 1}, [2**64],
-    [2**31] * 8, [10**9, 10**9], [0, 2**64], [5, 1], [], "", None, True, 3, [[[[]]]], "x" * 300,
-    {"name": "relu"}, {"state": {"state": 2**200, "inc": -5}, "bit_generator": "PCG64"},
-])
+HOSTILE = st.sampled_from(
+    [
+        2**64,
+        2**63 - 1,
+        -1,
+        10**9,
+        1e308,
+        -0.0,
+        "F16",
+        "I64",
+        "BOOL",
+        ["F64"],
+        {"F64": 1},
+        [2**64],
+        [2**31] * 8,
+        [10**9, 10**9],
+        [0, 2**64],
+        [5, 1],
+        [],
+        "",
+        None,
+        True,
+        3,
+        [[[[]]]],
+        "x" * 300,
+        {"name": "relu"},
+        {"state": {"state": 2**200, "inc": -5}, "bit_generator": "PCG64"},
+    ]
+)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8) | HOSTILE,
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | HOSTILE,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
@@ -145,16 +172,31 @@ def _mutate_json(obj, data):
         obj[i] = _mutate_json(obj[i], data)
         return obj
     if isinstance(obj, dict) and data.draw(st.booleans()):
-        obj[data.draw(st.sampled_from(["estimator", "config", "training_state", "x", "__metadata__"]))] = \
-            data.draw(JSON)
+        obj[data.draw(st.sampled_from(["estimator", "config", "training_state", "x", "__metadata__"]))] = data.draw(
+            JSON
+        )
         return obj
     return data.draw(JSON)
 
 
 def _mutate_model(data, seed):
     header, body = _split(seed)
-    op = data.draw(st.sampled_from(["header", "metadata", "deep", "duplicate", "truncate", "append",
-                                    "flip", "length", "body_pickle", "foreign"]))
+    op = data.draw(
+        st.sampled_from(
+            [
+                "header",
+                "metadata",
+                "deep",
+                "duplicate",
+                "truncate",
+                "append",
+                "flip",
+                "length",
+                "body_pickle",
+                "foreign",
+            ]
+        )
+    )
     if op == "header":
         return _join(json.dumps(_mutate_json(header, data)), body)
     if op == "metadata":
@@ -172,7 +214,7 @@ def _mutate_model(data, seed):
         text = json.dumps(header)
         return _join(text[:-1] + ', "W1": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}', body)
     if op == "truncate":
-        return seed[:data.draw(st.integers(0, len(seed) - 1))]
+        return seed[: data.draw(st.integers(0, len(seed) - 1))]
     if op == "append":
         return seed + data.draw(st.binary(min_size=1, max_size=64))
     if op == "flip":
@@ -183,7 +225,7 @@ def _mutate_model(data, seed):
     if op == "length":
         return data.draw(st.integers(0, 2**64 - 1)).to_bytes(8, "little") + seed[8:]
     if op == "body_pickle":
-        return _join(json.dumps(header), EVIL + body[len(EVIL):])
+        return _join(json.dumps(header), EVIL + body[len(EVIL) :])
     return data.draw(st.sampled_from([EVIL, b"PK\x03\x04" + EVIL, b"\x93NUMPY" + EVIL, b""]))
 
 
@@ -197,7 +239,7 @@ def test_fuzzed_model_files_raise_only_model_file_error(fuzz_dir, data):
 
     def load():
         model = vecprop.load(path)
-        if isinstance(model, vecprop.Network):          # what loads is usable
+        if isinstance(model, vecprop.Network):  # what loads is usable
             assert model.predict_output(np.zeros((model.layer_dims[0], 2))).shape == (model.layer_dims[-1], 2)
 
     _check_case(load, ModelFileError, "model")
@@ -218,7 +260,7 @@ def test_model_fuzz_rejects_known_hostile_files(fuzz_dir):
     meta = json.loads(header["__metadata__"]["metadata"])
     hostile = []
     big = json.loads(json.dumps(meta))
-    big["config"]["layer_dims"] = [3, 10**6, 10**6, 1]                    # terabytes if built first
+    big["config"]["layer_dims"] = [3, 10**6, 10**6, 1]  # terabytes if built first
     hostile.append({**header, "__metadata__": {**header["__metadata__"], "metadata": json.dumps(big)}})
     shape = json.loads(json.dumps(header))
     shape["W1"]["shape"] = [2**64]
@@ -226,8 +268,10 @@ def test_model_fuzz_rejects_known_hostile_files(fuzz_dir):
     dtype = json.loads(json.dumps(header))
     dtype["W1"]["dtype"] = ["F64"]
     hostile.append(dtype)
-    for field, value in (("optimizer_scalars", 3), ("rng_state", {"state": {"state": 2**200, "inc": 1},
-                                                                  "bit_generator": "PCG64"})):
+    for field, value in (
+        ("optimizer_scalars", 3),
+        ("rng_state", {"state": {"state": 2**200, "inc": 1}, "bit_generator": "PCG64"}),
+    ):
         bad = json.loads(json.dumps(meta))
         bad["training_state"][field] = value
         hostile.append({**header, "__metadata__": {**header["__metadata__"], "metadata": json.dumps(bad)}})
@@ -244,11 +288,43 @@ def test_model_fuzz_rejects_known_hostile_files(fuzz_dir):
 
 
 # ------------------------------------------------------------------------------------- data files
-CELLS = st.sampled_from([
-    "1", "-2.5", "3e8", "0", "1e309", "-1e309", "nan", "NaN", "inf", "-inf", "Infinity", "-Infinity",
-    "NA", "n/a", "?", "", " ", "null", "a", "b", "cat", '"1,2"', '"x""y"', '"unterminated', "1_000",
-    "0x10", "१२", "\u00e9", "\x00", "1\r", " 7 ", "x" * 200, "9" * 400,
-])
+CELLS = st.sampled_from(
+    [
+        "1",
+        "-2.5",
+        "3e8",
+        "0",
+        "1e309",
+        "-1e309",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "Infinity",
+        "-Infinity",
+        "NA",
+        "n/a",
+        "?",
+        "",
+        " ",
+        "null",
+        "a",
+        "b",
+        "cat",
+        '"1,2"',
+        '"x""y"',
+        '"unterminated',
+        "1_000",
+        "0x10",
+        "१२",
+        "\u00e9",
+        "\x00",
+        "1\r",
+        " 7 ",
+        "x" * 200,
+        "9" * 400,
+    ]
+)
 
 
 @st.composite
@@ -257,8 +333,9 @@ def text_files(draw):
     suffix = draw(st.sampled_from([".csv", ".tsv", ".txt"]))
     sep = "\t" if suffix == ".tsv" else ","
     n_cols = draw(st.integers(1, 5))
-    header = draw(st.lists(st.sampled_from(["x1", "x2", "x3", "target", "y", "", "x1 "]),
-                           min_size=n_cols, max_size=n_cols))
+    header = draw(
+        st.lists(st.sampled_from(["x1", "x2", "x3", "target", "y", "", "x1 "]), min_size=n_cols, max_size=n_cols)
+    )
     rows = draw(st.lists(st.lists(CELLS, min_size=max(0, n_cols - 1), max_size=n_cols + 1), max_size=12))
     text = "\n".join(sep.join(r) for r in [header, *rows]) + draw(st.sampled_from(["", "\n", "\r\n", "\n\n"]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1"]))
@@ -267,6 +344,7 @@ def text_files(draw):
 
 def _npy_bytes(array):
     import io
+
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=True)
     return buffer.getvalue()
@@ -274,6 +352,7 @@ def _npy_bytes(array):
 
 def _npz_bytes(members):
     import io
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, payload in members.items():
@@ -281,19 +360,37 @@ def _npz_bytes(members):
     return buffer.getvalue()
 
 
-A = np.column_stack([np.arange(6.0), np.arange(6.0) % 2])                    # (m, n_x + 1), target last
+A = np.column_stack([np.arange(6.0), np.arange(6.0) % 2])  # (m, n_x + 1), target last
 NPY_SEEDS = [_npy_bytes(A), _npy_bytes(A.astype(np.int8)), _npy_bytes(np.array([[_Evil(), 1]], dtype=object))]
-NPZ_MEMBERS = {"X.npy": _npy_bytes(A[:, :1]), "y.npy": _npy_bytes(A[:, 1]),
-               "feature_names.npy": _npy_bytes(np.array(["x1"])), "target_names.npy": _npy_bytes(np.array(["a", "b"]))}
+NPZ_MEMBERS = {
+    "X.npy": _npy_bytes(A[:, :1]),
+    "y.npy": _npy_bytes(A[:, 1]),
+    "feature_names.npy": _npy_bytes(np.array(["x1"])),
+    "target_names.npy": _npy_bytes(np.array(["a", "b"])),
+}
 
 
 def _hostile_npy_header(draw, payload):
     """Rewrite a .npy header's dict with a drawn descr/shape, keeping or breaking the 64-byte padding."""
     descr = draw(st.sampled_from(["'<f8'", "'|O'", "'<U0'", "'|V8'", "[('a', '<f8')]", "'<c16'", "'xyz'", "1"]))
-    shape = draw(st.sampled_from(["(6, 2)", "(2**40,)", "(100000000, 8)", "(-1, 2)", "()", "(6, 2, 2)",
-                                  "(1e3,)", "(" + "(" * 300 + ")" * 300 + ",)", "(6 2)"]))
-    header = f"{{'descr': {descr}, 'fortran_order': {draw(st.sampled_from(['False', 'True', '0']))}, " \
-             f"'shape': {shape}, }}"
+    shape = draw(
+        st.sampled_from(
+            [
+                "(6, 2)",
+                "(2**40,)",
+                "(100000000, 8)",
+                "(-1, 2)",
+                "()",
+                "(6, 2, 2)",
+                "(1e3,)",
+                "(" + "(" * 300 + ")" * 300 + ",)",
+                "(6 2)",
+            ]
+        )
+    )
+    header = (
+        f"{{'descr': {descr}, 'fortran_order': {draw(st.sampled_from(['False', 'True', '0']))}, 'shape': {shape}, }}"
+    )
     header = header.ljust(((len(header) + 11) // 64 + 1) * 64 - 11) + "\n"
     raw = header.encode("latin-1")
     return b"\x93NUMPY\x01\x00" + len(raw).to_bytes(2, "little") + raw + payload[128:]
@@ -302,7 +399,7 @@ def _hostile_npy_header(draw, payload):
 def _mutate_bytes(draw, payload):
     op = draw(st.sampled_from(["none", "truncate", "append", "flip"]))
     if op == "truncate":
-        return payload[:draw(st.integers(0, max(0, len(payload) - 1)))]
+        return payload[: draw(st.integers(0, max(0, len(payload) - 1)))]
     if op == "append":
         return payload + draw(st.binary(min_size=1, max_size=64))
     if op == "flip":
@@ -340,8 +437,11 @@ def binary_files(draw):
 
 
 @FUZZ
-@given(file=st.one_of(text_files(), binary_files()), target=st.sampled_from([None, 0, -1, "target", 9]),
-       task=st.sampled_from([None, "classification", "regression"]))
+@given(
+    file=st.one_of(text_files(), binary_files()),
+    target=st.sampled_from([None, 0, -1, "target", 9]),
+    task=st.sampled_from([None, "classification", "regression"]),
+)
 def test_fuzzed_data_files_raise_only_data_file_error(fuzz_dir, file, target, task):
     suffix, payload = file
     path = fuzz_dir / f"data{suffix}"
@@ -352,7 +452,7 @@ def test_fuzzed_data_files_raise_only_data_file_error(fuzz_dir, file, target, ta
             ds = load_data_file(path, target=target, task=task)
         except DataFileError:
             ds = None
-        if ds is not None:                              # what loads is a consistent Dataset
+        if ds is not None:  # what loads is a consistent Dataset
             assert ds.X.shape == (len(ds.feature_names), ds.m) and np.isfinite(ds.X).all()
         load_features(path, ["x1"])
 
@@ -364,11 +464,18 @@ def test_data_fuzz_rejects_known_hostile_files(fuzz_dir):
     cases = {
         "truncated.npz": _npz_bytes(NPZ_MEMBERS)[:100],
         "raw_member.npz": _npz_bytes({**NPZ_MEMBERS, "X": b"bytes", "X.npy": b""}),
-        "huge.npy": b"\x93NUMPY\x01\x00v\x00" + "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }"
-                    .ljust(117).encode() + b"\n" + bytes(4000),
-        "huge.npz": _npz_bytes({"X.npy": b"\x93NUMPY\x01\x00v\x00"
-                                + "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 8000), }"
-                                .ljust(117).encode() + b"\n", "y.npy": NPZ_MEMBERS["y.npy"]}),
+        "huge.npy": b"\x93NUMPY\x01\x00v\x00"
+        + "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }".ljust(117).encode()
+        + b"\n"
+        + bytes(4000),
+        "huge.npz": _npz_bytes(
+            {
+                "X.npy": b"\x93NUMPY\x01\x00v\x00"
+                + "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 8000), }".ljust(117).encode()
+                + b"\n",
+                "y.npy": NPZ_MEMBERS["y.npy"],
+            }
+        ),
         "bomb.npz": _npz_bytes({"X.npy": _npy_bytes(np.zeros((5_000_000, 1))), "y.npy": NPZ_MEMBERS["y.npy"]}),
         "names0d.npz": _npz_bytes({**NPZ_MEMBERS, "feature_names.npy": _npy_bytes(np.array("x1"))}),
         "pickled.npy": NPY_SEEDS[2],
@@ -380,5 +487,5 @@ def test_data_fuzz_rejects_known_hostile_files(fuzz_dir):
         path.write_bytes(payload)
         with pytest.raises(DataFileError, match=name):
             load_data_file(path)
-        assert _allocated(lambda: load_data_file(path), DataFileError) < PEAK_BYTES, name
+        assert _allocated(lambda path=path: load_data_file(path), DataFileError) < PEAK_BYTES, name
         assert PWNED not in os.environ

@@ -3,6 +3,7 @@
 With PyTorch installed, vecprop-on-torch and PyTorch eager report positive seconds per epoch and a ratio;
 without it (torch is not a test dependency) every framework is reported as skipped and the exit code is 1.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,8 +27,18 @@ def _gpu_module():
 def test_gpu_bench_tiny_on_cpu(tmp_path):
     gpu = _gpu_module()
     out = tmp_path / "gpu.md"
-    code = gpu.main(["--device", "cpu", "--tiny", "-q", "--frameworks", "vecprop-torch,vecprop-cupy,torch-eager",
-                     "--write", str(out)])
+    code = gpu.main(
+        [
+            "--device",
+            "cpu",
+            "--tiny",
+            "-q",
+            "--frameworks",
+            "vecprop-torch,vecprop-cupy,torch-eager",
+            "--write",
+            str(out),
+        ]
+    )
     table = out.read_text(encoding="utf-8")
     assert table.count("| tiny | float32 |") == 3
     assert "vecprop-cupy | skipped: CuPy needs a CUDA device" in table
@@ -38,8 +49,15 @@ def test_gpu_bench_tiny_on_cpu(tmp_path):
         return
     assert code == 0
     args = gpu.main.__globals__["argparse"].Namespace(
-        regimes=["tiny"], dtypes=["float64"], frameworks=["vecprop-torch", "torch-eager"], device="cpu",
-        epochs=1, repeats=1, peak_n=64, quiet=True)
+        regimes=["tiny"],
+        dtypes=["float64"],
+        frameworks=["vecprop-torch", "torch-eager"],
+        device="cpu",
+        epochs=1,
+        repeats=1,
+        peak_n=64,
+        quiet=True,
+    )
     rows = gpu.run(args)
     assert [r["framework"] for r in rows] == ["vecprop-torch", "torch-eager"]
     for r in rows:

@@ -1,5 +1,6 @@
 """gradient_check: the result's structure, that it catches a wrong derivative, float32 networks,
 and its argument checks."""
+
 from __future__ import annotations
 
 import math

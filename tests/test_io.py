@@ -195,8 +195,14 @@ def test_plain_safetensors_is_not_a_vecprop_file(tmp_path):
         read_model_file(path)
 
 
-@pytest.mark.parametrize("version, message", [("2", "format_version 2 .* is newer"), ("0", "unknown format_version 0"),
-                                              ("one", "format_version 'one' is not an integer")])
+@pytest.mark.parametrize(
+    "version, message",
+    [
+        ("2", "format_version 2 .* is newer"),
+        ("0", "unknown format_version 0"),
+        ("one", "format_version 'one' is not an integer"),
+    ],
+)
 def test_unknown_format_version(tmp_path, version, message):
     path = tmp_path / "m.safetensors"
     path.write_bytes(st_save({"W1": np.ones((2, 2))}, metadata={**VECPROP_META, "format_version": version}))
@@ -324,8 +330,7 @@ def test_training_state_travels_under_state_prefix(tmp_path, monkeypatch):
     info = {"optimizer": "adam", "t": 12, "epoch": 3, "rng": {"state": 123}}
     monkeypatch.setattr(net, "training_state", lambda: (arrays, info))
     restored = {}
-    monkeypatch.setattr(vecprop.Network, "restore_training_state",
-                        lambda self, a, i: restored.update(arrays=a, info=i))
+    monkeypatch.setattr(vecprop.Network, "restore_training_state", lambda self, a, i: restored.update(arrays=a, info=i))
     path = tmp_path / "net.safetensors"
     save_network(net, path)
     tensors, meta = read_model_file(path)
@@ -376,11 +381,23 @@ def _rewrite(path, tensors=None, meta_update=None, config_update=None):
     [
         (dict(tensors=lambda t: {k: v for k, v in t.items() if k != "b2"}), r"missing \['b2'\], unexpected none"),
         (dict(tensors=lambda t: {**t, "W9": np.ones((1, 1))}), r"missing none, unexpected \['W9'\]"),
-        (dict(tensors=lambda t: {**t, "W2": np.ones((5, 4))}), r"W2 has shape \(5, 4\) but layer_dims \[3, 5, 4, 1\] needs \(4, 5\)"),
-        (dict(tensors=lambda t: {**t, "W1": t["W1"].astype(np.float32)}), "W1 has dtype float32 but the config says float64"),
-        (dict(config_update={"activations": ["relu", "relus", "sigmoid"]}), "invalid network config: unknown activation 'relus'"),
+        (
+            dict(tensors=lambda t: {**t, "W2": np.ones((5, 4))}),
+            r"W2 has shape \(5, 4\) but layer_dims \[3, 5, 4, 1\] needs \(4, 5\)",
+        ),
+        (
+            dict(tensors=lambda t: {**t, "W1": t["W1"].astype(np.float32)}),
+            "W1 has dtype float32 but the config says float64",
+        ),
+        (
+            dict(config_update={"activations": ["relu", "relus", "sigmoid"]}),
+            "invalid network config: unknown activation 'relus'",
+        ),
         (dict(config_update={"loss": "hinge"}), "invalid network config: unknown loss 'hinge'"),
-        (dict(config_update={"layer_dims": [3, 0, 1]}), r"layer_dims \[3, 0, 1\] must be a list of at least two positive ints"),
+        (
+            dict(config_update={"layer_dims": [3, 0, 1]}),
+            r"layer_dims \[3, 0, 1\] must be a list of at least two positive ints",
+        ),
         (dict(config_update={"dtype": "float16"}), "dtype 'float16' must be 'float32' or 'float64'"),
         (dict(config_update={"activations": "relu"}), "activations 'relu' must be a list"),
         (dict(config_update={"seed": "zero"}), "seed 'zero' must be an int or null"),

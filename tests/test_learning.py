@@ -1,5 +1,6 @@
 """End to end: the seed's 2-3-1 network (tanh hidden layer, sigmoid output, cross-entropy) learns a
 2-D dataset that no line can split, by plain batch gradient descent on the Network API."""
+
 from __future__ import annotations
 
 import numpy as np

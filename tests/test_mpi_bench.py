@@ -1,5 +1,6 @@
 """bench/mpi_scaling.py: the latency/bandwidth model by hand, and a --quick smoke run under mpiexec
 (nothing timed is asserted: only that every number it promises is there and consistent)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,7 +21,7 @@ spec.loader.exec_module(bench)
 
 def test_rabenseifner_allreduce_time_by_hand():
     assert bench.allreduce_time(1, 1e6, 1e-6, 1e9) == 0.0
-    assert bench.allreduce_time(2, 1e6, 1e-6, 1e9) == pytest.approx(2 * 1e-6 + 1e-3)   # 2·1·α + 2·(1/2)·N/BW
+    assert bench.allreduce_time(2, 1e6, 1e-6, 1e9) == pytest.approx(2 * 1e-6 + 1e-3)  # 2·1·α + 2·(1/2)·N/BW
     assert bench.allreduce_time(8, 8e6, 2e-6, 1e9) == pytest.approx(6 * 2e-6 + 2 * 7 / 8 * 8e-3)
 
 
@@ -32,7 +33,7 @@ def test_fit_line_and_projection():
     assert rows[0]["weak_step"] == pytest.approx(t1 + ar8)
     assert rows[0]["weak_efficiency"] == pytest.approx(t1 / (t1 + ar8))
     assert rows[0]["strong_step"] == pytest.approx(1e-3 + 1e-4 * 100 / 8 + ar8)
-    assert rows[1]["weak_efficiency"] < rows[0]["weak_efficiency"]          # more ranks, more latency
+    assert rows[1]["weak_efficiency"] < rows[0]["weak_efficiency"]  # more ranks, more latency
     assert rows[1]["strong_step"] == pytest.approx(1e-3 + 1e-4 * 100 / 64 + 2 * 6 * 1e-5 + 2 * 63 / 64 * 4e-3)
 
 
@@ -50,19 +51,25 @@ def test_quick_run_reports_scaling_and_projection(tmp_path):
     pytest.importorskip("mpi4py")
     if shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])) is None:
         pytest.skip("no mpiexec")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "r.json"),
-                           "--timeout", "120"], capture_output=True, text=True, timeout=400)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "r.json"), "--timeout", "120"],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json
+
     data = json.loads((tmp_path / "r.json").read_text())
     fits = {(f["mode"], f["P"]): f for f in data["results"]["fits"]}
     assert set(fits) == {("strong", 1), ("strong", 2), ("weak", 1), ("weak", 2)}
     n_params = 20 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10
-    assert fits[("weak", 2)]["allreduce_bytes"] == 8 * (n_params + 4)      # one float64 buffer per step
+    assert fits[("weak", 2)]["allreduce_bytes"] == 8 * (n_params + 4)  # one float64 buffer per step
     assert fits[("weak", 1)]["steps_per_epoch"] == fits[("weak", 2)]["steps_per_epoch"] == 8
     assert fits[("strong", 2)]["local_batch"] == 32 and fits[("strong", 2)]["steps_per_epoch"] == 8
     assert all(f["epoch_seconds"] > 0 for f in fits.values())
     assert len(data["model"]["projection"]) == 6 and all(
-        0 < r["weak_efficiency"] <= 1 and math.isfinite(r["strong_speedup"]) for r in data["model"]["projection"])
+        0 < r["weak_efficiency"] <= 1 and math.isfinite(r["strong_speedup"]) for r in data["model"]["projection"]
+    )
     assert "Weak-scaling efficiency at P = 2" in proc.stdout
     assert "| 100 Gb/s InfiniBand (α = 2 µs) | 512 |" in proc.stdout

@@ -1,5 +1,6 @@
 """Network: the constructor contract, parameters, summary, predict/accuracy, randomness and the
 boundary checks that turn bad input into a ValueError saying how to fix it."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,9 @@ def names(net):
     return [g.name for g in net.activations]
 
 
-@pytest.mark.parametrize("loss,output", [("binary_cross_entropy", "sigmoid"),
-                                         ("categorical_cross_entropy", "softmax"), ("mse", "linear")])
+@pytest.mark.parametrize(
+    "loss,output", [("binary_cross_entropy", "sigmoid"), ("categorical_cross_entropy", "softmax"), ("mse", "linear")]
+)
 def test_one_name_sets_every_hidden_layer_and_the_output_follows_the_loss(loss, output):
     net = Network([4, 5, 3, 2], "tanh", loss=loss)
     assert names(net) == ["tanh", "tanh", output]
@@ -136,9 +138,20 @@ def test_summary_has_the_seeds_rows_for_the_2_3_1_network():
     lines = text.splitlines()
     assert lines[0] == "Network [2, 3, 1]  loss = binary_cross_entropy  dtype = float64"
     expected = {
-        "A[0] = X": "(2, 5)", "W[1]": "(3, 2)", "b[1]": "(3, 1)", "Z[1]": "(3, 5)", "A[1]": "(3, 5)",
-        "dZ[1]": "(3, 5)", "dW[1]": "(3, 2)", "db[1]": "(3, 1)", "dA[0]": "(2, 5)",
-        "W[2]": "(1, 3)", "b[2]": "(1, 1)", "Z[2]": "(1, 5)", "A[2]": "(1, 5)", "dA[1]": "(3, 5)",
+        "A[0] = X": "(2, 5)",
+        "W[1]": "(3, 2)",
+        "b[1]": "(3, 1)",
+        "Z[1]": "(3, 5)",
+        "A[1]": "(3, 5)",
+        "dZ[1]": "(3, 5)",
+        "dW[1]": "(3, 2)",
+        "db[1]": "(3, 1)",
+        "dA[0]": "(2, 5)",
+        "W[2]": "(1, 3)",
+        "b[2]": "(1, 1)",
+        "Z[2]": "(1, 5)",
+        "A[2]": "(1, 5)",
+        "dA[1]": "(3, 5)",
     }
     for var, dims in expected.items():
         pattern = rf"^{re.escape(var)}\s+{re.escape(dims)}(\s|$)"
@@ -153,8 +166,8 @@ def test_summary_has_the_seeds_rows_for_the_2_3_1_network():
 def test_summary_without_m_shows_m_and_returns_without_printing(capsys):
     text = Network([2, 3, 1], seed=0).summary()
     assert re.search(r"^A\[1\]\s+\(3, m\)", text, re.M)
-    assert capsys.readouterr().out == ""            # returned, not printed: a REPL shows it once
-    assert repr(text) == str(text)                  # ... as the table itself, not a quoted string
+    assert capsys.readouterr().out == ""  # returned, not printed: a REPL shows it once
+    assert repr(text) == str(text)  # ... as the table itself, not a quoted string
     assert repr(text).splitlines()[0] == "Network [2, 3, 1]  loss = binary_cross_entropy  dtype = float64"
 
 
@@ -308,12 +321,12 @@ def test_nan_or_inf_in_X_or_Y_raises(bad):
 @pytest.mark.filterwarnings("error")
 def test_huge_finite_inputs_whose_sum_overflows_are_accepted_and_a_nan_among_them_is_found():
     net = Network([2, 3, 1], "relu", "mse", seed=0)
-    X = np.full((2, 4), 1e308)                      # every entry finite; their sum is inf
+    X = np.full((2, 4), 1e308)  # every entry finite; their sum is inf
     assert net.check_X(X) is not None
     X[0, 3] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at index \(0, 3\)\)"):
         net.check_X(X)
-    X[0, 3], X[1, 0] = 1e308, -np.inf               # +inf + -inf: the sum is NaN
+    X[0, 3], X[1, 0] = 1e308, -np.inf  # +inf + -inf: the sum is NaN
     with pytest.raises(ValueError, match=r"first at index \(1, 0\)"):
         net.check_X(X)
 
@@ -354,19 +367,31 @@ def test_accepted_dtypes(dtype):
     assert net.params["W1"].dtype == np.dtype(dtype)
 
 
-@pytest.mark.parametrize("output,loss", [("relu", "binary_cross_entropy"), ("tanh", "binary_cross_entropy"),
-                                         ("linear", "categorical_cross_entropy"),
-                                         ("leaky_relu", "categorical_cross_entropy")])
+@pytest.mark.parametrize(
+    "output,loss",
+    [
+        ("relu", "binary_cross_entropy"),
+        ("tanh", "binary_cross_entropy"),
+        ("linear", "categorical_cross_entropy"),
+        ("leaky_relu", "categorical_cross_entropy"),
+    ],
+)
 def test_incompatible_output_and_loss_raise(output, loss):
     """Cross-entropy takes log A and log(1 − A): the output must lie in (0, 1)."""
     with pytest.raises(ValueError, match=rf"loss '{loss}' needs an output activation in .*got '{output}'"):
         Network([2, 3, 2], ["tanh", output], loss=loss)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"l2": -0.1}, "l2"), ({"l2": float("nan")}, "l2"),
-                                          ({"sample_weight": [1.0, 2.0]}, "one weight per example"),
-                                          ({"sample_weight": [1.0, -1.0, 1.0]}, "non-negative"),
-                                          ({"sample_weight": [0.0, 0.0, 0.0]}, "positive sum")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"l2": -0.1}, "l2"),
+        ({"l2": float("nan")}, "l2"),
+        ({"sample_weight": [1.0, 2.0]}, "one weight per example"),
+        ({"sample_weight": [1.0, -1.0, 1.0]}, "non-negative"),
+        ({"sample_weight": [0.0, 0.0, 0.0]}, "positive sum"),
+    ],
+)
 def test_bad_l2_or_sample_weight_raise(kwargs, match):
     net = Network([2, 3, 1], seed=0)
     net.forward(np.ones((2, 3)))
@@ -377,8 +402,14 @@ def test_bad_l2_or_sample_weight_raise(kwargs, match):
 def test_get_config_round_trip_rebuilds_the_same_network():
     net = Network([3, 4, 2], [{"name": "leaky_relu", "slope": 0.1}, "softmax"], seed=5, dtype="float32")
     config = net.get_config()
-    assert config == {"layer_dims": [3, 4, 2], "activations": [{"name": "leaky_relu", "slope": 0.1}, "softmax"],
-                      "loss": "categorical_cross_entropy", "initializer": "he", "dtype": "float32", "seed": 5}
+    assert config == {
+        "layer_dims": [3, 4, 2],
+        "activations": [{"name": "leaky_relu", "slope": 0.1}, "softmax"],
+        "loss": "categorical_cross_entropy",
+        "initializer": "he",
+        "dtype": "float32",
+        "seed": 5,
+    }
     again = Network.from_config(config)
     assert repr(again) == repr(net)
     for k in net.params:
@@ -394,13 +425,19 @@ def test_copy_is_deep():
 
 
 # --------------------------------------------------------------------------- params entries (issue 17, item 8)
-@pytest.mark.parametrize("value, message", [
-    (np.ones((2, 3)), r"params\['W1'\] has shape \(2, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\).*params\['W1'\]\.T"),
-    (np.ones((3, 3)), r"params\['W1'\] has shape \(3, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\)"),
-    ([[1.0, 2.0], [3.0]], r"params\['W1'\] must be an array of real numbers of shape \(3, 2\)"),
-    (np.array([["a", "b"]] * 3), r"params\['W1'\] has dtype <U1; give real numbers of shape \(3, 2\)"),
-    (np.full((3, 2), np.nan), r"params\['W1'\] contains NaN or inf"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            np.ones((2, 3)),
+            r"params\['W1'\] has shape \(2, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\).*params\['W1'\]\.T",
+        ),
+        (np.ones((3, 3)), r"params\['W1'\] has shape \(3, 3\) but layer_dims \[2, 3, 1\] needs \(3, 2\)"),
+        ([[1.0, 2.0], [3.0]], r"params\['W1'\] must be an array of real numbers of shape \(3, 2\)"),
+        (np.array([["a", "b"]] * 3), r"params\['W1'\] has dtype <U1; give real numbers of shape \(3, 2\)"),
+        (np.full((3, 2), np.nan), r"params\['W1'\] contains NaN or inf"),
+    ],
+)
 def test_assigning_one_params_entry_checks_it(value, message):
     net = Network([2, 3, 1], seed=0)
     before = net.params["W1"].copy()
@@ -412,9 +449,9 @@ def test_assigning_one_params_entry_checks_it(value, message):
 def test_assigning_one_params_entry_copies_a_list_or_float32_into_the_network():
     net = Network([2, 3, 1], seed=0)
     W1 = net.params["W1"]
-    net.params["W1"] = [[1, 2], [3, 4], [5, 6]]                  # a list of ints
-    net.params["b1"] = np.full((3, 1), 0.5, dtype=np.float32)    # float32 into a float64 network
-    assert net.params["W1"] is W1 and W1.dtype == np.float64     # the same array, still a view
+    net.params["W1"] = [[1, 2], [3, 4], [5, 6]]  # a list of ints
+    net.params["b1"] = np.full((3, 1), 0.5, dtype=np.float32)  # float32 into a float64 network
+    assert net.params["W1"] is W1 and W1.dtype == np.float64  # the same array, still a view
     assert net.params["b1"].dtype == np.float64
     X = np.array([[1.0], [-1.0]])
     Z1 = net.params["W1"] @ X + net.params["b1"]
@@ -447,11 +484,11 @@ def test_a_second_fit_reuses_the_last_fits_configuration():
     whole.fit(X, Y, epochs=6, **options)
     halves = Network([2, 4, 1], "tanh", seed=3)
     halves.fit(X, Y, epochs=3, **options)
-    halves.fit(X, Y, epochs=3)                     # the rest from the first fit: adam, 0.05, batches of 8
+    halves.fit(X, Y, epochs=3)  # the rest from the first fit: adam, 0.05, batches of 8
     np.testing.assert_array_equal(halves._flat_params(), whole._flat_params())
     assert halves.metadata["training"]["optimizer"] == "adam"
     assert halves.last_fit_config()["batch_size"] == 8 and "verbose" not in halves.last_fit_config()
     fresh = Network([2, 4, 1], "tanh", seed=3)
     fresh.fit(X, Y, epochs=3, **options)
-    fresh.fit(X, Y, epochs=3, reset=True, verbose=0)    # reset: fit's own defaults (gd, full batch)
+    fresh.fit(X, Y, epochs=3, reset=True, verbose=0)  # reset: fit's own defaults (gd, full batch)
     assert fresh.metadata["training"]["optimizer"] == "gd"

@@ -3,6 +3,7 @@
 Every kernel is compiled once per dtype (cache=True keeps it on disk); the parallel twins are compiled in
 float64 only. Arrays are small: the numbers, not the speed, are tested here.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,14 @@ from vecprop.engines.numba_engine import NumbaEngine  # noqa: E402
 from vecprop.engines.reference import ReferenceEngine  # noqa: E402
 
 HIDDEN = ["linear", "relu", "leaky_relu", "sigmoid", "tanh"]
-HEADS = [("softmax", "categorical_cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("linear", "mse"),
-         ("sigmoid", "categorical_cross_entropy"), ("softmax", "binary_cross_entropy"), ("tanh", "mse")]
+HEADS = [
+    ("softmax", "categorical_cross_entropy"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("linear", "mse"),
+    ("sigmoid", "categorical_cross_entropy"),
+    ("softmax", "binary_cross_entropy"),
+    ("tanh", "mse"),
+]
 OPTIMIZERS = ["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 
@@ -70,11 +77,11 @@ def test_bp4_masks_multiplies_by_g_prime_and_sums_rows(name, dtype, keep_prob):
     dA = rng.standard_normal((7, 11)).astype(dtype)
     U = rng.random((7, 11)) if keep_prob < 1 else np.empty((0, 0))
     dA_ref = dA * (keep_prob > U) / keep_prob if keep_prob < 1 else dA.copy()
-    dZ_ref = dA_ref * g.derivative(Z, A)                                   # BP4
+    dZ_ref = dA_ref * g.derivative(Z, A)  # BP4
     dZ, db = np.empty_like(Z), np.empty((7, 1), dtype)
     K.bp4(dA, Z, A, K.ACT[name], getattr(g, "slope", 0.0), U, keep_prob, dZ, db)
     assert rel_err(dZ, dZ_ref) <= 4 * np.finfo(dtype).eps
-    assert rel_err(db, dZ_ref.sum(axis=1, keepdims=True)) <= 20 * np.finfo(dtype).eps   # BP2
+    assert rel_err(db, dZ_ref.sum(axis=1, keepdims=True)) <= 20 * np.finfo(dtype).eps  # BP2
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -101,8 +108,11 @@ def test_head_is_activation_loss_sum_dZ_db_and_number_right(pair, dtype, weighte
     assert rel_err(dZ, dZ_ref) <= 8 * eps
     assert rel_err(db, dZ_ref.sum(axis=1, keepdims=True)) <= 50 * eps
     assert rel_err(out[0], wr @ loss.per_example(A_ref, Y, Z_ref)) <= 50 * eps
-    right = {"softmax": (A_ref.argmax(0) == Y.argmax(0)).sum(),
-             "sigmoid": ((A_ref > 0.5) == (Y > 0.5)).all(0).sum(), "linear": 0}[g_name]
+    right = {
+        "softmax": (A_ref.argmax(0) == Y.argmax(0)).sum(),
+        "sigmoid": ((A_ref > 0.5) == (Y > 0.5)).all(0).sum(),
+        "linear": 0,
+    }[g_name]
     assert out[1] == right
 
 
@@ -140,7 +150,7 @@ def test_fused_update_equals_the_base_class_update(name, dtype, l2, clip, w_sum)
     o2, th2, g2 = o1, th1.copy(), g1.copy()
     kw = dict(n_W=n_W, w_sum=w_sum, count=12, l2=l2, clip_norm=clip, lr=0.05)
     Engine(None).update(th1, g1, optimizer=o1, opt_state=s1, **kw)
-    fused = NumbaEngine.__new__(NumbaEngine)                  # the update needs no model
+    fused = NumbaEngine.__new__(NumbaEngine)  # the update needs no model
     Engine.__init__(fused, None)
     fused.update(th2, g2, optimizer=o2, opt_state=s2, **kw)
     tol = 4 * np.finfo(dtype).eps
@@ -155,7 +165,7 @@ def test_fused_update_equals_the_base_class_update(name, dtype, l2, clip, w_sum)
 def test_parallel_kernels_equal_the_serial_ones():
     """The *_parallel twins split rows (or flat blocks) over threads; the numbers are the serial ones."""
     rng = np.random.default_rng(5)
-    n, m = 21, 13                                   # 21 rows: blocks of BLOCK = 8 with a ragged last one
+    n, m = 21, 13  # 21 rows: blocks of BLOCK = 8 with a ragged last one
     Z0, b, U = rng.standard_normal((n, m)), rng.standard_normal((n, 1)), rng.random((n, m))
     outs = []
     for kernel in (K.bias_act, K.bias_act_parallel):
@@ -179,11 +189,29 @@ def test_parallel_kernels_equal_the_serial_ones():
     res = []
     for kernel in (K.update, K.update_parallel):
         t, gg, st = th.copy(), g.copy(), {k: v.copy() for k, v in s.items() if isinstance(v, np.ndarray)}
-        kernel(t, gg, st["vdW"], st["vdb"], st["sdW"], st["sdb"], n_W, 7.0, 0.01, 50.0, K.OPT["adamw"], 0.01,
-               0.9, 0.999, 1e-8, 1 - 0.01 * 0.01, 1 - 0.9 ** 4, 1 - 0.999 ** 4)
+        kernel(
+            t,
+            gg,
+            st["vdW"],
+            st["vdb"],
+            st["sdW"],
+            st["sdb"],
+            n_W,
+            7.0,
+            0.01,
+            50.0,
+            K.OPT["adamw"],
+            0.01,
+            0.9,
+            0.999,
+            1e-8,
+            1 - 0.01 * 0.01,
+            1 - 0.9**4,
+            1 - 0.999**4,
+        )
         res.append((t, gg, st["vdW"], st["sdb"]))
     for x, y in zip(*res):
-        assert rel_err(x, y) <= 1e-14          # the clipping norm is summed blockwise: rounding differs
+        assert rel_err(x, y) <= 1e-14  # the clipping norm is summed blockwise: rounding differs
 
 
 # ------------------------------------------------------------------------------------- the engine
@@ -223,8 +251,8 @@ def test_batch_sums_equal_the_reference_engine(pair, hidden, keep_prob, weighted
             assert not g.any()
             continue
         assert rel_err(g[:-N_SCALARS], r[:-N_SCALARS]) <= tol
-        assert rel_err(g[-N_SCALARS:-2], r[-N_SCALARS:-2]) <= tol     # loss sum, weight sum
-        assert np.array_equal(g[-2:], r[-2:])                          # count, number right
+        assert rel_err(g[-N_SCALARS:-2], r[-N_SCALARS:-2]) <= tol  # loss sum, weight sum
+        assert np.array_equal(g[-2:], r[-2:])  # count, number right
     assert rel_err(got_eval[:2], want_eval[:2]) <= tol
     assert np.array_equal(got_eval[2:], want_eval[2:])
 
@@ -232,10 +260,13 @@ def test_batch_sums_equal_the_reference_engine(pair, hidden, keep_prob, weighted
 def test_supports_built_in_networks_only():
     assert NumbaEngine.supports(Network([3, 4, 2], "relu", "categorical_cross_entropy"))
     assert NumbaEngine.supports(Network([3, 4, 1], ["tanh", "sigmoid"], dtype=np.float32))
-    swish = register_activation("swish_numba_test", lambda Z: Z / (1 + np.exp(-Z)),
-                                lambda Z: 1 / (1 + np.exp(-Z)) * (1 + Z * (1 - 1 / (1 + np.exp(-Z)))))
+    swish = register_activation(
+        "swish_numba_test",
+        lambda Z: Z / (1 + np.exp(-Z)),
+        lambda Z: 1 / (1 + np.exp(-Z)) * (1 + Z * (1 - 1 / (1 + np.exp(-Z)))),
+    )
     assert not NumbaEngine.supports(Network([3, 4, 1], [swish, "sigmoid"]))
-    assert NumbaEngine.supports(Network([3, 4, 2], ["softmax", "softmax"]))   # softmax hidden: NumPy's
+    assert NumbaEngine.supports(Network([3, 4, 2], ["softmax", "softmax"]))  # softmax hidden: NumPy's
 
 
 # ------------------------------------------------------------------------------------- through fit
@@ -246,8 +277,17 @@ def _fit(engine, dtype=np.float64, optimizer="adam", epochs=3, **kw):
     X = rng.standard_normal((dims[0], m)).astype(dtype)
     Y = targets("categorical_cross_entropy", dims[-1], m, rng, dtype)
     net = Network(dims, ["relu", "tanh", "softmax"], seed=3, dtype=dtype)
-    options = dict(epochs=epochs, learning_rate=0.05, optimizer=optimizer, batch_size=16, keep_prob=0.8, l2=0.1,
-                   clip_norm=1.0, sample_weight=rng.random(m), verbose=0)
+    options = dict(
+        epochs=epochs,
+        learning_rate=0.05,
+        optimizer=optimizer,
+        batch_size=16,
+        keep_prob=0.8,
+        l2=0.1,
+        clip_norm=1.0,
+        sample_weight=rng.random(m),
+        verbose=0,
+    )
     history = net.fit(X, Y, engine=engine, **{**options, **kw})
     return net, history
 
@@ -272,11 +312,23 @@ def test_fit_on_the_numba_engine_equals_the_reference_engine_in_float32():
 def test_fit_twice_continues_bit_for_bit_on_the_numba_engine():
     once, _ = _fit("numba", epochs=4)
     twice, _ = _fit("numba", epochs=2)
-    rng = np.random.default_rng(9)                       # the same data as _fit draws
+    rng = np.random.default_rng(9)  # the same data as _fit draws
     X = rng.standard_normal((6, 45))
     Y = targets("categorical_cross_entropy", 3, 45, rng)
-    twice.fit(X, Y, epochs=2, learning_rate=0.05, optimizer="adam", batch_size=16, keep_prob=0.8, l2=0.1,
-              clip_norm=1.0, sample_weight=rng.random(45), verbose=0, engine="numba")
+    twice.fit(
+        X,
+        Y,
+        epochs=2,
+        learning_rate=0.05,
+        optimizer="adam",
+        batch_size=16,
+        keep_prob=0.8,
+        l2=0.1,
+        clip_norm=1.0,
+        sample_weight=rng.random(45),
+        verbose=0,
+        engine="numba",
+    )
     for key, W in once.params.items():
         assert np.array_equal(twice.params[key], W), key
 
@@ -287,7 +339,7 @@ def test_auto_engine_is_numba_and_falls_back_to_numpy_for_custom_activations():
 
     net = Network([3, 4, 2], "relu", "categorical_cross_entropy")
     assert type(get_engine("auto", net)) is NumbaEngine
-    cube = register_activation("cube_numba_test", lambda Z: Z ** 3, lambda Z: 3 * Z ** 2, overwrite=True)
+    cube = register_activation("cube_numba_test", lambda Z: Z**3, lambda Z: 3 * Z**2, overwrite=True)
     custom = Network([3, 4, 2], [cube, "softmax"], "categorical_cross_entropy")
     assert type(get_engine("auto", custom)) is NumpyEngine
     with pytest.raises(ValueError, match="engine 'numba' cannot train this network"):
@@ -322,8 +374,14 @@ def test_cli_train_engine_option(tmp_path):
 
     def train(engine, expect):
         args = ["train", "--epochs", "5", "--no-plots", "--engine", engine, "--out", f"{engine}.safetensors"]
-        proc = subprocess.run([sys.executable, "-m", "vecprop", *args], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        proc = subprocess.run(
+            [sys.executable, "-m", "vecprop", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
         assert proc.returncode == expect, proc.stderr
         return proc
 
@@ -341,7 +399,7 @@ def test_without_numba_auto_is_numpy_and_numba_says_how_to_install(monkeypatch):
     from vecprop.engines.numpy_engine import NumpyEngine
 
     monkeypatch.delitem(engines.ENGINES, "numba", raising=False)
-    monkeypatch.setattr(engines, "_UNAVAILABLE", {"numba"})        # as if numba did not import
+    monkeypatch.setattr(engines, "_UNAVAILABLE", {"numba"})  # as if numba did not import
     net = Network([3, 4, 2], "relu", "categorical_cross_entropy")
     assert type(engines.get_engine("auto", net)) is NumpyEngine
     assert "numba" not in engines.available_engines()
@@ -354,8 +412,10 @@ def test_importing_vecprop_and_its_trainer_does_not_import_numba():
     import sys
 
     code = "import sys, vecprop, vecprop.training, vecprop.engines; print('numba' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.strip()
+        == "False"
+    )
 
 
 def test_parallel_engine_equals_the_serial_engine(monkeypatch):

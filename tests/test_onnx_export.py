@@ -1,4 +1,5 @@
 """ONNX export: ONNX Runtime's predictions equal vecprop's (1e-5 float32, 1e-12 float64, identical labels)."""
+
 import subprocess
 import sys
 import warnings
@@ -45,7 +46,7 @@ def test_builtin_list_is_the_registry():
 @pytest.mark.parametrize("hidden", BUILTIN)
 def test_network_equals_onnx_runtime(hidden, output, dtype):
     net = Network([4, 6, 5, 3], [hidden, hidden, output], seed=1, dtype=dtype)
-    X = rows((9, 4), dtype)                                        # (N, n_0): |Z| up to ~10
+    X = rows((9, 4), dtype)  # (N, n_0): |Z| up to ~10
     proto = to_onnx(net)
     (AL,) = run(proto, X)
     assert AL.shape == (9, 3)
@@ -56,8 +57,9 @@ def test_leaky_relu_slope_is_exported():
     net = Network([3, 4, 2], [{"name": "leaky_relu", "slope": 0.3}, "linear"], seed=2)
     X = rows((5, 3), np.float64)
     close(run(to_onnx(net), X)[0], net.predict_output(X.T).T, np.float64)
-    assert not np.allclose(net.predict_output(X.T), Network([3, 4, 2], ["leaky_relu", "linear"], seed=2)
-                           .predict_output(X.T))
+    assert not np.allclose(
+        net.predict_output(X.T), Network([3, 4, 2], ["leaky_relu", "linear"], seed=2).predict_output(X.T)
+    )
 
 
 def test_graph_contract_dynamic_batch_opset_and_dtype_override():
@@ -69,13 +71,13 @@ def test_graph_contract_dynamic_batch_opset_and_dtype_override():
     assert (x.name, dims[0].dim_param, dims[1].dim_value) == ("X", "N", 4)
     assert x.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert [o.name for o in proto.graph.output] == ["AL"]
-    for N in (1, 37):                                              # one graph serves any batch size
+    for N in (1, 37):  # one graph serves any batch size
         X = rows((N, 4), np.float64, seed=N)
         close(run(proto, X.astype(np.float32))[0], net.predict_output(X.T).T, np.float32)
 
 
 def test_standardizer_of_a_cli_model_is_in_the_graph():
-    X_raw = rows((4, 20), np.float64) + 10.0                       # (n_0, m), far from standardized
+    X_raw = rows((4, 20), np.float64) + 10.0  # (n_0, m), far from standardized
     stats = Standardizer.fit(X_raw)
     net = Network([4, 5, 3], "relu", "categorical_cross_entropy", seed=3)
     net.metadata["standardizer"] = stats.to_dict()
@@ -90,11 +92,14 @@ def test_path_is_written_and_loads_back(tmp_path):
 
 
 def test_custom_activation_is_refused_with_the_fix():
-    vecprop.register_activation("cube_for_onnx", lambda Z: Z ** 3, lambda Z: 3 * Z ** 2, overwrite=True)
+    vecprop.register_activation("cube_for_onnx", lambda Z: Z**3, lambda Z: 3 * Z**2, overwrite=True)
     try:
         net = Network([2, 3, 1], ["cube_for_onnx", "sigmoid"], seed=0)
-        with pytest.raises(ValueError, match=r"layer 1's activation 'cube_for_onnx' cannot be exported to ONNX: "
-                                             r"only the built-in activations \(sigmoid, tanh"):
+        with pytest.raises(
+            ValueError,
+            match=r"layer 1's activation 'cube_for_onnx' cannot be exported to ONNX: "
+            r"only the built-in activations \(sigmoid, tanh",
+        ):
             to_onnx(net)
     finally:
         ACTIVATIONS.pop("cube_for_onnx")
@@ -118,14 +123,14 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch):
 # ------------------------------------------------------------------------------ estimators
 def _fit(est, X, y):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                            # ConvergenceWarning: few epochs on purpose
+        warnings.simplefilter("ignore")  # ConvergenceWarning: few epochs on purpose
         return est.fit(X, y)
 
 
 X_TRAIN = rows((80, 4), np.float64, seed=5, scale=1.0)
 TARGETS = {
     "binary_strings": np.where(X_TRAIN[:, 0] + X_TRAIN[:, 1] > 0, "spam", "ham"),
-    "multiclass_ints": np.digitize(X_TRAIN[:, 0], [-0.5, 0.5]) * 10 - 5,      # labels -5, 5, 15
+    "multiclass_ints": np.digitize(X_TRAIN[:, 0], [-0.5, 0.5]) * 10 - 5,  # labels -5, 5, 15
     "multilabel": (X_TRAIN[:, :3] > 0).astype(int),
 }
 
@@ -174,7 +179,8 @@ def skl2onnx():
 def _pipeline(est, X, y):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    return _fit(make_pipeline(StandardScaler(), est), X * 4 + 7, y)     # data the scaler has work to do on
+
+    return _fit(make_pipeline(StandardScaler(), est), X * 4 + 7, y)  # data the scaler has work to do on
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -191,9 +197,10 @@ def test_pipeline_converts_with_zipmap_false(skl2onnx, target, dtype):
 
 def test_pipeline_converts_with_zipmap(skl2onnx):
     X = (X_TRAIN * 4 + 7).astype(np.float32)
-    pipe = _pipeline(vecprop.DNNClassifier((6,), max_iter=30, random_state=0), X_TRAIN.astype(np.float32),
-                     TARGETS["multiclass_ints"])
-    label, maps = run(skl2onnx.to_onnx(pipe, X[:1]), X)            # ZipMap: one {class: probability} per row
+    pipe = _pipeline(
+        vecprop.DNNClassifier((6,), max_iter=30, random_state=0), X_TRAIN.astype(np.float32), TARGETS["multiclass_ints"]
+    )
+    label, maps = run(skl2onnx.to_onnx(pipe, X[:1]), X)  # ZipMap: one {class: probability} per row
     np.testing.assert_array_equal(label, pipe.predict(X))
     proba = pipe.predict_proba(X)
     assert list(maps[0]) == [-5, 5, 15]
@@ -202,16 +209,22 @@ def test_pipeline_converts_with_zipmap(skl2onnx):
 
 def test_float64_pipeline_with_zipmap_is_refused_with_the_fix(skl2onnx):
     pipe = _pipeline(vecprop.DNNClassifier((4,), max_iter=5, random_state=0), X_TRAIN, TARGETS["binary_strings"])
-    with pytest.raises(ValueError, match=r"ZipMap takes float32 probabilities only: convert a float64 pipeline "
-                                         r"with options=\{'zipmap': False\}"):
+    with pytest.raises(
+        ValueError,
+        match=r"ZipMap takes float32 probabilities only: convert a float64 pipeline "
+        r"with options=\{'zipmap': False\}",
+    ):
         skl2onnx.to_onnx(pipe, X_TRAIN[:1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_regressor_pipeline_converts(skl2onnx, dtype):
     X = (X_TRAIN * 4 + 7).astype(dtype)
-    pipe = _pipeline(vecprop.DNNRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0), X_TRAIN.astype(dtype),
-                     X_TRAIN[:, 0] - X_TRAIN[:, 2])
+    pipe = _pipeline(
+        vecprop.DNNRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0),
+        X_TRAIN.astype(dtype),
+        X_TRAIN[:, 0] - X_TRAIN[:, 2],
+    )
     (variable,) = run(skl2onnx.to_onnx(pipe, X[:1]), X)
     close(variable.ravel(), pipe.predict(X), dtype)
 
@@ -220,25 +233,45 @@ def test_regressor_pipeline_converts(skl2onnx, dtype):
 def test_cli_export_serves_what_predict_prints(tmp_path):
     vp = [sys.executable, "-m", "vecprop"]
     model, out = tmp_path / "m.safetensors", tmp_path / "m.onnx"
-    subprocess.run([*vp, "train", "--data", "moons", "--hidden", "5", "--epochs", "3", "--no-plots",
-                    "--print-every", "0", "--out", str(model)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *vp,
+            "train",
+            "--data",
+            "moons",
+            "--hidden",
+            "5",
+            "--epochs",
+            "3",
+            "--no-plots",
+            "--print-every",
+            "0",
+            "--out",
+            str(model),
+        ],
+        check=True,
+        capture_output=True,
+    )
     done = subprocess.run([*vp, "export", str(model), str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "input X of shape (N, 2)" in done.stdout and "outputs label, probabilities" in done.stdout
-    predictor = vecprop.load(model)                                   # what vecprop train saved
-    rows = np.ascontiguousarray(vecprop.load_dataset("moons").X.T)    # (m, n_0), raw features
-    label, proba = run(onnx.load(str(out)), rows)                     # its standardization is in the graph
+    predictor = vecprop.load(model)  # what vecprop train saved
+    rows = np.ascontiguousarray(vecprop.load_dataset("moons").X.T)  # (m, n_0), raw features
+    label, proba = run(onnx.load(str(out)), rows)  # its standardization is in the graph
     assert label.tolist() == predictor.predict(rows).tolist()
     close(proba, predictor.predict_proba(rows), np.float64)
-    bare = predictor.network                                          # the bare network's output, scaled inputs
+    bare = predictor.network  # the bare network's output, scaled inputs
     (AL,) = run(vecprop.to_onnx(bare), rows)
     stats = Standardizer.from_dict(bare.metadata["standardizer"])
     close(AL, bare.predict_output(stats.transform(rows.T)).T, np.float64)
 
 
 def test_cli_export_errors_are_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "vecprop", "export", str(tmp_path / "none.safetensors"),
-                           str(tmp_path / "m.onnx")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "vecprop", "export", str(tmp_path / "none.safetensors"), str(tmp_path / "m.onnx")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no such model file" in done.stderr
     assert not (tmp_path / "m.onnx").exists()
@@ -246,7 +279,7 @@ def test_cli_export_errors_are_one_line(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_exp_output_and_poisson_regressor_export(dtype):
-    net = Network([4, 6, 2], ["tanh", "exp"], seed=1, dtype=dtype)      # the log link of Poisson regression
+    net = Network([4, 6, 2], ["tanh", "exp"], seed=1, dtype=dtype)  # the log link of Poisson regression
     X = rows((9, 4), dtype)
     close(run(to_onnx(net), X)[0], net.predict_output(X.T).T, dtype)
     y = np.random.default_rng(0).poisson(3.0, 40).astype(float)

@@ -1,10 +1,10 @@
 """vecprop serve's JSON API, over real HTTP (no browser): its numbers are Network.forward/cost/backward,
 gradient_check and fit on the same mini-batch; bad input gets a one-line message and the server goes on."""
+
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +21,7 @@ from vecprop.datasets import Standardizer
 from vecprop.playground import make_server
 from vecprop.playground.api import LIMITS
 
+
 @pytest.fixture(scope="module")
 def server():
     srv = make_server(0)
@@ -35,9 +36,12 @@ def call(srv, method, path, body=None, *, token=None, raw=None):
     """(status, decoded JSON or bytes) for one request to the test server."""
     host, port = srv.server_address[:2]
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(f"http://{host}:{port}{path}", data=data, method=method,
-                                 headers={"X-Vecprop-Token": srv.token if token is None else token,
-                                          "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://{host}:{port}{path}",
+        data=data,
+        method=method,
+        headers={"X-Vecprop-Token": srv.token if token is None else token, "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             status, payload, kind = r.status, r.read(), r.headers.get("Content-Type", "")
@@ -59,8 +63,13 @@ def reference(config):
     train, val = ds.split(0.2, seed=seed)
     scaler = Standardizer.fit(train.X)
     X, Y = scaler.transform(train.X), train.y.reshape(1, -1).astype(float)
-    net = vecprop.Network([2, *config["hidden"], 1], config["activations"], "binary_cross_entropy",
-                          initializer=config.get("initializer", "xavier"), seed=seed)
+    net = vecprop.Network(
+        [2, *config["hidden"], 1],
+        config["activations"],
+        "binary_cross_entropy",
+        initializer=config.get("initializer", "xavier"),
+        seed=seed,
+    )
     return net, X, Y, (scaler.transform(val.X), val.y.reshape(1, -1).astype(float))
 
 
@@ -91,21 +100,34 @@ def test_inspect_equals_network_forward_cost_backward(server, batch):
     assert [layer["l"] for layer in d["layers"]] == [1, 2]
     for layer in d["layers"]:
         l, cache = layer["l"], net.caches[layer["l"]]
-        for key, want in [("W", net.params[f"W{l}"]), ("b", net.params[f"b{l}"]), ("A_prev", cache.A_prev),
-                          ("Z", cache.Z), ("A", cache.A), ("dZ", grads[f"dZ{l}"]), ("dW", grads[f"dW{l}"]),
-                          ("db", grads[f"db{l}"]), ("dA_prev", grads[f"dA{l - 1}"])]:
+        for key, want in [
+            ("W", net.params[f"W{l}"]),
+            ("b", net.params[f"b{l}"]),
+            ("A_prev", cache.A_prev),
+            ("Z", cache.Z),
+            ("A", cache.A),
+            ("dZ", grads[f"dZ{l}"]),
+            ("dW", grads[f"dW{l}"]),
+            ("db", grads[f"db{l}"]),
+            ("dA_prev", grads[f"dA{l - 1}"]),
+        ]:
             got = arr(layer[key])
             assert got.shape == want.shape, key
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"{key}[{l}]")
 
 
 def test_inspect_with_dropout_shows_the_masks_forward_draws(server):
-    config = {"hidden": [4, 3], "activations": ["relu", "tanh", "sigmoid"], "keep_prob": 0.7,
-              "initializer": "he", "batch_size": 16}
+    config = {
+        "hidden": [4, 3],
+        "activations": ["relu", "tanh", "sigmoid"],
+        "keep_prob": 0.7,
+        "initializer": "he",
+        "batch_size": 16,
+    }
     info = build(server, **config)
     _, d = call(server, "POST", f"/api/session/{info['session']}/inspect", {"batch": 0})
     net, X, Y, _ = reference(config)
-    AL = net.forward(X[:, :16], keep_prob=0.7)        # the same seed: the same Generator, the same masks
+    AL = net.forward(X[:, :16], keep_prob=0.7)  # the same seed: the same Generator, the same masks
     grads = net.backward(Y[:, :16])
     assert d["keep_prob"] == 0.7 and d["layers"][2]["D"] is None
     for l in (1, 2):
@@ -122,7 +144,7 @@ def test_table_has_the_seeds_dimensions(server):
     info = build(server, hidden=[4, 3], activations=["relu", "tanh", "sigmoid"], batch_size=16)
     net = vecprop.Network(info["layer_dims"], info["activations"], info["loss"])
     expected = {}
-    for line in net.summary(m=16, file=open(os.devnull, "w")).splitlines()[2:-1]:
+    for line in net.summary(m=16).splitlines()[2:-1]:
         name, dims = line[:9].strip(), line[9:].split(")")[0].strip() + ")"
         expected[name] = dims
     shown = {row["variable"]: "(" + ", ".join(map(str, row["shape"])) + ")" for row in info["table"]}
@@ -160,7 +182,7 @@ def test_step_is_one_gradient_descent_update_on_the_shown_batch(server):
     _, after = call(server, "POST", f"/api/session/{sid}/inspect", {"batch": 0})
     for old, new in zip(before["layers"], after["layers"]):
         for key in ("W", "b"):
-            want = arr(old[key]) - 1.0 * arr(old["d" + key])            # W := W − α dW with α = 1
+            want = arr(old[key]) - 1.0 * arr(old["d" + key])  # W := W − α dW with α = 1
             np.testing.assert_allclose(arr(new[key]), want, rtol=1e-12, atol=1e-15)
     # the curve's point: the cost on the whole training set after the update, with its L2 term
     net, X, Y, (X_val, Y_val) = reference(CONFIG)
@@ -181,13 +203,14 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
         assert status == 200
     assert p["epochs"] == 3 and p["updates"] == 30 and p["points"][-1]["epoch"] == 3
     net, X, Y, val = reference(config)
-    history = net.fit(X, Y, epochs=3, learning_rate=0.05, optimizer="adam", batch_size=32, l2=0.05,
-                      validation_data=val, verbose=0)
+    history = net.fit(
+        X, Y, epochs=3, learning_rate=0.05, optimizer="adam", batch_size=32, l2=0.05, validation_data=val, verbose=0
+    )
     assert len(history.loss) == 3
     status, blob = call(server, "GET", f"/api/session/{sid}/model")
-    assert status == 200 and blob[:8] != b"\x80\x04"        # safetensors, not a pickle
+    assert status == 200 and blob[:8] != b"\x80\x04"  # safetensors, not a pickle
     (tmp_path / "m.safetensors").write_bytes(blob)
-    model = vecprop.load(tmp_path / "m.safetensors")            # a Predictor, as vecprop train's files
+    model = vecprop.load(tmp_path / "m.safetensors")  # a Predictor, as vecprop train's files
     assert isinstance(model, vecprop.Predictor) and model.classes == ["red", "blue"]
     saved = model.network
     assert saved.layer_dims == [2, 3, 1] and "standardizer" in saved.metadata
@@ -197,7 +220,7 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
     assert status == 200 and b"vecprop.Network([2, 3, 1]" in code and b"epochs=3" in code
     monkeypatch.chdir(tmp_path)
     scope = {}
-    exec(compile(code.decode(), "playground.py", "exec"), scope)     # the exported script, run as written
+    exec(compile(code.decode(), "playground.py", "exec"), scope)  # the exported script, run as written
     for key, value in net.params.items():
         np.testing.assert_allclose(scope["net"].params[key], value, rtol=1e-12, atol=1e-15)
     assert (tmp_path / "playground.safetensors").exists()
@@ -205,8 +228,17 @@ def test_epochs_equal_fit_and_exports_reproduce_them(server, tmp_path, monkeypat
 
 def test_export_without_validation_or_scaling_runs(server, tmp_path, monkeypatch):
     pytest.importorskip("safetensors", reason="the script saves a model file (the io extra)")
-    info = build(server, hidden=[4], activations=["relu", "sigmoid"], initializer="he", batch_size=0,
-                 validation_fraction=0, standardize=False, dataset="moons", n_samples=100)
+    info = build(
+        server,
+        hidden=[4],
+        activations=["relu", "sigmoid"],
+        initializer="he",
+        batch_size=0,
+        validation_fraction=0,
+        standardize=False,
+        dataset="moons",
+        n_samples=100,
+    )
     sid = info["session"]
     assert info["n_batches"] == 1 and info["m_val"] == 0 and info["val_points"] is None
     for _ in range(2):
@@ -234,10 +266,18 @@ def test_reset_restores_the_initial_weights(server):
 
 def test_csv_with_three_classes_gets_a_softmax_network(server):
     rng = np.random.default_rng(0)
-    rows = "\n".join(f"{x:.3f},{y:.3f},{'abc'[k]}" for k, (x, y) in
-                     zip(rng.integers(0, 3, 60), rng.standard_normal((60, 2))))
-    info = build(server, dataset="csv", csv="x1,x2,label\n" + rows + "\n", csv_name="mine.csv",
-                 hidden=[4], activations=["relu", "softmax"], loss="categorical_cross_entropy")
+    rows = "\n".join(
+        f"{x:.3f},{y:.3f},{'abc'[k]}" for k, (x, y) in zip(rng.integers(0, 3, 60), rng.standard_normal((60, 2)))
+    )
+    info = build(
+        server,
+        dataset="csv",
+        csv="x1,x2,label\n" + rows + "\n",
+        csv_name="mine.csv",
+        hidden=[4],
+        activations=["relu", "softmax"],
+        loss="categorical_cross_entropy",
+    )
     assert info["layer_dims"] == [2, 4, 3] and info["classes"] == ["a", "b", "c"]
     boundary = info["progress"]["boundary"]
     assert len(boundary["predicted"]) == boundary["n"] ** 2 and set(boundary["predicted"]) <= {0, 1, 2}
@@ -296,7 +336,7 @@ def test_bad_settings_get_a_clear_message(server, body, message, capfd):
     assert status == 400
     assert message in answer["error"]
     assert "\n" not in answer["error"] and "Traceback" not in capfd.readouterr().err
-    assert call(server, "GET", "/api/options")[0] == 200          # the server goes on serving
+    assert call(server, "GET", "/api/options")[0] == 200  # the server goes on serving
 
 
 def test_bad_requests_get_a_clear_message(server, capfd):
@@ -315,7 +355,7 @@ def test_bad_requests_get_a_clear_message(server, capfd):
         status, answer = call(server, method, path, body, **kwargs)
         assert status == want_status and message in answer["error"], (path, answer)
     wide = build(server, hidden=[128, 128], activations=["relu", "relu", "sigmoid"], batch_size=0)
-    assert wide["table"][0]["shape"] == [2, 320]                  # the table needs no values
+    assert wide["table"][0]["shape"] == [2, 320]  # the table needs no values
     status, answer = call(server, "POST", f"/api/session/{wide['session']}/inspect", {})
     assert status == 400 and "choose a smaller batch size (or smaller layers) to step through it" in answer["error"]
     status, answer = call(server, "POST", "/api/session", None, raw=b"{" + b" " * 4_100_000 + b"}")
@@ -326,21 +366,26 @@ def test_bad_requests_get_a_clear_message(server, capfd):
     assert status == 400 and "use `vecprop gradcheck` for larger ones" in answer["error"]
     assert "Traceback" not in capfd.readouterr().err
     status, page = call(server, "GET", "/")
-    assert status == 200 and b"vecprop playground" in page and b"<script src=\"app.js\">" in page
+    assert status == 200 and b"vecprop playground" in page and b'<script src="app.js">' in page
 
 
 def test_a_diverging_network_says_so_and_keeps_serving(server):
-    sid = build(server, hidden=[16], activations=["relu", "linear"], loss="mse", learning_rate=100.0,
-                initializer="he")["session"]
+    sid = build(server, hidden=[16], activations=["relu", "linear"], loss="mse", learning_rate=100.0, initializer="he")[
+        "session"
+    ]
     status, answer = call(server, "POST", f"/api/session/{sid}/train", {"action": "epoch"})
     assert status == 400 and "the cost became NaN or infinite at epoch 0" in answer["error"]
     status, d = call(server, "POST", f"/api/session/{sid}/inspect", {})
-    assert status == 200 and np.isfinite(d["cost"])          # the network kept its last finite weights
+    assert status == 200 and np.isfinite(d["cost"])  # the network kept its last finite weights
 
 
 def test_cli_serve_prints_the_url_and_stops_on_ctrl_c(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "vecprop", "serve", "--no-browser", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vecprop", "serve", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("vecprop playground: http://127.0.0.1:") and "/?token=" in line
@@ -360,8 +405,12 @@ def test_cli_serve_taken_port_is_one_line():
     srv = make_server(0)
     try:
         port = srv.server_address[1]
-        r = subprocess.run([sys.executable, "-m", "vecprop", "serve", "--no-browser", "--port", str(port)],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [sys.executable, "-m", "vecprop", "serve", "--no-browser", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
     finally:
@@ -370,6 +419,7 @@ def test_cli_serve_taken_port_is_one_line():
 
 def test_play_pauses_itself_when_no_page_watches(monkeypatch):
     from vecprop.playground import api
+
     monkeypatch.setattr(api, "UNWATCHED", 0.2)
     session = api.Playground().create(CONFIG)
     assert session.play(0)["running"]

@@ -3,6 +3,7 @@ browser download is never used). Build a 2-3-1 network, step forward and backwar
 check the shapes and values shown against the JSON API, train a few epochs, screenshot; no JS errors.
 
 Skips, saying why, only where chromium or Playwright is missing (.ci/run installs chromium)."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,16 @@ import pytest
 from vecprop.playground import make_server
 from vecprop.playground.server import url_of
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra) for the "
-                               "browser tests")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="pip install playwright (the test extra) for the browser tests"
+)
 CHROMIUM = os.environ.get("VECPROP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
-    pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it), so the playground's "
-                "browser test cannot run", allow_module_level=True)
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium; .ci/run installs it), so the playground's "
+        "browser test cannot run",
+        allow_module_level=True,
+    )
 
 STAGE_TAGS = ["(2)", "(1)", "(2)", "(1)", "(3)", "BP4", "BP1", "BP2", "BP3", "BP4", "BP1", "BP2", "BP3", "update"]
 
@@ -49,8 +54,11 @@ def browser():
 
 def api(srv, path, body):
     host, port = srv.server_address[:2]
-    req = urllib.request.Request(f"http://{host}:{port}/api/{path}", data=json.dumps(body).encode(),
-                                 headers={"X-Vecprop-Token": srv.token, "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://{host}:{port}/api/{path}",
+        data=json.dumps(body).encode(),
+        headers={"X-Vecprop-Token": srv.token, "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
@@ -74,11 +82,15 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     first = page.get_attribute("body", "data-ready")
     page.fill("#hidden", "3")
     page.fill("#batch_size", "16")
-    page.locator("#batch_size").blur()                      # a change event, as when the learner tabs away
+    page.locator("#batch_size").blur()  # a change event, as when the learner tabs away
     page.wait_for_function(f"document.body.dataset.ready && document.body.dataset.ready !== '{first}'")
     sid = page.get_attribute("body", "data-ready")
-    table = dict(zip(page.locator("#dims td:nth-child(1)").all_inner_texts(),
-                     page.locator("#dims td:nth-child(2)").all_inner_texts()))
+    table = dict(
+        zip(
+            page.locator("#dims td:nth-child(1)").all_inner_texts(),
+            page.locator("#dims td:nth-child(2)").all_inner_texts(),
+        )
+    )
     assert table["W[1]"] == "(3, 2)" and table["b[1]"] == "(3, 1)" and table["Z[1]"] == "(3, 16)"
     assert table["W[2]"] == "(1, 3)" and table["A[2]"] == "(1, 16)" and table["dA[0]"] == "(2, 16)"
     assert "Network [2, 3, 1], 13 parameters" in page.inner_text("#n-params")
@@ -101,8 +113,10 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     z1 = page.locator("#stages canvas[data-name='Z[1]']").first
     z1.scroll_into_view_if_needed()
     box = z1.bounding_box()
-    r, c = 2, 5                                             # hover the centre of Z[1]'s cell (2, 5)
-    page.mouse.move(box["x"] + 1 + (c + 0.5) * (box["width"] - 2) / 16, box["y"] + 1 + (r + 0.5) * (box["height"] - 2) / 3)
+    r, c = 2, 5  # hover the centre of Z[1]'s cell (2, 5)
+    page.mouse.move(
+        box["x"] + 1 + (c + 0.5) * (box["width"] - 2) / 16, box["y"] + 1 + (r + 0.5) * (box["height"] - 2) / 3
+    )
     tip = page.inner_text("#tip")
     assert tip.startswith("Z[1][2, 5] = ")
     assert float(tip.split("= ")[1]) == pytest.approx(d["layers"][0]["Z"]["values"][r][c], rel=1e-5)
@@ -128,7 +142,7 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     painted = page.evaluate("""() => { const c = document.getElementById('boundary');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 2]) n++; return n; }""")
-    assert painted > 10_000                                  # the boundary is drawn in the class colours
+    assert painted > 10_000  # the boundary is drawn in the class colours
     page.click("#play")
     page.wait_for_function("document.getElementById('play').textContent.includes('pause')")
     page.wait_for_function("parseFloat(document.getElementById('counters').textContent.slice(6)) >= 5")
@@ -139,7 +153,7 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
-    if os.environ.get("VECPROP_SCREENSHOT"):               # for docs/: VECPROP_SCREENSHOT=path pytest ...
+    if os.environ.get("VECPROP_SCREENSHOT"):  # for docs/: VECPROP_SCREENSHOT=path pytest ...
         shutil.copy(shot, os.environ["VECPROP_SCREENSHOT"])
 
     assert errors == []
@@ -153,14 +167,16 @@ def test_build_step_check_train_in_chromium(server, browser, tmp_path):
     page.locator("#hidden").blur()
     page.wait_for_selector("#error", state="hidden")
     assert page.inner_text("#dims tr[data-variable='W[1]'] td:nth-child(2)") == "(4, 2)"
-    page.select_option("#dataset", "csv")                   # the learner's own CSV: a malformed one first
-    page.set_input_files("#csv-file", files=[{"name": "bad.csv", "mimeType": "text/csv",
-                                              "buffer": b"x1,x2,label\n1,2,a\n3,4\n"}])
+    page.select_option("#dataset", "csv")  # the learner's own CSV: a malformed one first
+    page.set_input_files(
+        "#csv-file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x1,x2,label\n1,2,a\n3,4\n"}]
+    )
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#error").startswith("bad.csv:3")
     rows = "".join(f"{i % 7 - 3},{(i * 5) % 11 - 5},{'yes' if i % 3 else 'no'}\n" for i in range(40))
-    page.set_input_files("#csv-file", files=[{"name": "mine.csv", "mimeType": "text/csv",
-                                              "buffer": ("a,b,label\n" + rows).encode()}])
+    page.set_input_files(
+        "#csv-file", files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": ("a,b,label\n" + rows).encode()}]
+    )
     page.wait_for_selector("#error", state="hidden")
     page.wait_for_function("document.getElementById('boundary-legend').textContent.startsWith('noyes')")
     assert "32 training and 8 validation examples" in page.inner_text("#n-params")

@@ -17,7 +17,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def png_size(path):
     """(width, height) from a PNG's IHDR chunk, checking the signature."""
-    data = open(path, "rb").read(32)
+    with open(path, "rb") as handle:
+        data = handle.read(32)
     assert data[:8] == PNG_SIGNATURE
     assert data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
@@ -25,7 +26,7 @@ def png_size(path):
 
 def test_documented_size_is_figsize_times_dpi():
     assert plots.PIXELS == (640, 480)
-    assert plots.PIXELS == tuple(round(s * plots.DPI) for s in plots.FIGSIZE)
+    assert tuple(round(s * plots.DPI) for s in plots.FIGSIZE) == plots.PIXELS
 
 
 class _History:
@@ -37,8 +38,13 @@ class _History:
 
 @pytest.mark.parametrize(
     "history",
-    [_History(), {"loss": [1.0, 0.5], "val_loss": [1.1, None]}, {"costs": [0.69, 0.3]}, [0.69, 0.5, 0.2],
-     {"loss": [1.0, 0.9, 0.8], "val_loss": []}],
+    [
+        _History(),
+        {"loss": [1.0, 0.5], "val_loss": [1.1, None]},
+        {"costs": [0.69, 0.3]},
+        [0.69, 0.5, 0.2],
+        {"loss": [1.0, 0.9, 0.8], "val_loss": []},
+    ],
 )
 def test_plot_costs_writes_png(tmp_path, history):
     path = tmp_path / "costs.png"

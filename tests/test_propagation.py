@@ -4,6 +4,7 @@ Five kinds of evidence: finite-difference gradient checks over random architectu
 vectorized backward against a naive per-example loop written here, one gradient-descent step worked by
 hand on the seed's 2-3-1 network, the seed's shape table, and dropout / float32 specifics.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,8 +44,14 @@ def _pairs():
 
 PAIRS = _pairs()
 CANONICAL = [("sigmoid", "binary_cross_entropy"), ("softmax", "categorical_cross_entropy"), ("linear", "mse")]
-REQUIRED_NON_CANONICAL = [("softmax", "binary_cross_entropy"), ("sigmoid", "categorical_cross_entropy"),
-                          ("sigmoid", "mse"), ("tanh", "mse"), ("softmax", "mse"), ("leaky_relu", "mse")]
+REQUIRED_NON_CANONICAL = [
+    ("softmax", "binary_cross_entropy"),
+    ("sigmoid", "categorical_cross_entropy"),
+    ("sigmoid", "mse"),
+    ("tanh", "mse"),
+    ("softmax", "mse"),
+    ("leaky_relu", "mse"),
+]
 
 
 def test_pair_list_covers_the_brief():
@@ -112,8 +119,9 @@ def check_epsilon(net, X, Y, **kw):
     grads = net.backward(Y, **kw)
     norm = np.sqrt(sum(float((grads["d" + k] ** 2).sum()) for k in net.params))
     P = sum(v.size for v in net.params.values())
-    kink = min((np.abs(net.caches[l].Z).min() for l, g in enumerate(net.activations, 1) if g.name in KINKED),
-               default=np.inf)
+    kink = min(
+        (np.abs(net.caches[l].Z).min() for l, g in enumerate(net.activations, 1) if g.name in KINKED), default=np.inf
+    )
     for eps in (1e-7, 1e-6, 1e-5, 1e-4):
         floor = np.sqrt(P) * np.finfo(np.float64).eps * max(1.0, J) * amplify / (eps * norm) if norm else np.inf
         if floor < 1e-7:
@@ -303,14 +311,23 @@ def test_numpy_engine_sums_equal_the_plain_backward(output, loss, dtype):
     for weights, keep in [(None, None), (sw, (0.8, 0.6, 1.0))]:
         plain, buffered = (make_net(dims, "tanh", output, loss, seed=5, dtype=dtype) for _ in range(2))
         AL, caches = propagation.forward(X, plain.params, plain.activations, keep_prob=keep, rng=plain.rng)
-        grads = propagation.backward(AL, Y, caches, plain.params, plain.activations, plain.loss, keep_prob=keep,
-                                     sample_weight=weights, need_dA0=False)
+        grads = propagation.backward(
+            AL,
+            Y,
+            caches,
+            plain.params,
+            plain.activations,
+            plain.loss,
+            keep_prob=keep,
+            sample_weight=weights,
+            need_dA0=False,
+        )
         engine = NumpyEngine(buffered, keep)
         engine.bind(X, Y, weights)
         out = np.zeros(buffered.n_params + N_SCALARS, dtype)
         engine.batch_sums(slice(0, m), out)
         w_sum = m if weights is None else weights.sum()
-        views = propagation.param_views(out[:buffered.n_params], dims)
+        views = propagation.param_views(out[: buffered.n_params], dims)
         for l in range(1, len(dims)):
             for key in (f"W{l}", f"b{l}"):
                 assert views[key].dtype == dtype
@@ -322,7 +339,7 @@ def test_param_layout_puts_every_weight_first_then_every_bias():
     assert layout == {"W1": (0, (4, 3)), "W2": (12, (2, 4)), "b1": (20, (4, 1)), "b2": (24, (2, 1))}
     flat = np.arange(26.0)
     views = propagation.param_views(flat, [3, 4, 2], prefix="d")
-    assert list(views) == ["dW1", "db1", "dW2", "db2"]          # the course's order
+    assert list(views) == ["dW1", "db1", "dW2", "db2"]  # the course's order
     np.testing.assert_array_equal(views["dW2"], np.arange(12.0, 20.0).reshape(2, 4))
     views["db2"][1, 0] = -1.0
     assert flat[25] == -1.0
@@ -334,7 +351,7 @@ def test_one_gradient_descent_step_on_the_seeds_2_3_1_network_by_hand():
     b1 = [0.1, -0.2, 0.05]
     W2 = [0.7, -0.4, 0.9]
     b2 = -0.1
-    x = [[1.0, -0.5, 2.0], [0.5, 1.5, -1.0]]          # x[s][i]: feature s of example i
+    x = [[1.0, -0.5, 2.0], [0.5, 1.5, -1.0]]  # x[s][i]: feature s of example i
     y = [1.0, 0.0, 1.0]
     m, alpha = 3, 0.5
 
@@ -423,8 +440,7 @@ def test_shapes_agree_with_the_seeds_table(case):
     grads = net.backward(targets(loss, dims[-1], m, rng))
     assert AL.shape == (dims[L], m)
     assert set(net.caches) == set(range(1, L + 1))
-    expected_keys = ({f"{p}{l}" for p in ("dW", "db", "dZ") for l in range(1, L + 1)}
-                     | {f"dA{l}" for l in range(0, L)})
+    expected_keys = {f"{p}{l}" for p in ("dW", "db", "dZ") for l in range(1, L + 1)} | {f"dA{l}" for l in range(0, L)}
     assert set(grads) == expected_keys
     table = _summary_table(net.summary(m=m, file=io.StringIO()))
     assert table["A[0]"] == f"({dims[0]}, {m})"
@@ -445,9 +461,15 @@ def test_shapes_agree_with_the_seeds_table(case):
         assert grads[f"db{l}"].shape == (n_l, 1)
         assert grads[f"dA{l - 1}"].shape == (n_prev, m)
         # the summary's rows are the arrays' real shapes
-        for var, arr in [("W", net.params[f"W{l}"]), ("b", net.params[f"b{l}"]), ("Z", cache.Z),
-                         ("A", cache.A), ("dZ", grads[f"dZ{l}"]), ("dW", grads[f"dW{l}"]),
-                         ("db", grads[f"db{l}"])]:
+        for var, arr in [
+            ("W", net.params[f"W{l}"]),
+            ("b", net.params[f"b{l}"]),
+            ("Z", cache.Z),
+            ("A", cache.A),
+            ("dZ", grads[f"dZ{l}"]),
+            ("dW", grads[f"dW{l}"]),
+            ("db", grads[f"db{l}"]),
+        ]:
             assert table[f"{var}[{l}]"] == str(arr.shape), var
         assert table[f"dA[{l - 1}]"] == str(grads[f"dA{l - 1}"].shape)
 
@@ -518,8 +540,16 @@ def test_dropout_gradient_with_fixed_masks_matches_finite_differences():
     assert relative_difference(net.backward(Y)["dW1"], grads["dW1"]) > 1e-2
 
 
-@pytest.mark.parametrize("keep_prob,match", [(0.0, r"in \(0, 1\]"), (1.5, r"in \(0, 1\]"), (-0.2, "KEEPING"),
-                                             ([0.5], "2 hidden layers"), ([0.5, 0.5, 0.5], "one value per")])
+@pytest.mark.parametrize(
+    "keep_prob,match",
+    [
+        (0.0, r"in \(0, 1\]"),
+        (1.5, r"in \(0, 1\]"),
+        (-0.2, "KEEPING"),
+        ([0.5], "2 hidden layers"),
+        ([0.5, 0.5, 0.5], "one value per"),
+    ],
+)
 def test_bad_keep_prob_raises(keep_prob, match):
     net, X, _ = _dropout_setup()
     with pytest.raises(ValueError, match=match):
@@ -539,7 +569,7 @@ def test_keep_prob_one_is_no_dropout():
 def test_float32_end_to_end(hidden, output, loss):
     rng = np.random.default_rng(8)
     net = make_net([3, 5, 4, 3], hidden, output, loss, seed=2, dtype=np.float32)
-    X = rng.standard_normal((3, 6))          # float64 in: cast once at the boundary
+    X = rng.standard_normal((3, 6))  # float64 in: cast once at the boundary
     Y = targets(loss, 3, 6, rng)
     assert all(v.dtype == np.float32 for v in net.params.values())
     AL = net.forward(X, keep_prob=0.8)

@@ -5,6 +5,7 @@ tests/data/reference_trajectories.npz was written by tests/data/make_reference_t
 class weights, clipping, schedules, early stopping with restore, continuation) must train to the same
 parameters within 1e-12 relative (float64).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,8 +15,7 @@ import numpy as np
 import pytest
 
 DATA = Path(__file__).parent / "data"
-_spec = importlib.util.spec_from_file_location("make_reference_trajectories",
-                                               DATA / "make_reference_trajectories.py")
+_spec = importlib.util.spec_from_file_location("make_reference_trajectories", DATA / "make_reference_trajectories.py")
 refs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(refs)
 SAVED = np.load(DATA / "reference_trajectories.npz")

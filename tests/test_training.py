@@ -4,6 +4,7 @@ Columns are examples throughout: X (n_0, m), Y (n_L, m). Hand references step a 
 with ``net.forward``/``net.backward`` and the optimizers' formulas written out here, so what is
 tested is the integration: which gradient, which learning rate, which state the trainer hands on.
 """
+
 import copy
 import math
 import re
@@ -100,15 +101,15 @@ def _nesterov(W, dW, st, lr, t, beta=0.9):
 
 
 def _rmsprop(W, dW, st, lr, t, beta=0.9, eps=1e-8):
-    st["s"] = beta * st.get("s", 0.0) + (1 - beta) * dW ** 2
+    st["s"] = beta * st.get("s", 0.0) + (1 - beta) * dW**2
     return W - lr * dW / (np.sqrt(st["s"]) + eps)
 
 
 def _adam(W, dW, st, lr, t, b1=0.9, b2=0.999, eps=1e-8):
     st["v"] = b1 * st.get("v", 0.0) + (1 - b1) * dW
-    st["s"] = b2 * st.get("s", 0.0) + (1 - b2) * dW ** 2
-    v_c = st["v"] / (1 - b1 ** t)
-    s_c = st["s"] / (1 - b2 ** t)
+    st["s"] = b2 * st.get("s", 0.0) + (1 - b2) * dW**2
+    v_c = st["v"] / (1 - b1**t)
+    s_c = st["s"] / (1 - b2**t)
     return W - lr * v_c / (np.sqrt(s_c) + eps)
 
 
@@ -118,8 +119,14 @@ def _adamw(W, dW, st, lr, t, wd=0.01):
     return _adam(W, dW, st, lr, t)
 
 
-HAND_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop,
-              "adam": _adam, "adamw": _adamw}
+HAND_RULES = {
+    "gd": _gd,
+    "momentum": _momentum,
+    "nesterov": _nesterov,
+    "rmsprop": _rmsprop,
+    "adam": _adam,
+    "adamw": _adamw,
+}
 
 
 def hand_steps(ref, X, Y, rule, lrs, state, t0=0, l2=0.0, sample_weight=None):
@@ -141,16 +148,24 @@ def test_each_optimizer_through_fit_matches_its_formula_and_continues(name):
     net = Network([3, 4, 1], seed=1)
     ref = net.copy()
     lr0 = 0.05
-    net.fit(X, Y, epochs=3, learning_rate=lr0, optimizer=name, schedule="inverse_time",
-            batch_size=None, shuffle=False, verbose=0)
+    net.fit(
+        X,
+        Y,
+        epochs=3,
+        learning_rate=lr0,
+        optimizer=name,
+        schedule="inverse_time",
+        batch_size=None,
+        shuffle=False,
+        verbose=0,
+    )
     state = {}
-    lrs = [lr0 / (1 + e) for e in range(3)]               # inverse_time, decay_rate = 1
+    lrs = [lr0 / (1 + e) for e in range(3)]  # inverse_time, decay_rate = 1
     hand_steps(ref, X, Y, HAND_RULES[name], lrs, state)
     assert_params_close(net.params, ref.params)
 
     # a second fit continues: t, v, s and the schedule's epoch carry on
-    h = net.fit(X, Y, epochs=2, learning_rate=lr0, optimizer=name, schedule="inverse_time",
-                shuffle=False, verbose=0)
+    h = net.fit(X, Y, epochs=2, learning_rate=lr0, optimizer=name, schedule="inverse_time", shuffle=False, verbose=0)
     hand_steps(ref, X, Y, HAND_RULES[name], [lr0 / 4, lr0 / 5], state, t0=3)
     assert_params_close(net.params, ref.params)
     assert h.epochs == [3, 4]
@@ -202,9 +217,10 @@ def test_l2_step_through_fit_adds_lambda_over_m_W():
 
 
 # ------------------------------------------------------------------------------------- L2 and weights: gradient checks
-@pytest.mark.parametrize("loss,hidden,n_out", [("binary_cross_entropy", "tanh", 1),
-                                               ("categorical_cross_entropy", "relu", 3),
-                                               ("mse", "sigmoid", 2)])
+@pytest.mark.parametrize(
+    "loss,hidden,n_out",
+    [("binary_cross_entropy", "tanh", 1), ("categorical_cross_entropy", "relu", 3), ("mse", "sigmoid", 2)],
+)
 @pytest.mark.parametrize("l2,weighted", [(0.7, False), (0.0, True), (0.3, True)])
 def test_gradient_check_with_l2_and_sample_weight(loss, hidden, n_out, l2, weighted):
     rng = np.random.default_rng(5)
@@ -243,14 +259,19 @@ def test_class_weights_balanced_and_dict_values():
     # m / (n_classes · count_c): 12 / (3·6), 12 / (3·2), 12 / (3·4)
     np.testing.assert_allclose(cw, np.array([12 / 18, 12 / 6, 12 / 12])[y])
     np.testing.assert_array_equal(class_weights(Y, {1: 5.0}), np.where(y == 1, 5.0, 1.0))
-    Yb = (np.arange(8) < 2).astype(float).reshape(1, 8)          # sigmoid: 2 ones, 6 zeros
+    Yb = (np.arange(8) < 2).astype(float).reshape(1, 8)  # sigmoid: 2 ones, 6 zeros
     np.testing.assert_allclose(class_weights(Yb, "balanced"), np.where(Yb[0] > 0.5, 8 / 4, 8 / 12))
 
 
-@pytest.mark.parametrize("bad,msg", [("bogus", "class_weight must be 'balanced' or a dict"),
-                                     ({5: 1.0}, "class_weight key 5 is not a class index"),
-                                     ({0: -1.0}, r"class_weight\[0\] = -1.0 must be a finite number >= 0"),
-                                     ([1.0, 2.0], "class_weight must be 'balanced' or a dict")])
+@pytest.mark.parametrize(
+    "bad,msg",
+    [
+        ("bogus", "class_weight must be 'balanced' or a dict"),
+        ({5: 1.0}, "class_weight key 5 is not a class index"),
+        ({0: -1.0}, r"class_weight\[0\] = -1.0 must be a finite number >= 0"),
+        ([1.0, 2.0], "class_weight must be 'balanced' or a dict"),
+    ],
+)
 def test_class_weights_bad_values(bad, msg):
     with pytest.raises(ValueError, match=msg):
         class_weights(one_hot([0, 1, 2], 3), bad)
@@ -273,7 +294,7 @@ def test_fit_balanced_class_weight_equals_equivalent_sample_weight(batch_size):
     c.fit(X, Y, **kw)
     assert_params_close(a.params, b.params, rtol=1e-12, atol=1e-14)
     assert ha.loss == pytest.approx(hb.loss, rel=1e-12)
-    assert not np.allclose(a.params["W1"], c.params["W1"])       # the weights did something
+    assert not np.allclose(a.params["W1"], c.params["W1"])  # the weights did something
 
 
 def test_zero_weight_examples_have_no_influence():
@@ -298,7 +319,7 @@ def test_sample_weight_follows_its_columns_through_the_shuffle():
     for _ in range(2):
         perm = ref.rng.permutation(11)
         for k in range(0, 11, 4):
-            cols = perm[k:k + 4]
+            cols = perm[k : k + 4]
             ref.forward(X[:, cols])
             grads = ref.backward(Y[:, cols], sample_weight=w[cols])
             ref.params = {p: v - 0.2 * grads["d" + p] for p, v in ref.params.items()}
@@ -310,11 +331,19 @@ def test_validation_fraction_splits_the_sample_weights_with_the_columns():
     w = np.linspace(0.5, 2.0, 40)
     a = Network([4, 6, 3], loss="categorical_cross_entropy", seed=36)
     b = Network([4, 6, 3], loss="categorical_cross_entropy", seed=36)
-    ha = a.fit(X, Y, epochs=3, learning_rate=0.1, sample_weight=w, validation_fraction=0.25, validation_seed=2,
-               verbose=0)
+    ha = a.fit(
+        X, Y, epochs=3, learning_rate=0.1, sample_weight=w, validation_fraction=0.25, validation_seed=2, verbose=0
+    )
     train, val = train_validation_split(Y, 0.25, 2, stratify=True)
-    hb = b.fit(X[:, train], Y[:, train], epochs=3, learning_rate=0.1, sample_weight=w[train],
-               validation_data=(X[:, val], Y[:, val]), verbose=0)
+    hb = b.fit(
+        X[:, train],
+        Y[:, train],
+        epochs=3,
+        learning_rate=0.1,
+        sample_weight=w[train],
+        validation_data=(X[:, val], Y[:, val]),
+        verbose=0,
+    )
     assert_params_close(a.params, b.params)
     assert ha.val_loss == pytest.approx(hb.val_loss, rel=1e-12)
 
@@ -335,12 +364,12 @@ def test_dropout_masks_scale_activations_by_inverse_keep_prob():
     net = Network([6, 40, 30, 2], activations="relu", loss="mse", seed=10)
     net.forward(X, keep_prob=0.8)
     c = net.caches
-    assert c[1].D is not None and c[2].D is not None and c[3].D is None   # output layer keeps all
+    assert c[1].D is not None and c[2].D is not None and c[3].D is None  # output layer keeps all
     for l in (1, 2):
         assert c[l].D.shape == c[l].A.shape
         np.testing.assert_allclose(c[l + 1].A_prev, c[l].A * c[l].D / 0.8, rtol=1e-15, atol=0)
         assert c[l].D.mean() == pytest.approx(0.8, abs=0.01)
-    np.testing.assert_allclose(c[1].A_prev, X)                             # no dropout on the input
+    np.testing.assert_allclose(c[1].A_prev, X)  # no dropout on the input
 
 
 def test_dropout_keep_prob_list_per_hidden_layer():
@@ -365,13 +394,15 @@ def test_fit_applies_dropout_in_training_and_the_backward_uses_the_same_masks():
 
     # backward with dropout = finite differences of J with the masks held fixed
     def J(params):
-        AL, caches = propagation.forward(X, params, net.activations, keep_prob=(0.6, 0.6, 1.0),
-                                         rng=np.random.default_rng(99))
+        AL, caches = propagation.forward(
+            X, params, net.activations, keep_prob=(0.6, 0.6, 1.0), rng=np.random.default_rng(99)
+        )
         return propagation.cost(AL, Y, net.loss, ZL=caches[3].Z)
 
     params = copy_params(net)
-    AL, caches = propagation.forward(X, params, net.activations, keep_prob=(0.6, 0.6, 1.0),
-                                     rng=np.random.default_rng(99))
+    AL, caches = propagation.forward(
+        X, params, net.activations, keep_prob=(0.6, 0.6, 1.0), rng=np.random.default_rng(99)
+    )
     grads = propagation.backward(AL, Y, caches, params, net.activations, net.loss, keep_prob=(0.6, 0.6, 1.0))
     eps, g, g_hat = 1e-6, [], []
     for k, theta in params.items():
@@ -396,8 +427,8 @@ def test_dropout_is_off_at_prediction():
     p1 = net.predict_output(X)
     p2 = net.predict_output(X)
     assert np.array_equal(p1, p2)
-    assert net.rng.bit_generator.state == rng_state        # prediction draws no masks
-    assert np.array_equal(p1, net.forward(X))              # a forward without keep_prob
+    assert net.rng.bit_generator.state == rng_state  # prediction draws no masks
+    assert np.array_equal(p1, net.forward(X))  # a forward without keep_prob
     assert net.caches[1].D is None and net.caches[2].D is None
     train_out = net.forward(X, keep_prob=0.5)
     assert not np.array_equal(train_out, p1)
@@ -430,14 +461,24 @@ def test_early_stopping_restores_best_epoch_weights():
     X, Y, Xv, Yv = noise_problem()
     net = Network([10, 32, 1], seed=0)
     rec = Recorder()
-    h = net.fit(X, Y, epochs=300, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv),
-                early_stopping=True, patience=5, callbacks=[rec], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=300,
+        learning_rate=0.02,
+        optimizer="adam",
+        validation_data=(Xv, Yv),
+        early_stopping=True,
+        patience=5,
+        callbacks=[rec],
+        verbose=0,
+    )
     assert h.stop_reason == "early_stopping"
     assert len(h.loss) < 300
     best = int(np.argmin(h.val_loss))
     assert h.best_epoch == h.epochs[best] == best
     assert h.val_loss[best] == min(h.val_loss)
-    assert len(h.val_loss) == best + 5 + 1                   # patience epochs without improvement
+    assert len(h.val_loss) == best + 5 + 1  # patience epochs without improvement
     assert_params_equal(net.params, rec.params[best])
     assert net.compute_cost(Xv, Yv) == pytest.approx(h.val_loss[best], rel=1e-12)
 
@@ -446,11 +487,20 @@ def test_restore_best_when_training_ends_by_max_epochs():
     X, Y, Xv, Yv = noise_problem(1)
     net = Network([10, 32, 1], seed=1)
     rec = Recorder()
-    h = net.fit(X, Y, epochs=40, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv),
-                restore_best=True, callbacks=[rec], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=40,
+        learning_rate=0.02,
+        optimizer="adam",
+        validation_data=(Xv, Yv),
+        restore_best=True,
+        callbacks=[rec],
+        verbose=0,
+    )
     assert h.stop_reason == "epochs" and len(h.loss) == 40
     best = int(np.argmin(h.val_loss))
-    assert 0 < best < 39                                  # a real minimum inside the run
+    assert 0 < best < 39  # a real minimum inside the run
     assert h.best_epoch == best
     assert_params_equal(net.params, rec.params[best])
     assert not np.array_equal(net.params["W1"], rec.params[-1]["W1"])
@@ -460,8 +510,9 @@ def test_without_restore_the_last_weights_stay():
     X, Y, Xv, Yv = noise_problem(1)
     net = Network([10, 32, 1], seed=1)
     rec = Recorder()
-    h = net.fit(X, Y, epochs=40, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv),
-                callbacks=[rec], verbose=0)
+    h = net.fit(
+        X, Y, epochs=40, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv), callbacks=[rec], verbose=0
+    )
     assert h.best_epoch is None
     assert_params_equal(net.params, rec.params[-1])
 
@@ -470,10 +521,21 @@ def test_early_stopping_on_val_accuracy_keeps_the_first_best():
     X, Y, Xv, Yv = noise_problem(2)
     net = Network([10, 32, 1], seed=2)
     rec = Recorder()
-    h = net.fit(X, Y, epochs=200, learning_rate=0.02, optimizer="adam", validation_data=(Xv, Yv),
-                early_stopping=True, monitor="val_accuracy", patience=8, callbacks=[rec], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=200,
+        learning_rate=0.02,
+        optimizer="adam",
+        validation_data=(Xv, Yv),
+        early_stopping=True,
+        monitor="val_accuracy",
+        patience=8,
+        callbacks=[rec],
+        verbose=0,
+    )
     acc = h.metrics["val_accuracy"]
-    best = int(np.argmax(acc))                            # first epoch reaching the maximum
+    best = int(np.argmax(acc))  # first epoch reaching the maximum
     assert h.stop_reason == "early_stopping"
     assert h.best_epoch == best
     assert len(acc) == best + 8 + 1
@@ -487,10 +549,10 @@ def test_early_stopping_without_validation_data_holds_out_ten_percent():
     rec = Recorder()
     h = net.fit(X, Y, epochs=4, early_stopping=True, callbacks=[rec], verbose=0)
     assert len(h.val_loss) == 4
-    _, val = train_validation_split(Y, 0.1, 3, stratify=True)   # seed: the network's
+    _, val = train_validation_split(Y, 0.1, 3, stratify=True)  # seed: the network's
     assert val.size == 6
     best = int(np.argmin(h.val_loss))
-    assert h.best_epoch == best                                  # restore_best defaults to early_stopping
+    assert h.best_epoch == best  # restore_best defaults to early_stopping
     assert_params_equal(net.params, rec.params[best])
     assert h.val_loss[best] == pytest.approx(net.compute_cost(X[:, val], Y[:, val]), rel=1e-12)
 
@@ -498,16 +560,24 @@ def test_early_stopping_without_validation_data_holds_out_ten_percent():
 def test_min_delta_counts_small_improvements_as_none():
     X, Y = binary_data(m=30)
     net = Network([3, 4, 1], seed=4)
-    h = net.fit(X, Y, epochs=50, learning_rate=1e-4, early_stopping=True, monitor="loss", min_delta=1.0,
-                patience=3, verbose=0)
+    h = net.fit(
+        X, Y, epochs=50, learning_rate=1e-4, early_stopping=True, monitor="loss", min_delta=1.0, patience=3, verbose=0
+    )
     # the loss falls every epoch but never by 1.0: epoch 0 is the best, three more epochs, stop
     assert all(b < a for a, b in zip(h.loss, h.loss[1:]))
     assert h.stop_reason == "early_stopping" and len(h.loss) == 4 and h.best_epoch == 0
 
 
 # ------------------------------------------------------------------------------------- continuation and reproducibility
-CONT = dict(learning_rate=0.01, optimizer="adam", batch_size=7, shuffle=True, keep_prob=0.8,
-            schedule={"name": "inverse_time", "decay_rate": 0.5}, verbose=0)
+CONT = dict(
+    learning_rate=0.01,
+    optimizer="adam",
+    batch_size=7,
+    shuffle=True,
+    keep_prob=0.8,
+    schedule={"name": "inverse_time", "decay_rate": 0.5},
+    verbose=0,
+)
 
 
 def test_fit_twice_equals_fit_once_bit_for_bit():
@@ -525,18 +595,25 @@ def test_fit_twice_equals_fit_once_bit_for_bit():
 
 
 @settings(max_examples=15, deadline=None)
-@given(hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
-       optimizer=st.sampled_from(["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]),
-       batch_size=st.sampled_from([None, 1, 4, 7]),
-       keep_prob=st.sampled_from([1.0, 0.7]),
-       schedule=st.sampled_from([None, "inverse_time", {"name": "step", "step_size": 1, "gamma": 0.5}]),
-       epochs=st.integers(1, 3))
-def test_continuation_is_bit_exact_for_any_architecture(hidden, optimizer, batch_size, keep_prob, schedule,
-                                                         epochs):
+@given(
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    optimizer=st.sampled_from(["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]),
+    batch_size=st.sampled_from([None, 1, 4, 7]),
+    keep_prob=st.sampled_from([1.0, 0.7]),
+    schedule=st.sampled_from([None, "inverse_time", {"name": "step", "step_size": 1, "gamma": 0.5}]),
+    epochs=st.integers(1, 3),
+)
+def test_continuation_is_bit_exact_for_any_architecture(hidden, optimizer, batch_size, keep_prob, schedule, epochs):
     X, Y = softmax_data(m=13)
     dims = [4, *hidden, 3]
-    kw = dict(learning_rate=0.01, optimizer=optimizer, batch_size=batch_size, keep_prob=keep_prob,
-              schedule=schedule, verbose=0)
+    kw = dict(
+        learning_rate=0.01,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        keep_prob=keep_prob,
+        schedule=schedule,
+        verbose=0,
+    )
     a = Network(dims, loss="categorical_cross_entropy", seed=7)
     b = Network(dims, loss="categorical_cross_entropy", seed=7)
     a.fit(X, Y, epochs=epochs, **kw)
@@ -571,8 +648,7 @@ def test_reset_restarts_the_optimizer_and_epoch_count():
     net = Network([3, 4, 1], seed=22)
     net.fit(X, Y, epochs=3, learning_rate=0.01, optimizer="adam", schedule="inverse_time", verbose=0)
     ref = net.copy()
-    h = net.fit(X, Y, epochs=1, learning_rate=0.01, optimizer="adam", schedule="inverse_time", reset=True,
-                verbose=0)
+    h = net.fit(X, Y, epochs=1, learning_rate=0.01, optimizer="adam", schedule="inverse_time", reset=True, verbose=0)
     # a fresh Adam: t = 1, zero moments, and the schedule back at epoch 0 (α = α0)
     hand_steps(ref, X, Y, _adam, [0.01], {})
     assert_params_close(net.params, ref.params)
@@ -612,8 +688,14 @@ def test_fit_config_is_recorded_in_metadata():
     cfg = net.metadata["training"]
     assert cfg == {**FitConfig(epochs=2, learning_rate=0.05, optimizer="adam", l2=0.1, verbose=0).to_json()}
     assert cfg["optimizer"] == "adam" and cfg["l2"] == 0.1 and cfg["epochs"] == 2
-    net.fit(X, Y, epochs=1, optimizer={"name": "momentum", "beta": 0.5}, schedule={"name": "step", "step_size": 3},
-            verbose=0)
+    net.fit(
+        X,
+        Y,
+        epochs=1,
+        optimizer={"name": "momentum", "beta": 0.5},
+        schedule={"name": "step", "step_size": 3},
+        verbose=0,
+    )
     cfg = net.metadata["training"]
     assert cfg["optimizer"] == {"name": "momentum", "beta": 0.5}
     assert cfg["schedule"] == {"name": "step", "step_size": 3}
@@ -642,7 +724,7 @@ def test_params_keep_their_identity_through_fit_and_are_views_of_one_vector():
     before = dict(net.params)
     net.fit(X, Y, epochs=3, learning_rate=0.1, batch_size=8, optimizer="adam", verbose=0)
     for k, v in net.params.items():
-        assert v is before[k]                                  # updated in place
+        assert v is before[k]  # updated in place
         assert v.base is net._theta
     assert not np.array_equal(net.params["W1"], copy_params(Network([4, 5, 3], "relu", seed=0))["W1"])
 
@@ -668,7 +750,7 @@ def test_fit_trains_parameters_however_they_were_set(how):
     net.fit(X, Y, **kw)
     assert_params_equal(copy_params(net), copy_params(ref))
     if how == "deepcopy":
-        np.testing.assert_array_equal(original.params["W1"], W1)     # the original is untouched
+        np.testing.assert_array_equal(original.params["W1"], W1)  # the original is untouched
 
 
 def test_saved_training_state_has_the_course_per_layer_keys():
@@ -688,7 +770,7 @@ def test_shuffled_mini_batches_copy_nothing_the_size_of_X_when_its_columns_are_c
     import tracemalloc
 
     rng = np.random.default_rng(0)
-    X_rows = rng.standard_normal((5000, 200))                   # 8 MB
+    X_rows = rng.standard_normal((5000, 200))  # 8 MB
     Y = one_hot(rng.integers(0, 3, 5000), 3)
     peaks = {}
     for name, X in (("columns", X_rows.T), ("rows", np.ascontiguousarray(X_rows.T))):
@@ -703,8 +785,19 @@ def test_shuffled_mini_batches_copy_nothing_the_size_of_X_when_its_columns_are_c
 def test_float32_network_trains_in_float32():
     X, Y = softmax_data(m=30)
     net = Network([4, 8, 3], loss="categorical_cross_entropy", seed=25, dtype="float32")
-    h = net.fit(X, Y, epochs=5, learning_rate=0.05, optimizer="adam", batch_size=8, keep_prob=0.9, l2=0.01,
-                class_weight="balanced", clip_norm=5.0, verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=5,
+        learning_rate=0.05,
+        optimizer="adam",
+        batch_size=8,
+        keep_prob=0.9,
+        l2=0.01,
+        class_weight="balanced",
+        clip_norm=5.0,
+        verbose=0,
+    )
     assert all(v.dtype == np.float32 for v in net.params.values())
     assert np.isfinite(h.loss).all() and h.loss[-1] < h.loss[0]
 
@@ -721,20 +814,19 @@ def test_divergence_raises_with_epoch_batch_and_advice(batch_size):
     X, Y, net = diverging()
     rec = Recorder()
     with pytest.raises(DivergenceError) as info:
-        net.fit(X, Y, epochs=200, learning_rate=1e3, batch_size=batch_size, shuffle=False, callbacks=[rec],
-                verbose=0)
+        net.fit(X, Y, epochs=200, learning_rate=1e3, batch_size=batch_size, shuffle=False, callbacks=[rec], verbose=0)
     err = info.value
     assert isinstance(err, FloatingPointError) and isinstance(err, ValueError)
     msg = str(err)
     match = re.search(r"at epoch (\d+), batch (\d+)", msg)
     assert match, msg
     epoch, batch = int(match.group(1)), int(match.group(2))
-    assert epoch == len(rec.epochs)                      # the first epoch that did not complete
+    assert epoch == len(rec.epochs)  # the first epoch that did not complete
     assert 0 <= batch < (1 if batch_size is None else 4)
     assert "smaller learning_rate" in msg
     assert all(np.isfinite(v).all() for v in net.params.values())
-    assert rec.params                                    # it got through some epochs first
-    assert_params_equal(net.params, rec.params[-1])      # the last finite parameters: the last good epoch's
+    assert rec.params  # it got through some epochs first
+    assert_params_equal(net.params, rec.params[-1])  # the last finite parameters: the last good epoch's
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -767,12 +859,16 @@ def test_a_stable_learning_rate_does_not_diverge():
 SCHEDULE_CASES = [
     (None, lambda a0, e: a0),
     ("inverse_time", lambda a0, e: a0 / (1 + e)),
-    ({"name": "inverse_time", "decay_rate": 0.3, "staircase": True, "time_interval": 3},
-     lambda a0, e: a0 / (1 + 0.3 * (e // 3))),
-    ({"name": "exponential", "gamma": 0.8}, lambda a0, e: a0 * 0.8 ** e),
+    (
+        {"name": "inverse_time", "decay_rate": 0.3, "staircase": True, "time_interval": 3},
+        lambda a0, e: a0 / (1 + 0.3 * (e // 3)),
+    ),
+    ({"name": "exponential", "gamma": 0.8}, lambda a0, e: a0 * 0.8**e),
     ({"name": "step", "step_size": 2, "gamma": 0.5}, lambda a0, e: a0 * 0.5 ** (e // 2)),
-    ({"name": "cosine", "T_max": 4, "eta_min": 0.001},
-     lambda a0, e: 0.001 + (a0 - 0.001) * (1 + math.cos(math.pi * min(e, 4) / 4)) / 2),
+    (
+        {"name": "cosine", "T_max": 4, "eta_min": 0.001},
+        lambda a0, e: 0.001 + (a0 - 0.001) * (1 + math.cos(math.pi * min(e, 4) / 4)) / 2,
+    ),
     ({"name": "invscaling", "power_t": 0.5}, lambda a0, e: a0 / math.sqrt(e + 1)),
 ]
 
@@ -790,8 +886,7 @@ def test_schedule_learning_rate_is_the_one_used_for_the_updates():
     X, Y = binary_data()
     net = Network([3, 4, 1], seed=31)
     ref = net.copy()
-    net.fit(X, Y, epochs=4, learning_rate=0.2, schedule={"name": "step", "step_size": 2, "gamma": 0.1},
-            verbose=0)
+    net.fit(X, Y, epochs=4, learning_rate=0.2, schedule={"name": "step", "step_size": 2, "gamma": 0.1}, verbose=0)
     hand_steps(ref, X, Y, _gd, [0.2, 0.2, 0.02, 0.02], {})
     assert_params_close(net.params, ref.params)
 
@@ -800,8 +895,14 @@ def test_plateau_schedule_is_stepped_with_the_monitored_value():
     X, Y = binary_data()
     net = Network([3, 4, 1], seed=0)
     # min_delta so large that no epoch after the first counts as an improvement: a halving each epoch
-    h = net.fit(X, Y, epochs=5, learning_rate=0.1, verbose=0,
-                schedule={"name": "reduce_on_plateau", "factor": 0.5, "patience": 1, "min_delta": 1e9})
+    h = net.fit(
+        X,
+        Y,
+        epochs=5,
+        learning_rate=0.1,
+        verbose=0,
+        schedule={"name": "reduce_on_plateau", "factor": 0.5, "patience": 1, "min_delta": 1e9},
+    )
     assert h.metrics["learning_rate"] == pytest.approx([0.1, 0.1, 0.05, 0.025, 0.0125], rel=1e-15)
 
 
@@ -837,8 +938,8 @@ def test_fit_shuffles_with_the_network_generator_as_the_course_does():
         perm = ref.rng.permutation(11)
         Xs, Ys = X[:, perm], Y[:, perm]
         for k in range(0, 11, 4):
-            ref.forward(Xs[:, k:k + 4])
-            grads = ref.backward(Ys[:, k:k + 4])
+            ref.forward(Xs[:, k : k + 4])
+            grads = ref.backward(Ys[:, k : k + 4])
             ref.params = {p: v - 0.1 * grads["d" + p] for p, v in ref.params.items()}
     assert_params_close(net.params, ref.params)
     assert [b[2]["size"] for b in rec.batches] == [4, 4, 3] * 3
@@ -852,8 +953,8 @@ def test_no_shuffle_keeps_column_order_every_epoch():
     net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=4, shuffle=False, verbose=0)
     for _ in range(2):
         for k in range(0, 10, 4):
-            ref.forward(X[:, k:k + 4])
-            grads = ref.backward(Y[:, k:k + 4])
+            ref.forward(X[:, k : k + 4])
+            grads = ref.backward(Y[:, k : k + 4])
             ref.params = {p: v - 0.1 * grads["d" + p] for p, v in ref.params.items()}
     assert_params_close(net.params, ref.params)
 
@@ -880,7 +981,7 @@ def test_validation_data_metrics_are_the_final_networks():
         assert len(h.metrics[key]) == 5, key
     assert len(h.loss) == len(h.val_loss) == 5
     assert all(s > 0 for s in h.metrics["seconds"])
-    assert h.loss[0] == pytest.approx(initial_cost, rel=1e-12)      # batch GD: J before the update
+    assert h.loss[0] == pytest.approx(initial_cost, rel=1e-12)  # batch GD: J before the update
     assert h.metrics["accuracy"][0] == pytest.approx(initial_acc)
     assert h.val_loss[-1] == pytest.approx(net.compute_cost(Xv, Yv), rel=1e-12)
     assert h.metrics["val_accuracy"][-1] == pytest.approx(net.accuracy(Xv, Yv))
@@ -902,7 +1003,7 @@ def test_train_validation_split_is_stratified_seeded_and_a_partition():
     train, val = train_validation_split(Y, 0.25, seed=7, stratify=True)
     assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(y.size))
     assert np.intersect1d(train, val).size == 0
-    assert np.bincount(y[val], minlength=3).tolist() == [10, 5, 3]      # 25 % of each class
+    assert np.bincount(y[val], minlength=3).tolist() == [10, 5, 3]  # 25 % of each class
     assert np.bincount(y[train], minlength=3).tolist() == [30, 15, 9]
     again = train_validation_split(Y, 0.25, seed=7, stratify=True)
     assert np.array_equal(again[1], val)
@@ -953,9 +1054,14 @@ def test_validation_fraction_for_a_regressor_is_a_plain_random_split():
     assert h.val_loss[-1] == pytest.approx(net.compute_cost(X[:, val], Y[:, val]), rel=1e-12)
 
 
-@pytest.mark.parametrize("vd,msg", [((np.zeros((4, 3)),), "validation_data must be a pair"),
-                                    ((np.zeros((5, 3)), np.zeros((3, 3))), r"X has shape \(5, 3\)"),
-                                    ((np.zeros((4, 3)), np.zeros((3, 4))), r"Y has shape \(3, 4\)")])
+@pytest.mark.parametrize(
+    "vd,msg",
+    [
+        ((np.zeros((4, 3)),), "validation_data must be a pair"),
+        ((np.zeros((5, 3)), np.zeros((3, 3))), r"X has shape \(5, 3\)"),
+        ((np.zeros((4, 3)), np.zeros((3, 4))), r"Y has shape \(3, 4\)"),
+    ],
+)
 def test_bad_validation_data(vd, msg):
     X, Y = softmax_data()
     with pytest.raises(ValueError, match=msg):
@@ -972,7 +1078,7 @@ def test_too_small_validation_fraction_says_what_to_change():
 @pytest.mark.parametrize("clip_norm", [1e-3, 0.05])
 def test_clip_norm_bounds_the_gd_update(clip_norm):
     X, Y = regression_data(m=20)
-    Y = 50 * Y                                   # a large gradient
+    Y = 50 * Y  # a large gradient
     net = Network([2, 6, 1], loss="mse", seed=50)
     W0 = copy_params(net)
     net.forward(X)
@@ -982,10 +1088,10 @@ def test_clip_norm_bounds_the_gd_update(clip_norm):
     lr = 0.5
     net.fit(X, Y, epochs=1, learning_rate=lr, clip_norm=clip_norm, verbose=0)
     update = {k: net.params[k] - W0[k] for k in W0}
-    u_norm = math.sqrt(sum((u ** 2).sum() for u in update.values()))
+    u_norm = math.sqrt(sum((u**2).sum() for u in update.values()))
     assert u_norm <= clip_norm * lr * (1 + 1e-12)
     assert u_norm == pytest.approx(clip_norm * lr, rel=1e-10)
-    for k in W0:                                  # same direction as −dW, rescaled
+    for k in W0:  # same direction as −dW, rescaled
         np.testing.assert_allclose(update[k], -lr * grads["d" + k] * clip_norm / g_norm, rtol=1e-10, atol=1e-15)
 
 
@@ -1020,9 +1126,9 @@ def test_ctrl_c_mid_epoch_returns_the_history_so_far():
     cb = SigintAt(epoch=3, batch=1)
     h = net.fit(X, Y, epochs=20, batch_size=6, callbacks=[cb], verbose=0)
     assert h.stop_reason == "interrupted"
-    assert h.epochs == [0, 1, 2]                 # the partial epoch 3 is not recorded
+    assert h.epochs == [0, 1, 2]  # the partial epoch 3 is not recorded
     assert signal.getsignal(signal.SIGINT) is handler
-    with pytest.raises(KeyboardInterrupt):       # Ctrl-C interrupts again after fit
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C interrupts again after fit
         signal.raise_signal(signal.SIGINT)
 
 
@@ -1040,8 +1146,19 @@ def test_ctrl_c_with_early_stopping_restores_the_best_params():
     net = Network([10, 32, 1], seed=62)
     handler = signal.getsignal(signal.SIGINT)
     cb = SigintAt(epoch=3, batch=0)
-    h = net.fit(X, Y, epochs=100, learning_rate=0.05, optimizer="adam", batch_size=10,
-                validation_data=(Xv, Yv), early_stopping=True, patience=50, callbacks=[cb], verbose=0)
+    h = net.fit(
+        X,
+        Y,
+        epochs=100,
+        learning_rate=0.05,
+        optimizer="adam",
+        batch_size=10,
+        validation_data=(Xv, Yv),
+        early_stopping=True,
+        patience=50,
+        callbacks=[cb],
+        verbose=0,
+    )
     assert h.stop_reason == "interrupted" and len(h.val_loss) == 3
     best = int(np.argmin(h.val_loss))
     assert h.best_epoch == best
@@ -1120,8 +1237,17 @@ def test_accuracy_monitor_on_a_regressor_is_refused_up_front(monitor):
     net = Network([2, 4, 1], loss="mse", seed=0)
     before = copy_params(net)
     with pytest.raises(ValueError, match=f"monitor.*{monitor}"):
-        net.fit(X, Y, epochs=30, learning_rate=0.05, validation_data=(X, Y), early_stopping=True,
-                monitor=monitor, patience=3, verbose=0)
+        net.fit(
+            X,
+            Y,
+            epochs=30,
+            learning_rate=0.05,
+            validation_data=(X, Y),
+            early_stopping=True,
+            monitor=monitor,
+            patience=3,
+            verbose=0,
+        )
     assert_params_equal(net.params, before)
 
 
@@ -1132,10 +1258,11 @@ def test_bad_callback_is_rejected_before_the_training_state_changes():
     kw = dict(learning_rate=0.01, optimizer="adam", verbose=0)
     a.fit(X, Y, epochs=2, **kw)
     b.fit(X, Y, epochs=2, **kw)
-    with pytest.raises(ValueError, match="callbacks must be vecprop.callbacks.Callback objects, got "
-                                         "builtin_function_or_method"):
+    with pytest.raises(
+        ValueError, match="callbacks must be vecprop.callbacks.Callback objects, got builtin_function_or_method"
+    ):
         a.fit(X, Y, epochs=2, learning_rate=0.01, optimizer="momentum", callbacks=[print], verbose=0)
-    a.fit(X, Y, epochs=2, **kw)                  # Adam goes on from t = 2, as if nothing had happened
+    a.fit(X, Y, epochs=2, **kw)  # Adam goes on from t = 2, as if nothing had happened
     b.fit(X, Y, epochs=2, **kw)
     assert_params_equal(a.params, b.params)
     fresh = Network([3, 4, 1], seed=0)
@@ -1161,7 +1288,7 @@ def test_bad_shapes_say_the_fix():
 def digits():
     datasets = pytest.importorskip("sklearn.datasets")
     d = datasets.load_digits()
-    X = d.data.T                                             # (64, 1797): columns are examples
+    X = d.data.T  # (64, 1797): columns are examples
     mu, sd = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True) + 1e-8
     X = (X - mu) / sd
     Y = one_hot(d.target, 10)
@@ -1180,4 +1307,4 @@ def test_adam_with_dropout_beats_plain_gd_on_digits(digits):
     acc_gd, acc_adam = gd.accuracy(Xt, Yt), adam.accuracy(Xt, Yt)
     assert acc_adam > acc_gd
     assert acc_adam > 0.95
-    assert acc_gd > 0.5                                      # gd learns too, only slower
+    assert acc_gd > 0.5  # gd learns too, only slower

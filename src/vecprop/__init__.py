@@ -5,6 +5,7 @@ The core (Network, propagation, activations, losses, initializers, optimizers, g
 NumPy. Model files, estimators, datasets, plots and the command line load their optional dependencies
 on first use, so ``import vecprop`` never fails because one is missing.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,10 +19,28 @@ from .network import Network
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "gradient_check", "one_hot", "get_activation", "register_activation", "get_loss",
-           "register_loss", "load", "ModelFileError", "MemoryLimitError", "DataFileError", "load_dataset",
-           "DNNClassifier", "DNNRegressor", "course", "__version__", "to_onnx", "register_skl2onnx", "Predictor",
-           "load_network"]
+__all__ = [
+    "Network",
+    "gradient_check",
+    "one_hot",
+    "get_activation",
+    "register_activation",
+    "get_loss",
+    "register_loss",
+    "load",
+    "ModelFileError",
+    "MemoryLimitError",
+    "DataFileError",
+    "load_dataset",
+    "DNNClassifier",
+    "DNNRegressor",
+    "course",
+    "__version__",
+    "to_onnx",
+    "register_skl2onnx",
+    "Predictor",
+    "load_network",
+]
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
@@ -39,8 +58,14 @@ _LAZY = {
     "load_network": ("io", "load_network"),
 }
 # optional dependency -> the extra that installs it, for the message when one is missing
-_EXTRAS = {"sklearn": "sklearn", "safetensors": "io", "matplotlib": "cli", "tqdm": "cli", "mnist1d": "cli",
-           "onnx": "onnx"}
+_EXTRAS = {
+    "sklearn": "sklearn",
+    "safetensors": "io",
+    "matplotlib": "cli",
+    "tqdm": "cli",
+    "mnist1d": "cli",
+    "onnx": "onnx",
+}
 
 
 def __getattr__(name):
@@ -52,11 +77,29 @@ def __getattr__(name):
             missing = (exc.name or "").split(".")[0]
             if missing not in _EXTRAS:
                 raise
-            raise ImportError(f"vecprop.{name} needs {missing}, which is not installed: "
-                              f"pip install \"vecprop[{_EXTRAS[missing]}]\"") from None
-    if name in {"course", "training", "optimizers", "schedules", "io", "datasets", "plots", "estimators",
-                "callbacks", "propagation", "cli", "onnx_export", "engines", "stopping", "reducers", "head",
-                "sklearn", "predictor"}:
+            raise ImportError(
+                f'vecprop.{name} needs {missing}, which is not installed: pip install "vecprop[{_EXTRAS[missing]}]"'
+            ) from None
+    if name in {
+        "course",
+        "training",
+        "optimizers",
+        "schedules",
+        "io",
+        "datasets",
+        "plots",
+        "estimators",
+        "callbacks",
+        "propagation",
+        "cli",
+        "onnx_export",
+        "engines",
+        "stopping",
+        "reducers",
+        "head",
+        "sklearn",
+        "predictor",
+    }:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vecprop' has no attribute {name!r}")
 

@@ -1,4 +1,5 @@
 """``python -m vecprop``: the command line."""
+
 from .cli import main
 
 raise SystemExit(main())

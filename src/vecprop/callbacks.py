@@ -7,6 +7,7 @@ far, and setting ``trainer.stop_training = True`` ends training after the curren
 ``logs`` holds the epoch's numbers: ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``,
 ``learning_rate``, ``seconds``.
 """
+
 from __future__ import annotations
 
 import math
@@ -111,7 +112,7 @@ class Checkpoint(Callback):
         if int(every) < 1:
             raise ValueError(f"Checkpoint needs every >= 1, got {every!r}")
         self.path, self.every, self.save_best_only, self.monitor = path, int(every), save_best_only, monitor
-        self._sign = -1.0 if monitor.endswith("accuracy") else 1.0   # accuracies are maximized
+        self._sign = -1.0 if monitor.endswith("accuracy") else 1.0  # accuracies are maximized
         self._best = math.inf
 
     def on_epoch_end(self, trainer, epoch, logs):

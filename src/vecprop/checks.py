@@ -2,6 +2,7 @@
 
 Each raises ValueError with a message that says what was wrong and how to fix it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,10 @@ def finite_array(a, name, dtype):
         total = np.sum(arr, dtype=np.float64)
     if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or impute those values first")
+        raise ValueError(
+            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+            "remove or impute those values first"
+        )
     return arr
 
 

@@ -4,6 +4,7 @@ Every failure a user can cause (bad data, bad options, a bad model file) prints 
 exits with status 2; ``--debug`` shows the traceback instead. Models are written atomically at the end
 of a successful (or Ctrl-C-stopped) run, so a failed run never overwrites a saved one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,7 @@ def _spec(text):
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a name or a JSON object, got {text!r} ({exc})") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object like {{\"name\": \"adam\"}}, got {text!r}")
+        raise argparse.ArgumentTypeError(f'expected a JSON object like {{"name": "adam"}}, got {text!r}')
     return value
 
 
@@ -102,10 +103,14 @@ def _positive_float(text):
 
 
 def _build_parser():
-    p = _Parser(prog="vecprop", description="Deep fully-connected networks, trained with the "
-                "deeplearning.ai course's vectorized forward and backward propagation.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors "
-                   "(anywhere on the line)")
+    p = _Parser(
+        prog="vecprop",
+        description="Deep fully-connected networks, trained with the "
+        "deeplearning.ai course's vectorized forward and backward propagation.",
+    )
+    p.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one-line errors (anywhere on the line)"
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_train(sub.add_parser("train", help="train a network and save it (default: the built-in dataset)"))
 
@@ -122,31 +127,43 @@ def _build_parser():
     g = sub.add_parser("gradcheck", help="prove backpropagation's gradients by finite differences")
     g.add_argument("model", nargs="?", help="a model file (default: a new network from --layers)")
     g.add_argument("--layers", type=_int_list, default=[2, 3, 1], help="layer sizes n_0,...,n_L (default 2,3,1)")
-    g.add_argument("--activation", type=_name_list, default=DEFAULTS["activation"],
-                   help=f"hidden activation(s) (default {DEFAULTS['activation']})")
+    g.add_argument(
+        "--activation",
+        type=_name_list,
+        default=DEFAULTS["activation"],
+        help=f"hidden activation(s) (default {DEFAULTS['activation']})",
+    )
     g.add_argument("--loss", default="binary_cross_entropy", help="loss (default binary_cross_entropy)")
     g.add_argument("--m", type=_positive_int, default=5, help="random examples to check on (default 5)")
     g.add_argument("--l2", type=float, default=0.0, help="also check the L2 term with this λ")
     g.add_argument("--epsilon", type=float, default=1e-7, help="finite-difference step (default 1e-7)")
     g.add_argument("--seed", type=int, default=0)
 
-    s = sub.add_parser("summary", help="the seed's Variable/Dimensions table for a model (and its run's "
-                       "configuration) or for --layers")
+    s = sub.add_parser(
+        "summary", help="the seed's Variable/Dimensions table for a model (and its run's configuration) or for --layers"
+    )
     s.add_argument("model", nargs="?")
     s.add_argument("--layers", type=_int_list, help="layer sizes n_0,...,n_L, e.g. 2,3,1")
-    s.add_argument("--activation", type=_name_list, default=DEFAULTS["activation"],
-                   help=f"hidden activation(s) (default {DEFAULTS['activation']})")
+    s.add_argument(
+        "--activation",
+        type=_name_list,
+        default=DEFAULTS["activation"],
+        help=f"hidden activation(s) (default {DEFAULTS['activation']})",
+    )
     s.add_argument("--loss", default="binary_cross_entropy", help="loss (default binary_cross_entropy)")
     s.add_argument("--m", type=_positive_int, help="examples per batch to show in the shapes")
 
     x = sub.add_parser("export", help="write a model file as ONNX, for ONNX Runtime and other serving stacks")
     x.add_argument("model", help="a model file written by vecprop train or an estimator's save")
     x.add_argument("out", help="the .onnx file to write")
-    x.add_argument("--dtype", choices=["float32", "float64"], help="of inputs, weights and outputs "
-                   "(default: the model's)")
+    x.add_argument(
+        "--dtype", choices=["float32", "float64"], help="of inputs, weights and outputs (default: the model's)"
+    )
 
     sub.add_parser("datasets", help="list the built-in datasets")
-    sv = sub.add_parser("serve", help="the learner's playground: build, step through and train a network in the browser")
+    sv = sub.add_parser(
+        "serve", help="the learner's playground: build, step through and train a network in the browser"
+    )
     sv.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
     sv.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     b = sub.add_parser("bench", help="benchmark against scikit-learn and PyTorch (source checkout)")
@@ -161,70 +178,135 @@ DEFAULTS = {"activation": "relu", "patience": 10}
 def _add_train(t):
     """The train options: each flag is the Python name (``--learning-rate`` is ``learning_rate``), and each
     is also a key of the ``--config`` TOML file."""
-    t.add_argument("--config", help="a TOML file of these options (keys as in Python: learning_rate = 0.01); "
-                   "flags given as well override it")
-    t.add_argument("--data", default=DEFAULT_DATASET,
-                   help=f"a .csv/.tsv/.npy/.npz file or a built-in dataset name (default {DEFAULT_DATASET})")
+    t.add_argument(
+        "--config",
+        help="a TOML file of these options (keys as in Python: learning_rate = 0.01); flags given as well override it",
+    )
+    t.add_argument(
+        "--data",
+        default=DEFAULT_DATASET,
+        help=f"a .csv/.tsv/.npy/.npz file or a built-in dataset name (default {DEFAULT_DATASET})",
+    )
     t.add_argument("--target", help="target column, a name or an index (0 first, -1 last); default the last")
-    t.add_argument("--task", choices=("classification", "regression"),
-                   help="how to read the target (default: classification for strings or integers with at "
-                   "most 20 values, else regression)")
+    t.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="how to read the target (default: classification for strings or integers with at "
+        "most 20 values, else regression)",
+    )
     t.add_argument("--hidden", type=_int_list, default=[8], help="hidden layer sizes, e.g. 64,32 (default 8)")
-    t.add_argument("--activation", type=_name_list, default=DEFAULTS["activation"],
-                   help="hidden activation, or one per hidden layer: relu,tanh (default relu)")
-    t.add_argument("--loss", help="binary_cross_entropy, categorical_cross_entropy or mse (default: from "
-                   "the task; the output activation follows from it)")
+    t.add_argument(
+        "--activation",
+        type=_name_list,
+        default=DEFAULTS["activation"],
+        help="hidden activation, or one per hidden layer: relu,tanh (default relu)",
+    )
+    t.add_argument(
+        "--loss",
+        help="binary_cross_entropy, categorical_cross_entropy or mse (default: from "
+        "the task; the output activation follows from it)",
+    )
     t.add_argument("--initializer", help="random, he, xavier, glorot_uniform (default he for relu, else xavier)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="(default float64)")
-    t.add_argument("--optimizer", type=_spec, default="adam",
-                   help='gd, momentum, nesterov, rmsprop, adam, adamw, or JSON {"name": "adam", "beta1": 0.8} '
-                   "(default adam)")
+    t.add_argument(
+        "--optimizer",
+        type=_spec,
+        default="adam",
+        help='gd, momentum, nesterov, rmsprop, adam, adamw, or JSON {"name": "adam", "beta1": 0.8} (default adam)',
+    )
     t.add_argument("--learning-rate", type=_positive_float, default=0.01, help="α (default 0.01)")
-    t.add_argument("--schedule", type=_spec, help="constant, inverse_time, exponential, step, cosine, "
-                   'invscaling, reduce_on_plateau, adaptive, or JSON {"name": "step", "step_size": 30}')
+    t.add_argument(
+        "--schedule",
+        type=_spec,
+        help="constant, inverse_time, exponential, step, cosine, "
+        'invscaling, reduce_on_plateau, adaptive, or JSON {"name": "step", "step_size": 30}',
+    )
     t.add_argument("--epochs", type=_positive_int, default=300, help="passes over the data (default 300)")
-    t.add_argument("--batch-size", type=_batch_size, default=32,
-                   help="mini-batch size, or full for the seed's batch gradient descent (default 32)")
-    t.add_argument("--keep-prob", type=_float_list, default=1.0,
-                   help="dropout keep probability, one value or one per hidden layer: 0.8,0.9 (default 1)")
+    t.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=32,
+        help="mini-batch size, or full for the seed's batch gradient descent (default 32)",
+    )
+    t.add_argument(
+        "--keep-prob",
+        type=_float_list,
+        default=1.0,
+        help="dropout keep probability, one value or one per hidden layer: 0.8,0.9 (default 1)",
+    )
     t.add_argument("--l2", type=float, default=0.0, help="L2 regularization λ (default 0)")
     t.add_argument("--clip-norm", type=_positive_float, help="clip the gradient's global norm to this value")
-    t.add_argument("--class-weight", type=_class_weight,
-                   help='balanced, or JSON {"label": weight, ...} by class label (default: equal weights)')
-    t.add_argument("--validation-fraction", type=float, default=0.2,
-                   help="held-out share; 0 holds out nothing (default 0.2)")
-    t.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=False,
-                   help="stop when the monitored value stops improving and restore the best epoch")
-    t.add_argument("--monitor", choices=("val_loss", "val_accuracy", "loss", "accuracy"),
-                   help="what early stopping watches (default val_loss, or loss with --validation-fraction 0)")
-    t.add_argument("--patience", type=_positive_int, default=DEFAULTS["patience"],
-                   help=f"epochs without improvement before stopping (default {DEFAULTS['patience']})")
+    t.add_argument(
+        "--class-weight",
+        type=_class_weight,
+        help='balanced, or JSON {"label": weight, ...} by class label (default: equal weights)',
+    )
+    t.add_argument(
+        "--validation-fraction", type=float, default=0.2, help="held-out share; 0 holds out nothing (default 0.2)"
+    )
+    t.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="stop when the monitored value stops improving and restore the best epoch",
+    )
+    t.add_argument(
+        "--monitor",
+        choices=("val_loss", "val_accuracy", "loss", "accuracy"),
+        help="what early stopping watches (default val_loss, or loss with --validation-fraction 0)",
+    )
+    t.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=DEFAULTS["patience"],
+        help=f"epochs without improvement before stopping (default {DEFAULTS['patience']})",
+    )
     t.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts (default 0)")
     t.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
-    t.add_argument("--engine", default="auto",
-                   help="numba, numpy or reference (default auto: numba when installed, else numpy)")
+    t.add_argument(
+        "--engine", default="auto", help="numba, numpy or reference (default auto: numba when installed, else numpy)"
+    )
     t.add_argument("--out", default="runs/model.safetensors", help="model file (default runs/model.safetensors)")
     t.add_argument("--plots", default="runs/plots", help="directory for PNG plots (default runs/plots)")
     t.add_argument("--no-plots", action="store_true", help="skip the plots")
-    t.add_argument("--print-every", type=int, default=50,
-                   help="print the cost every N epochs, as the course does (default 50; 0 shows a progress bar)")
-    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
-                   help="also save the model with its training state to --out every N epochs (atomically)")
-    t.add_argument("--resume", action="store_true",
-                   help="continue from the checkpoint in --out (bit for bit as if never stopped); "
-                        "without one, start afresh")
-    t.add_argument("--distributed", action="store_true",
-                   help="under mpiexec: each rank reads its block of rows and trains data-parallel (MPI)")
+    t.add_argument(
+        "--print-every",
+        type=int,
+        default=50,
+        help="print the cost every N epochs, as the course does (default 50; 0 shows a progress bar)",
+    )
+    t.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        metavar="N",
+        help="also save the model with its training state to --out every N epochs (atomically)",
+    )
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --out (bit for bit as if never stopped); without one, start afresh",
+    )
+    t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="under mpiexec: each rank reads its block of rows and trains data-parallel (MPI)",
+    )
 
 
-_NOT_CONFIG = ("command", "debug", "config", "resume", "distributed")       # train's args that are not part of a run's configuration
+_NOT_CONFIG = (
+    "command",
+    "debug",
+    "config",
+    "resume",
+    "distributed",
+)  # train's args that are not part of a run's configuration
 
 
 def _config_argv(path, parser):
     """The flags a ``--config`` TOML file stands for (its keys are train's option names)."""
     try:
         import tomllib
-    except ImportError:                             # Python 3.10
+    except ImportError:  # Python 3.10
         tomllib = _require("tomli", "cli", "to read --config files")
     try:
         with open(path, "rb") as handle:
@@ -243,8 +325,15 @@ def _config_argv(path, parser):
         if isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction)):
             if not isinstance(value, bool):
                 raise UsageError(f"--config {path}: {key} must be true or false, got {value!r}")
-            argv += [flag] if value else ([f"--no-{flag[2:]}"] if flag.startswith("--") and
-                                          isinstance(action, argparse.BooleanOptionalAction) else [])
+            argv += (
+                [flag]
+                if value
+                else (
+                    [f"--no-{flag[2:]}"]
+                    if flag.startswith("--") and isinstance(action, argparse.BooleanOptionalAction)
+                    else []
+                )
+            )
         elif isinstance(value, list):
             argv += [flag, ",".join(str(v) for v in value)]
         elif isinstance(value, dict):
@@ -259,7 +348,7 @@ def _require(module, extra, purpose):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"{purpose} needs {module.split('.')[0]}: pip install \"vecprop[{extra}]\"") from None
+        raise ImportError(f'{purpose} needs {module.split(".")[0]}: pip install "vecprop[{extra}]"') from None
 
 
 def _port(text):
@@ -315,10 +404,11 @@ def _target_name(data, text):
 def _load(data, target=None, task=None):
     """A Dataset from a file path or a built-in name."""
     from . import datasets
+
     if _is_file(data):
         try:
             return datasets.load_data_file(data, target=_target_column(data, target), task=task)
-        except datasets.DataFileError as exc:            # name the flag, not the Python argument
+        except datasets.DataFileError as exc:  # name the flag, not the Python argument
             raise datasets.DataFileError(re.sub(r"task='(\w+)'", r"--task \1", str(exc))) from None
     if data in _BUILTIN_NEEDS:
         _require(*_BUILTIN_NEEDS[data], f"the built-in dataset {data!r}")
@@ -332,8 +422,13 @@ def _labels(ds):
 
 def _labels_for(model, ds):
     """The Dataset's targets for a model: by label, or by class index for a bare network's generic classes."""
-    if model.task == "classification" and model.standardizer is None and ds.task == "classification" \
-            and not set(map(str, ds.target_names)) & set(model.classes) and ds.n_classes == len(model.classes):
+    if (
+        model.task == "classification"
+        and model.standardizer is None
+        and ds.task == "classification"
+        and not set(map(str, ds.target_names)) & set(model.classes)
+        and ds.n_classes == len(model.classes)
+    ):
         return np.asarray(model.classes)[ds.y]
     return _labels(ds)
 
@@ -341,13 +436,17 @@ def _labels_for(model, ds):
 def _rows(model, ds, data):
     """The Dataset's feature rows (m, n_features) in the model's feature order (matched by name)."""
     names = list(ds.feature_names)
-    if model.standardizer is None and len(names) == len(model.feature_names) and \
-            not set(names) & set(model.feature_names):
-        return ds.X.T                                  # a bare network's inputs go by position
+    if (
+        model.standardizer is None
+        and len(names) == len(model.feature_names)
+        and not set(names) & set(model.feature_names)
+    ):
+        return ds.X.T  # a bare network's inputs go by position
     missing = [f for f in model.feature_names if f not in names]
     if missing:
-        raise UsageError(f"{data}: missing feature column(s) {', '.join(missing)}; the model needs: "
-                         f"{', '.join(model.feature_names)}")
+        raise UsageError(
+            f"{data}: missing feature column(s) {', '.join(missing)}; the model needs: {', '.join(model.feature_names)}"
+        )
     return ds.X[[names.index(f) for f in model.feature_names]].T
 
 
@@ -355,19 +454,25 @@ def _load_predictor(path):
     """The Predictor in a model file; a bare Network file gets a plain one (features x1..xn, no scaling)."""
     from .io import load
     from .predictor import Predictor
+
     _require("safetensors", "io", "reading model files")
     model = load(path)
     if isinstance(model, Predictor):
         return model
     net = getattr(model, "network_", model)
     if getattr(net, "layer_dims", None) is None:
-        raise UsageError(f"{path}: holds a {type(model).__name__}; evaluate and predict take `vecprop train` "
-                         "or Network model files")
+        raise UsageError(
+            f"{path}: holds a {type(model).__name__}; evaluate and predict take `vecprop train` or Network model files"
+        )
     if net.loss.name == "mse":
         return Predictor(net, feature_names=[f"x{j + 1}" for j in range(net.layer_dims[0])], task="regression")
     n = 2 if net.layer_dims[-1] == 1 else net.layer_dims[-1]
-    return Predictor(net, feature_names=[f"x{j + 1}" for j in range(net.layer_dims[0])], task="classification",
-                     classes=[str(k) for k in range(n)])
+    return Predictor(
+        net,
+        feature_names=[f"x{j + 1}" for j in range(net.layer_dims[0])],
+        task="classification",
+        classes=[str(k) for k in range(n)],
+    )
 
 
 # ------------------------------------------------------------------------------ train
@@ -378,16 +483,24 @@ def _check_train_options(args):
     from .optimizers import get_optimizer
     from .propagation import keep_probs
     from .schedules import get_schedule
+
     if not 0 <= args.validation_fraction < 1:
         raise UsageError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
     if args.monitor and args.monitor.startswith("val_") and args.validation_fraction == 0:
-        raise UsageError(f"--monitor {args.monitor} needs a validation set; give --validation-fraction > 0 "
-                         "or --monitor loss")
-    if (args.loss == "mse" and args.task == "classification") or \
-            (args.loss in CLASSIFIER_LOSSES and args.task == "regression"):
+        raise UsageError(
+            f"--monitor {args.monitor} needs a validation set; give --validation-fraction > 0 or --monitor loss"
+        )
+    if (args.loss == "mse" and args.task == "classification") or (
+        args.loss in CLASSIFIER_LOSSES and args.task == "regression"
+    ):
         raise UsageError(f"--loss {args.loss} does not fit --task {args.task}")
-    Network([1, *args.hidden, 1], args.activation, args.loss or "binary_cross_entropy",
-            initializer=args.initializer, dtype=args.dtype)                # activations, loss, initializer
+    Network(
+        [1, *args.hidden, 1],
+        args.activation,
+        args.loss or "binary_cross_entropy",
+        initializer=args.initializer,
+        dtype=args.dtype,
+    )  # activations, loss, initializer
     get_optimizer(args.optimizer)
     get_schedule(args.schedule)
     get_engine(args.engine)
@@ -403,42 +516,69 @@ CLASSIFIER_LOSSES = ("binary_cross_entropy", "categorical_cross_entropy")
 def _network_for(args, ds):
     """The Network for a Dataset: output size and loss from the task and the number of classes."""
     from . import Network
+
     if ds.task == "classification":
         loss = args.loss or ("binary_cross_entropy" if ds.n_classes == 2 else "categorical_cross_entropy")
         if loss not in CLASSIFIER_LOSSES:
-            raise UsageError(f"--loss {loss} is for regression but the target {ds.name!r} was read as class "
-                             "labels; pass --task regression")
+            raise UsageError(
+                f"--loss {loss} is for regression but the target {ds.name!r} was read as class "
+                "labels; pass --task regression"
+            )
         n_L = 1 if loss == "binary_cross_entropy" and ds.n_classes == 2 else ds.n_classes
         if loss == "binary_cross_entropy" and n_L > 2 and ds.n_classes > 2:
-            raise UsageError(f"--loss binary_cross_entropy is for two classes; this target has {ds.n_classes}: "
-                             "use categorical_cross_entropy")
+            raise UsageError(
+                f"--loss binary_cross_entropy is for two classes; this target has {ds.n_classes}: "
+                "use categorical_cross_entropy"
+            )
     else:
         loss = args.loss or "mse"
         if loss in CLASSIFIER_LOSSES:
-            raise UsageError(f"--loss {loss} is for class labels but the target was read as numbers; pass "
-                             "--task classification")
+            raise UsageError(
+                f"--loss {loss} is for class labels but the target was read as numbers; pass --task classification"
+            )
         n_L = 1 if np.ndim(ds.y) == 1 else ds.y.shape[0]
-    return Network([ds.n_features, *args.hidden, n_L], args.activation, loss, initializer=args.initializer,
-                   seed=args.seed, dtype=args.dtype)
+    return Network(
+        [ds.n_features, *args.hidden, n_L],
+        args.activation,
+        loss,
+        initializer=args.initializer,
+        seed=args.seed,
+        dtype=args.dtype,
+    )
 
 
 def _fit_options(args, ds):
     """Network.fit's keyword arguments for this run."""
     class_weight = args.class_weight
-    if isinstance(class_weight, dict):               # by label -> by class index
+    if isinstance(class_weight, dict):  # by label -> by class index
         names = [str(n) for n in ds.target_names]
         unknown = [k for k in class_weight if str(k) not in names]
         if ds.task != "classification" or unknown:
-            raise UsageError(f"--class-weight: {unknown or 'labels'} are not class labels of this target "
-                             f"({', '.join(names)})")
+            raise UsageError(
+                f"--class-weight: {unknown or 'labels'} are not class labels of this target ({', '.join(names)})"
+            )
         class_weight = {names.index(str(k)): float(v) for k, v in class_weight.items()}
     monitor = args.monitor or ("val_loss" if args.validation_fraction > 0 else "loss")
-    return dict(epochs=args.epochs, learning_rate=args.learning_rate, optimizer=args.optimizer,
-                batch_size=None if args.batch_size == "full" else args.batch_size, schedule=args.schedule,
-                keep_prob=args.keep_prob, l2=args.l2, clip_norm=args.clip_norm, class_weight=class_weight,
-                validation_fraction=args.validation_fraction, early_stopping=args.early_stopping,
-                monitor=monitor, patience=args.patience, min_delta=args.min_delta, validation_seed=args.seed,
-                print_every=args.print_every or None, verbose=0 if args.print_every else 1, engine=args.engine)
+    return dict(
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        batch_size=None if args.batch_size == "full" else args.batch_size,
+        schedule=args.schedule,
+        keep_prob=args.keep_prob,
+        l2=args.l2,
+        clip_norm=args.clip_norm,
+        class_weight=class_weight,
+        validation_fraction=args.validation_fraction,
+        early_stopping=args.early_stopping,
+        monitor=monitor,
+        patience=args.patience,
+        min_delta=args.min_delta,
+        validation_seed=args.seed,
+        print_every=args.print_every or None,
+        verbose=0 if args.print_every else 1,
+        engine=args.engine,
+    )
 
 
 def _run_config(args, ds, net, target):
@@ -452,31 +592,43 @@ def _run_config(args, ds, net, target):
 
 def _cmd_train(args):
     from .predictor import Predictor
+
     _check_train_options(args)
-    if args.distributed:                        # data-parallel over MPI: docs/distributed.md
+    if args.distributed:  # data-parallel over MPI: docs/distributed.md
         from .cli_mpi import train_distributed
+
         return train_distributed(args, _is_file, _network_for, _fit_options)
     ds = _load(args.data, args.target, args.task)
     target = _target_name(args.data, args.target) if _is_file(args.data) else None
     from .datasets import Standardizer
+
     net = _network_for(args, ds)
-    model = Predictor(net, feature_names=ds.feature_names, task=ds.task, standardizer=Standardizer.fit(ds.X),
-                      classes=ds.target_names if ds.task == "classification" else None, target=target,
-                      run_config=_run_config(args, ds, net, target))
+    model = Predictor(
+        net,
+        feature_names=ds.feature_names,
+        task=ds.task,
+        standardizer=Standardizer.fit(ds.X),
+        classes=ds.target_names if ds.task == "classification" else None,
+        target=target,
+        run_config=_run_config(args, ds, net, target),
+    )
     net.metadata["dataset"] = ds.name
     rows, labels = ds.X.T, _labels(ds)
     X, Y = model.network_input(rows), model.network_target(labels)
     options = _fit_options(args, ds)
     net, done = _resumed(args, net) if args.resume else (net, 0)
     model.network = net
-    print(f"Training {net} on {ds.name}: {ds.m} examples, {ds.n_features} features"
-          + (f", {ds.n_classes} classes" if ds.task == "classification" else "")
-          + (f"; resuming after epoch {done}" if done else ""))
+    print(
+        f"Training {net} on {ds.name}: {ds.m} examples, {ds.n_features} features"
+        + (f", {ds.n_classes} classes" if ds.task == "classification" else "")
+        + (f"; resuming after epoch {done}" if done else "")
+    )
     if done >= args.epochs:
         print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
         return 0
     if args.checkpoint_every:
         from .callbacks import Checkpoint
+
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         options["callbacks"] = [Checkpoint(args.out, every=args.checkpoint_every)]
     options["epochs"] = args.epochs - done
@@ -495,13 +647,16 @@ def _cmd_train(args):
 def _resumed(args, net):
     """(network, epochs done) from the checkpoint at --out, which must match the requested network."""
     from .io import load_network
+
     if not os.path.exists(args.out):
         print(f"no checkpoint at {args.out}; starting afresh")
         return net, 0
     saved = load_network(args.out)
     if saved.get_config() != net.get_config():
-        raise UsageError(f"--resume: {args.out} holds a different network than the options ask for "
-                         f"({saved.layer_dims}); use the same --hidden, --activation and --seed, or another --out")
+        raise UsageError(
+            f"--resume: {args.out} holds a different network than the options ask for "
+            f"({saved.layer_dims}); use the same --hidden, --activation and --seed, or another --out"
+        )
     if saved.metadata.get("standardizer") != net.metadata.get("standardizer"):
         raise UsageError(f"--resume: {args.out} was trained on other data than --data {args.data}")
     saved.metadata = net.metadata
@@ -512,9 +667,11 @@ def _resumed(args, net):
 def _train_report(history, model, ds):
     last = {k: v[-1] for k, v in history.metrics.items()}
     loss = model.network.loss.name
-    lines = [f"Stopped after {len(history.loss)} epochs ({history.stop_reason})"
-             + (f"; restored the best epoch, {history.best_epoch}" if history.best_epoch is not None else ""),
-             f"  train loss      {history.loss[-1]:.4f}  ({loss})"]
+    lines = [
+        f"Stopped after {len(history.loss)} epochs ({history.stop_reason})"
+        + (f"; restored the best epoch, {history.best_epoch}" if history.best_epoch is not None else ""),
+        f"  train loss      {history.loss[-1]:.4f}  ({loss})",
+    ]
     if "accuracy" in last:
         lines.append(f"  train accuracy  {last['accuracy']:.4f}")
     if history.val_loss:
@@ -532,15 +689,17 @@ def _train_report(history, model, ds):
 
 def _train_plots(directory, model, history, ds):
     from . import plots
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     plots.plot_costs(history, directory / "costs.png")
     if ds.task == "classification":
-        cm = _confusion(ds.y, model.predict_proba(ds.X.T).argmax(axis=1), ds.n_classes)   # classes: ds's order
+        cm = _confusion(ds.y, model.predict_proba(ds.X.T).argmax(axis=1), ds.n_classes)  # classes: ds's order
         plots.plot_confusion_matrix(cm, ds.target_names, directory / "confusion_matrix.png")
         if ds.n_features == 2:
-            plots.plot_decision_boundary(lambda P: model.predict_proba(P.T).argmax(axis=1), ds.X, ds.y,
-                                         directory / "decision_boundary.png")
+            plots.plot_decision_boundary(
+                lambda P: model.predict_proba(P.T).argmax(axis=1), ds.X, ds.y, directory / "decision_boundary.png"
+            )
     return directory
 
 
@@ -562,8 +721,10 @@ def _cmd_evaluate(args):
         pred = model.predict(rows).reshape(Y.T.shape)
         mse = float(((pred - Y.T) ** 2).mean())
         r2 = 1 - ((pred - Y.T) ** 2).sum() / ((Y.T - Y.T.mean(axis=0)) ** 2).sum()
-        print(f"examples   {ds.m}\nloss       {J:.6f}  ({model.network.loss.name}: ½(y − a)² per example, "
-              f"averaged)\nMSE        {mse:.6f}  (mean of (y − a)²)\nRMSE       {mse ** 0.5:.6f}\nR²         {r2:.4f}")
+        print(
+            f"examples   {ds.m}\nloss       {J:.6f}  ({model.network.loss.name}: ½(y − a)² per example, "
+            f"averaged)\nMSE        {mse:.6f}  (mean of (y − a)²)\nRMSE       {mse**0.5:.6f}\nR²         {r2:.4f}"
+        )
         return 0
     names = model.classes
     y = model.class_indices(labels)
@@ -586,11 +747,12 @@ def _cmd_evaluate(args):
 
 def _cmd_predict(args):
     from .datasets import load_features
+
     model = _load_predictor(args.model)
-    if _is_file(args.data):                        # new examples need no target column
+    if _is_file(args.data):  # new examples need no target column
         names, header = model.feature_names, _csv_header(args.data)
         if model.standardizer is None and header and not set(names) & set(header):
-            names = header[:len(names)]                # a bare network's inputs go by position
+            names = header[: len(names)]  # a bare network's inputs go by position
         rows = load_features(args.data, names).T
     else:
         rows = _rows(model, _load(args.data), args.data)
@@ -606,6 +768,7 @@ def _cmd_predict(args):
     text = "\n".join(",".join(r) for r in [header, *table]) + "\n"
     if args.out:
         from .io import atomic_write
+
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.out, text.encode())
         print(f"Wrote {len(table)} predictions to {args.out}")
@@ -616,8 +779,10 @@ def _cmd_predict(args):
 
 def _cmd_gradcheck(args):
     from . import Network, gradient_check, one_hot
+
     if args.model:
         from .io import load_network
+
         _require("safetensors", "io", "reading model files")
         net = load_network(args.model)
     else:
@@ -639,11 +804,13 @@ def _cmd_gradcheck(args):
 
 def _cmd_summary(args):
     from . import Network
+
     if args.model:
         from .io import load
+
         _require("safetensors", "io", "reading model files")
         model = load(args.model)
-        model = getattr(model, "network_", model)       # an estimator's network
+        model = getattr(model, "network_", model)  # an estimator's network
         print(model.summary(m=args.m))
         return 0
     if not args.layers:
@@ -657,16 +824,20 @@ def _cmd_summary(args):
 def _cmd_export(args):
     from .io import load
     from .onnx_export import to_onnx
+
     proto = to_onnx(load(args.model), args.out, dtype=args.dtype)
     n_0 = proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value
     outputs = ", ".join(v.name for v in proto.graph.output)
-    print(f"Wrote {args.out}: ONNX opset {proto.opset_import[0].version}, input X of shape (N, {n_0}) "
-          f"(examples in rows), outputs {outputs}")
+    print(
+        f"Wrote {args.out}: ONNX opset {proto.opset_import[0].version}, input X of shape (N, {n_0}) "
+        f"(examples in rows), outputs {outputs}"
+    )
     return 0
 
 
 def _cmd_datasets(args):
     from .datasets import list_datasets
+
     rows = list_datasets()
     width = max(len(name) for name, _ in rows)
     for name, description in rows:
@@ -679,6 +850,7 @@ def _cmd_bench(args):
     if not script.exists():
         raise UsageError("vecprop bench runs from a source checkout (bench/run.py was not found)")
     import runpy
+
     sys.argv = [str(script), *args.args]
     runpy.run_path(str(script), run_name="__main__")
     return 0
@@ -686,13 +858,21 @@ def _cmd_bench(args):
 
 def _cmd_serve(args):
     from .playground import serve
+
     return serve(args.port, open_browser=not args.no_browser)
 
 
-_COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
-             "gradcheck": _cmd_gradcheck, "summary": _cmd_summary, "export": _cmd_export,
-             "datasets": _cmd_datasets, "bench": _cmd_bench,
-             "serve": _cmd_serve}
+_COMMANDS = {
+    "train": _cmd_train,
+    "evaluate": _cmd_evaluate,
+    "predict": _cmd_predict,
+    "gradcheck": _cmd_gradcheck,
+    "summary": _cmd_summary,
+    "export": _cmd_export,
+    "datasets": _cmd_datasets,
+    "bench": _cmd_bench,
+    "serve": _cmd_serve,
+}
 
 
 def _parse(argv):
@@ -705,32 +885,31 @@ def _parse(argv):
     if args.command == "train" and args.config:
         train = parser._subparsers._group_actions[0].choices["train"]
         at = argv.index("train")
-        args = parser.parse_args([*argv[:at + 1], *_config_argv(args.config, train), *argv[at + 1:]])
+        args = parser.parse_args([*argv[: at + 1], *_config_argv(args.config, train), *argv[at + 1 :]])
     return args
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 gradient check failed, 2 user error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv                           # anywhere, before or after the command
+    debug = "--debug" in argv  # anywhere, before or after the command
     argv = [a for a in argv if a != "--debug"]
     try:
         args = _parse(argv)
         return _COMMANDS[args.command](args)
-    except BrokenPipeError:                             # e.g. `vecprop predict ... | head`
+    except BrokenPipeError:  # e.g. `vecprop predict ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, OSError, ImportError) as exc:   # DataFileError, ModelFileError, DivergenceError too
+    except (ValueError, OSError, ImportError) as exc:  # DataFileError, ModelFileError, DivergenceError too
         if debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vecprop: error: {message}", file=sys.stderr)
         return 2
-    except MemoryError:                                 # an allocation the memory guard did not foresee
+    except MemoryError:  # an allocation the memory guard did not foresee
         if debug:
             raise
-        print("vecprop: error: out of memory; use smaller layers, a smaller --batch-size or less data",
-              file=sys.stderr)
+        print("vecprop: error: out of memory; use smaller layers, a smaller --batch-size or less data", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vecprop: interrupted", file=sys.stderr)

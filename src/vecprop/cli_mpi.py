@@ -8,6 +8,7 @@ Failures: an error every rank sees at once (a bad row on some rank, mismatched o
 once, by rank 0, naming the rank, and every rank exits 2. Any other failure on one rank aborts the
 whole job (``MPI_Abort``) with a message naming that rank — never a hang.
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,16 +31,15 @@ def train_distributed(args, is_file, network_for, fit_options) -> int:
     reducer = get_reducer("mpi")
     try:
         return _train(args, reducer, is_file, network_for, fit_options)
-    except RankError as exc:                     # raised on every rank at once: say it once
+    except RankError as exc:  # raised on every rank at once: say it once
         if getattr(args, "debug", False):
             raise
         if reducer.is_root:
             print(f"vecprop: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    except BaseException as exc:                 # one rank only: the others must not wait for it
+    except BaseException as exc:  # one rank only: the others must not wait for it
         if reducer.size > 1:
-            abort(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                  comm=reducer.comm, code=2)
+            abort(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", comm=reducer.comm, code=2)
         raise
 
 
@@ -47,6 +47,7 @@ def _load(args, reducer, is_file):
     """This rank's Dataset: its block of a data file, or of a built-in dataset."""
     from .datasets import load_dataset
     from .shards import load_block
+
     if is_file(args.data):
         return load_block(args.data, reducer, target=args.target)
     ds = reducer.agree(load_dataset, args.data)
@@ -57,9 +58,14 @@ def _load(args, reducer, is_file):
 def _train(args, reducer, is_file, network_for, fit_options):
     from .predictor import Predictor, targets
     from .shards import global_standardizer
+
     if args.resume or args.checkpoint_every:
-        reducer.raise_any(ValueError("--distributed does not take --resume or --checkpoint-every yet; a "
-                                     "checkpoint from Python (callbacks=[Checkpoint(...)], rank 0) resumes"))
+        reducer.raise_any(
+            ValueError(
+                "--distributed does not take --resume or --checkpoint-every yet; a "
+                "checkpoint from Python (callbacks=[Checkpoint(...)], rank 0) resumes"
+            )
+        )
     ds = _load(args, reducer, is_file)
     stats = reducer.agree(global_standardizer, ds.X, reducer)
     X = stats.transform(ds.X)
@@ -67,15 +73,23 @@ def _train(args, reducer, is_file, network_for, fit_options):
     Y = targets(ds.y, ds.n_classes, ds.task)
     net = network_for(args, ds)
     target = args.target if is_file(args.data) else None
-    model = Predictor(net, feature_names=ds.feature_names, task=ds.task, standardizer=stats, target=target,
-                      classes=ds.target_names if classify else None,
-                      run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config")})
+    model = Predictor(
+        net,
+        feature_names=ds.feature_names,
+        task=ds.task,
+        standardizer=stats,
+        target=target,
+        classes=ds.target_names if classify else None,
+        run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config")},
+    )
     net.metadata["dataset"] = ds.name
     m_global = int(reducer.sum(np.array([ds.m]))[0])
     if reducer.is_root:
         ranks = f"{reducer.size} rank" + ("s" if reducer.size > 1 else "")
-        print(f"Training {net} on {ds.name}: {m_global} examples over {ranks}, {ds.n_features} features"
-              + (f", {ds.n_classes} classes" if classify else ""))
+        print(
+            f"Training {net} on {ds.name}: {m_global} examples over {ranks}, {ds.n_features} features"
+            + (f", {ds.n_classes} classes" if classify else "")
+        )
     history = net.fit(X, Y, **fit_options(args, ds), comm=reducer)
     if not reducer.is_root:
         return 0
@@ -83,9 +97,11 @@ def _train(args, reducer, is_file, network_for, fit_options):
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     last = {k: v[-1] for k, v in history.metrics.items()}
-    lines = [f"Stopped after {len(history.loss)} epochs ({history.stop_reason})"
-             + (f"; restored the best epoch, {history.best_epoch}" if history.best_epoch is not None else ""),
-             f"  train loss      {history.loss[-1]:.4f}  (all ranks)"]
+    lines = [
+        f"Stopped after {len(history.loss)} epochs ({history.stop_reason})"
+        + (f"; restored the best epoch, {history.best_epoch}" if history.best_epoch is not None else ""),
+        f"  train loss      {history.loss[-1]:.4f}  (all ranks)",
+    ]
     if "accuracy" in last:
         lines.append(f"  train accuracy  {last['accuracy']:.4f}")
     if history.val_loss:
@@ -95,6 +111,7 @@ def _train(args, reducer, is_file, network_for, fit_options):
     lines.append(f"Model saved to {out}")
     if not args.no_plots:
         from . import plots
+
         directory = Path(args.plots)
         directory.mkdir(parents=True, exist_ok=True)
         plots.plot_costs(history, directory / "costs.png")

@@ -20,6 +20,7 @@ How they map onto Network::
 Randomness comes from a ``numpy.random.Generator`` seeded by each function's ``seed`` argument,
 never from the global ``np.random``, so initial values differ from the notebooks' but are reproducible.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,14 +34,32 @@ from .schedules import InverseTime
 from .training import mini_batches
 
 __all__ = [
-    "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
-    "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward", "L_model_backward",
-    "update_parameters", "two_layer_model", "L_layer_model", "predict",
+    "initialize_parameters",
+    "initialize_parameters_deep",
+    "linear_forward",
+    "linear_activation_forward",
+    "L_model_forward",
+    "compute_cost",
+    "linear_backward",
+    "linear_activation_backward",
+    "L_model_backward",
+    "update_parameters",
+    "two_layer_model",
+    "L_layer_model",
+    "predict",
     # course 2: optimization, regularization, dropout
-    "random_mini_batches", "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum",
-    "initialize_adam", "update_parameters_with_adam", "compute_cost_with_regularization",
-    "backward_propagation_with_regularization", "forward_propagation_with_dropout",
-    "backward_propagation_with_dropout", "update_lr", "schedule_lr_decay",
+    "random_mini_batches",
+    "update_parameters_with_gd",
+    "initialize_velocity",
+    "update_parameters_with_momentum",
+    "initialize_adam",
+    "update_parameters_with_adam",
+    "compute_cost_with_regularization",
+    "backward_propagation_with_regularization",
+    "forward_propagation_with_dropout",
+    "backward_propagation_with_dropout",
+    "update_lr",
+    "schedule_lr_decay",
 ]
 
 
@@ -102,7 +121,7 @@ def L_model_backward(AL, Y, caches) -> dict:
     """Backpropagation for L_model_forward's network: grads ``"dA{l-1}"``, ``"dW{l}"``, ``"db{l}"``."""
     L = len(caches)
     Y = np.asarray(Y).reshape(AL.shape)
-    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))       # ∂L/∂A[L] of the cross-entropy
+    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))  # ∂L/∂A[L] of the cross-entropy
     grads = {}
     dA = dAL
     for l in range(L, 0, -1):
@@ -207,16 +226,16 @@ def initialize_adam(parameters):
     return initialize_velocity(parameters), initialize_velocity(parameters)
 
 
-def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9, beta2=0.999,
-                                epsilon=1e-8):
+def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8):
     """Adam's step number ``t`` (counting from 1): returns ``(parameters, v, s, v_corrected, s_corrected)``."""
     moments = {**{"v" + k: val for k, val in v.items()}, **{"s" + k: val for k, val in s.items()}}
-    parameters, state = _step(Adam(beta1=beta1, beta2=beta2, epsilon=epsilon), parameters, grads, moments,
-                              learning_rate, t=t - 1)
+    parameters, state = _step(
+        Adam(beta1=beta1, beta2=beta2, epsilon=epsilon), parameters, grads, moments, learning_rate, t=t - 1
+    )
     v = {k: state["v" + k] for k in v}
     s = {k: state["s" + k] for k in s}
-    v_corrected = {k: val / (1 - beta1 ** t) for k, val in v.items()}
-    s_corrected = {k: val / (1 - beta2 ** t) for k, val in s.items()}
+    v_corrected = {k: val / (1 - beta1**t) for k, val in v.items()}
+    s_corrected = {k: val / (1 - beta2**t) for k, val in s.items()}
     return parameters, v, s, v_corrected, s_corrected
 
 
@@ -262,8 +281,7 @@ def forward_propagation_with_dropout(X, parameters, keep_prob=0.5, seed=1):
     """
     L = len(parameters) // 2
     keep = propagation.keep_probs(keep_prob, L)
-    AL, caches = propagation.forward(X, parameters, _relu_sigmoid(L), keep_prob=keep,
-                                     rng=np.random.default_rng(seed))
+    AL, caches = propagation.forward(X, parameters, _relu_sigmoid(L), keep_prob=keep, rng=np.random.default_rng(seed))
     return AL, [((c.A_prev, parameters[f"W{l}"], parameters[f"b{l}"]), c.Z, c.D) for l, c in caches.items()]
 
 
@@ -273,8 +291,15 @@ def backward_propagation_with_dropout(X, Y, caches, keep_prob) -> dict:
     L = len(caches)
     AL = layer_caches[L].A
     Y = np.asarray(Y).reshape(AL.shape)
-    return propagation.backward(AL, Y, layer_caches, parameters, activations, BinaryCrossEntropy(),
-                                keep_prob=propagation.keep_probs(keep_prob, L))
+    return propagation.backward(
+        AL,
+        Y,
+        layer_caches,
+        parameters,
+        activations,
+        BinaryCrossEntropy(),
+        keep_prob=propagation.keep_probs(keep_prob, L),
+    )
 
 
 def update_lr(learning_rate0, epoch_num, decay_rate) -> float:

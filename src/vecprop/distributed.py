@@ -17,6 +17,7 @@ This module imports NumPy only; mpi4py is imported when a communicator is asked 
 * the fault machinery — an exception on one rank aborts every rank (``MPI_Abort``) with a message
   naming the rank, instead of leaving the others waiting forever in a collective.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -29,8 +30,19 @@ import zlib
 
 import numpy as np
 
-__all__ = ["MPIReducer", "RankError", "RankMismatchError", "get_reducer", "batch_plan", "block_range", "abort",
-           "install_abort_handler", "start_fit", "local_batches", "rank_stream"]
+__all__ = [
+    "MPIReducer",
+    "RankError",
+    "RankMismatchError",
+    "get_reducer",
+    "batch_plan",
+    "block_range",
+    "abort",
+    "install_abort_handler",
+    "start_fit",
+    "local_batches",
+    "rank_stream",
+]
 
 
 class RankError(ValueError):
@@ -47,9 +59,11 @@ def _mpi():
     try:
         from mpi4py import MPI
     except ImportError as exc:
-        raise ImportError(f"distributed training needs mpi4py ({exc}); install it with "
-                          "pip install \"vecprop[mpi]\" (mpi4py and the mpich wheel), or mpi4py "
-                          "built against your cluster's MPI (see docs/distributed.md)") from None
+        raise ImportError(
+            f"distributed training needs mpi4py ({exc}); install it with "
+            'pip install "vecprop[mpi]" (mpi4py and the mpich wheel), or mpi4py '
+            "built against your cluster's MPI (see docs/distributed.md)"
+        ) from None
     return MPI
 
 
@@ -79,8 +93,9 @@ def get_reducer(comm):
         return MPIReducer(_mpi().COMM_WORLD)
     if all(hasattr(comm, a) for a in ("Allreduce", "Get_rank", "Get_size", "Abort")):
         if getattr(comm, "Is_inter", lambda: False)():
-            raise ValueError("comm must be an intracommunicator (e.g. MPI.COMM_WORLD or comm.Split(...)), "
-                             "not an intercommunicator")
+            raise ValueError(
+                "comm must be an intracommunicator (e.g. MPI.COMM_WORLD or comm.Split(...)), not an intercommunicator"
+            )
         return MPIReducer(comm)
     raise ValueError(f"comm must be None, 'mpi' or an mpi4py communicator, got {type(comm).__name__}")
 
@@ -114,14 +129,14 @@ class MPIReducer:
     def __call__(self, buf: np.ndarray) -> None:
         """Sum the contiguous array ``buf`` over every rank, in place (``MPI_Allreduce(IN_PLACE, SUM)``)."""
         t0 = time.perf_counter()
-        self.comm.Allreduce(self._in_place, buf)       # op defaults to MPI.SUM
+        self.comm.Allreduce(self._in_place, buf)  # op defaults to MPI.SUM
         self.seconds += time.perf_counter() - t0
         self.calls += 1
         self.nbytes += buf.nbytes
 
     def sum(self, array) -> np.ndarray:
         """A new array: ``array`` (any shape, float or int) summed over every rank."""
-        a = np.array(array, order="C")                   # a copy: the caller's array is left alone
+        a = np.array(array, order="C")  # a copy: the caller's array is left alone
         if a.dtype.kind not in "fiu":
             a = a.astype(np.int64 if a.dtype.kind == "b" else np.float64)
         self.comm.Allreduce(self._in_place, a)
@@ -152,8 +167,10 @@ class MPIReducer:
         values = self.allgather(_comparable(value))
         if any(v != values[0] for v in values[1:]):
             shown = "; ".join(f"rank {r}: {v}" for r, v in enumerate(values))
-            raise RankMismatchError(f"{what} differs across the {self.size} ranks ({shown}); every rank "
-                                    "must run the same network and options (only the data shards differ)")
+            raise RankMismatchError(
+                f"{what} differs across the {self.size} ranks ({shown}); every rank "
+                "must run the same network and options (only the data shards differ)"
+            )
 
     def raise_any(self, error: BaseException | None) -> None:
         """Collective: if any rank passes an error, raise :class:`RankError` on every rank, naming the
@@ -181,7 +198,7 @@ class MPIReducer:
         """
         try:
             result, error = fn(*args, **kwargs), None
-        except Exception as exc:        # noqa: BLE001 — reported on every rank below
+        except Exception as exc:  # noqa: BLE001 — reported on every rank below
             result, error = None, exc
         self.raise_any(error)
         return result
@@ -195,7 +212,7 @@ class MPIReducer:
         _ACTIVE += 1
         try:
             yield self
-        except BaseException as exc:   # noqa: BLE001 — every failure of one rank must end the job
+        except BaseException as exc:  # noqa: BLE001 — every failure of one rank must end the job
             if self.size > 1 and not isinstance(exc, passing):
                 traceback.print_exc()
                 abort(f"{type(exc).__name__}: {exc}", comm=self.comm, code=1)
@@ -211,8 +228,8 @@ def _comparable(value):
 
 
 # ------------------------------------------------------------------------------------- faults
-_HOOKED = {}          # id(comm) -> comm, for the excepthook and atexit handler
-_ACTIVE = 0           # > 0 while a distributed fit runs on this rank
+_HOOKED = {}  # id(comm) -> comm, for the excepthook and atexit handler
+_ACTIVE = 0  # > 0 while a distributed fit runs on this rank
 
 
 def abort(message: str, *, comm=None, code: int = 1) -> None:
@@ -287,13 +304,13 @@ def batch_plan(m_local: int, m_global: int, batch_size: int | None) -> list[slic
     if batch_size is None or batch_size >= m_global:
         return [slice(0, m_local)]
     steps = -(-m_global // batch_size)
-    k = np.arange(1, steps, dtype=object)                      # exact integers, any size
+    k = np.arange(1, steps, dtype=object)  # exact integers, any size
     cut = [0, *(m_local * k * batch_size // m_global), m_local]
     return [slice(int(a), int(b)) for a, b in zip(cut[:-1], cut[1:])]
 
 
 # ------------------------------------------------------------------------------------- the trainer's hooks
-_PER_RANK_OPTIONS = ("verbose", "print_every")     # only the root prints: these may differ
+_PER_RANK_OPTIONS = ("verbose", "print_every")  # only the root prints: these may differ
 
 
 def start_fit(reducer, model, config: dict, given: dict) -> int:
@@ -306,8 +323,10 @@ def start_fit(reducer, model, config: dict, given: dict) -> int:
     for a network built without a seed.
     """
     acts = [getattr(g, "name", repr(g)) for g in model.activations]
-    reducer.check_same("the network (layer_dims, activations, loss, dtype)",
-                       [list(model.layer_dims), acts, model.loss.name, np.dtype(model.dtype).name])
+    reducer.check_same(
+        "the network (layer_dims, activations, loss, dtype)",
+        [list(model.layer_dims), acts, model.loss.name, np.dtype(model.dtype).name],
+    )
     for key, value in config.items():
         if key not in _PER_RANK_OPTIONS:
             reducer.check_same(f"the fit option {key}", value)

@@ -4,6 +4,7 @@ For every parameter entry θ_i, ĝ_i = (J(θ + ε e_i) − J(θ − ε e_i)) / (
 relative difference ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) overall and per parameter (W1, b1, ...), with the worst
 entry located. The course calls a difference below ~1e-7 correct.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ def numeric_gradient(J, params: dict, epsilon: float = 1e-7) -> dict:
     """
     numeric = {}
     for name, theta in params.items():
-        g_hat = np.empty(theta.shape, np.float64)        # on the host, also for a parameter on a device
+        g_hat = np.empty(theta.shape, np.float64)  # on the host, also for a parameter on a device
         for idx in np.ndindex(theta.shape):
-            saved = theta[idx] if isinstance(theta, np.ndarray) else float(theta[idx])   # a torch entry is a view
+            saved = theta[idx] if isinstance(theta, np.ndarray) else float(theta[idx])  # a torch entry is a view
             theta[idx] = saved + epsilon
             J_plus = J()
             theta[idx] = saved - epsilon
@@ -52,11 +53,11 @@ def relative_difference(g: np.ndarray, g_hat: np.ndarray) -> float:
 class ParameterCheck:
     """One parameter's check: its relative difference and the entry where |g − ĝ| is largest."""
 
-    name: str                # "W1", "b1", ...
-    difference: float        # ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) over this parameter
-    worst_index: tuple       # (row, column) of the largest |g − ĝ|
-    analytic: float          # g at that entry (backpropagation)
-    numeric: float           # ĝ at that entry (finite differences)
+    name: str  # "W1", "b1", ...
+    difference: float  # ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖) over this parameter
+    worst_index: tuple  # (row, column) of the largest |g − ĝ|
+    analytic: float  # g at that entry (backpropagation)
+    numeric: float  # ĝ at that entry (finite differences)
 
 
 @dataclass(frozen=True)
@@ -79,19 +80,22 @@ class GradCheckResult:
         """A plain-text table, one row per parameter, then the overall verdict."""
         lines = [f"{'param':<6} {'rel. difference':>16}  {'worst entry':<12} {'backprop':>13} {'numeric':>13}"]
         for p in self.parameters.values():
-            lines.append(f"{p.name:<6} {p.difference:>16.3e}  {str(p.worst_index):<12} "
-                         f"{p.analytic:>13.6e} {p.numeric:>13.6e}")
+            lines.append(
+                f"{p.name:<6} {p.difference:>16.3e}  {str(p.worst_index):<12} {p.analytic:>13.6e} {p.numeric:>13.6e}"
+            )
         verdict = "PASSED" if self.passed else "FAILED"
-        lines.append(f"overall {self.difference:.3e} ({verdict}: threshold {self.threshold:g}, "
-                     f"epsilon {self.epsilon:g})")
+        lines.append(
+            f"overall {self.difference:.3e} ({verdict}: threshold {self.threshold:g}, epsilon {self.epsilon:g})"
+        )
         return "\n".join(lines)
 
     def __str__(self):
         return self.table()
 
 
-def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_weight=None,
-                   threshold: float = 1e-7) -> GradCheckResult:
+def gradient_check(
+    net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_weight=None, threshold: float = 1e-7
+) -> GradCheckResult:
     """Check ``net.backward`` against central differences of ``net.cost``, in float64.
 
     Parameters
@@ -121,14 +125,14 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
         net64.params = {k: to_host(v).astype(np.float64) for k, v in net.params.items()}
     X = net64.check_X(X)
     Y = net64.check_Y(Y, X.shape[1])
-    net64.forward(X)                                   # the caches backward reads
+    net64.forward(X)  # the caches backward reads
     grads = net64.backward(Y, sample_weight=sample_weight, l2=l2)
     params = net64.params
-    head, math = net64.head, net64._math(X)             # propagation, or its Array API twin for X's namespace
+    head, math = net64.head, net64._math(X)  # propagation, or its Array API twin for X's namespace
 
     def J():
         AL, caches = math.forward(X, params, net64.activations)
-        ZL = head.cost_logits(caches[net64.L].Z)            # the logit-stable cost for a canonical output
+        ZL = head.cost_logits(caches[net64.L].Z)  # the logit-stable cost for a canonical output
         return math.cost(AL, Y, net64.loss, ZL=ZL, sample_weight=sample_weight, params=params, l2=l2)
 
     numeric = numeric_gradient(J, params, epsilon)
@@ -136,8 +140,9 @@ def gradient_check(net, X, Y, epsilon: float = 1e-7, *, l2: float = 0.0, sample_
     for name in params:
         g, g_hat = to_host(grads["d" + name]), numeric["d" + name]
         worst = np.unravel_index(np.argmax(np.abs(g - g_hat)), g.shape)
-        checks[name] = ParameterCheck(name, relative_difference(g, g_hat), tuple(int(i) for i in worst),
-                                      float(g[worst]), float(g_hat[worst]))
+        checks[name] = ParameterCheck(
+            name, relative_difference(g, g_hat), tuple(int(i) for i in worst), float(g[worst]), float(g_hat[worst])
+        )
         g_all.append(g.ravel())
         g_hat_all.append(g_hat.ravel())
     overall = relative_difference(np.concatenate(g_all), np.concatenate(g_hat_all))

@@ -5,6 +5,7 @@ the loss's canonical activation (finite for any |Z|), the fused output gradient 
 then BP4 otherwise), decoding outputs to classes, the class of each target, the number classified right and
 per-class weights. Network, the engines, the trainer and gradient_check all ask the head.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def class_weights(Y: np.ndarray, class_weight, reduce=None) -> np.ndarray:
             raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, got {class_weight!r}")
         counts = np.bincount(labels, minlength=n_classes)
         if reduce is not None:
-            counts = reduce.sum(counts)                      # over every shard (a distributed fit)
+            counts = reduce.sum(counts)  # over every shard (a distributed fit)
         table = np.where(counts > 0, counts.sum() / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
     elif isinstance(class_weight, dict):
         table = np.ones(n_classes)

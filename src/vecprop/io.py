@@ -27,6 +27,7 @@ from importlib import import_module
 import numpy as np
 
 from .memory import check_bytes
+
 # the writer half lives one layer down (the model saves through it); re-exported here unchanged
 from .modelfile import (  # noqa: F401
     _DTYPES,
@@ -112,8 +113,12 @@ def _read_bytes(path):
         raise ModelFileError(f"{path}: is a directory, not a model file")
     try:
         # the bytes, the tensors copied out of them and the network built from those
-        check_bytes(3 * os.path.getsize(path), f"loading the model file {path}", "load it on a larger machine "
-                    "or raise VECPROP_MAX_MEMORY", error=ModelFileError)
+        check_bytes(
+            3 * os.path.getsize(path),
+            f"loading the model file {path}",
+            "load it on a larger machine or raise VECPROP_MAX_MEMORY",
+            error=ModelFileError,
+        )
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
@@ -176,12 +181,15 @@ def _parse_header(path, data):
 def _check_json_depth(path, text: bytes, what):
     """Refuse JSON nested deeper than _MAX_JSON_DEPTH before parsing it (no RecursionError, no stack)."""
     brackets = np.frombuffer(_JSON_STRING.sub(b"", text), dtype=np.uint8)
-    step = (np.isin(brackets, (ord("["), ord("{"))).astype(np.int64)
-            - np.isin(brackets, (ord("]"), ord("}"))).astype(np.int64))
+    step = np.isin(brackets, (ord("["), ord("{"))).astype(np.int64) - np.isin(brackets, (ord("]"), ord("}"))).astype(
+        np.int64
+    )
     depth = int(np.cumsum(step).max(initial=0))
     if depth > _MAX_JSON_DEPTH:
-        raise ModelFileError(f"{path}: {what} JSON is nested {depth} levels deep (at most {_MAX_JSON_DEPTH}); "
-                             "the file is corrupt or hostile")
+        raise ModelFileError(
+            f"{path}: {what} JSON is nested {depth} levels deep (at most {_MAX_JSON_DEPTH}); "
+            "the file is corrupt or hostile"
+        )
 
 
 def _no_duplicates(pairs):
@@ -235,8 +243,7 @@ def _check_tensor_entries(path, header, data_bytes):
         dtype = entry.get("dtype")
         if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise ModelFileError(
-                f"{path}: tensor {name!r} has dtype {dtype!r}; vecprop model files hold only "
-                "F32 or F64 tensors"
+                f"{path}: tensor {name!r} has dtype {dtype!r}; vecprop model files hold only F32 or F64 tensors"
             )
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
         if not (
@@ -355,7 +362,7 @@ def _load_estimator(path, tensors, metadata):
     cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
     if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
         raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.sklearn")
-    config = _check_config(path, metadata.get("config"))   # its network, checked before it is built
+    config = _check_config(path, metadata.get("config"))  # its network, checked before it is built
     _check_params(path, {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}, config)
     try:
         return cls._from_model_file(tensors, metadata)
@@ -373,15 +380,11 @@ def _check_config(path, config):
         if key not in config:
             raise ModelFileError(f"{path}: network config lacks {key!r}; the file is corrupt")
     dims = config["layer_dims"]
-    if not (
-        isinstance(dims, list) and len(dims) >= 2 and all(type(n) is int and n >= 1 for n in dims)
-    ):
+    if not (isinstance(dims, list) and len(dims) >= 2 and all(type(n) is int and n >= 1 for n in dims)):
         raise ModelFileError(f"{path}: layer_dims {dims!r} must be a list of at least two positive ints")
     activations = config["activations"]
     if not (isinstance(activations, list) and all(_is_spec(a) for a in activations)):
-        raise ModelFileError(
-            f"{path}: activations {activations!r} must be a list of names or {{'name': ...}} specs"
-        )
+        raise ModelFileError(f"{path}: activations {activations!r} must be a list of names or {{'name': ...}} specs")
     if not _is_spec(config["loss"]):
         raise ModelFileError(f"{path}: loss {config['loss']!r} must be a name or a {{'name': ...}} spec")
     if config["dtype"] not in ("float32", "float64"):
@@ -416,16 +419,14 @@ def _check_params(path, params, config):
     for name, shape in expected.items():
         array = params[name]
         if array.shape != shape:
-            raise ModelFileError(
-                f"{path}: {name} has shape {array.shape} but layer_dims {dims} needs {shape}"
-            )
+            raise ModelFileError(f"{path}: {name} has shape {array.shape} but layer_dims {dims} needs {shape}")
         if array.dtype != dtype:
             raise ModelFileError(f"{path}: {name} has dtype {array.dtype} but the config says {dtype}")
 
 
 def _restore_state(path, net, tensors, info):
     """Hand "state/..." tensors and the state info back to the network."""
-    arrays = {k[len(STATE_PREFIX):]: v for k, v in tensors.items() if k.startswith(STATE_PREFIX)}
+    arrays = {k[len(STATE_PREFIX) :]: v for k, v in tensors.items() if k.startswith(STATE_PREFIX)}
     if info is None:
         if arrays:
             raise ModelFileError(f"{path}: training-state tensors present but no training_state info")

@@ -18,12 +18,23 @@ import re
 
 import numpy as np
 
-__all__ = ["MemoryLimitError", "parse_size", "format_bytes", "memory_limit", "check_bytes", "n_params",
-           "network_bytes", "check_network", "fit_bytes", "check_fit", "predict_chunk"]
+__all__ = [
+    "MemoryLimitError",
+    "parse_size",
+    "format_bytes",
+    "memory_limit",
+    "check_bytes",
+    "n_params",
+    "network_bytes",
+    "check_network",
+    "fit_bytes",
+    "check_fit",
+    "predict_chunk",
+]
 
 ENV = "VECPROP_MAX_MEMORY"
 PREDICT_CHUNK_BYTES = 256 * 2**20  # predict's working set per chunk of columns, at most
-OPTIMIZER_SLOTS = 3                # moments an optimizer keeps per parameter, at most (v, s, and a max)
+OPTIMIZER_SLOTS = 3  # moments an optimizer keeps per parameter, at most (v, s, and a max)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 _FIX = "use smaller layers, a smaller batch_size, or dtype=float32"
 
@@ -114,9 +125,11 @@ def network_bytes(layer_dims, dtype) -> int:
 
 def check_network(layer_dims, dtype) -> None:
     """Refuse a Network whose parameters do not fit (called before they are allocated)."""
-    check_bytes(network_bytes(layer_dims, dtype),
-                f"a network with layer_dims {list(layer_dims)} ({n_params(layer_dims):,} parameters)",
-                "use smaller layers or dtype=float32")
+    check_bytes(
+        network_bytes(layer_dims, dtype),
+        f"a network with layer_dims {list(layer_dims)} ({n_params(layer_dims):,} parameters)",
+        "use smaller layers or dtype=float32",
+    )
 
 
 def fit_bytes(layer_dims, batch_size, m, dtype):
@@ -133,9 +146,11 @@ def fit_bytes(layer_dims, batch_size, m, dtype):
 def check_fit(layer_dims, batch_size, m, dtype) -> None:
     """Refuse a fit whose state and workspaces do not fit (called before any is allocated)."""
     state, workspaces, data = fit_bytes(layer_dims, batch_size or m, m, dtype)
-    check_bytes(state + workspaces + data,
-                f"training layer_dims {list(layer_dims)} with batches of {batch_size or m} "
-                f"(parameter state {format_bytes(state)}, batch workspaces {format_bytes(workspaces)})")
+    check_bytes(
+        state + workspaces + data,
+        f"training layer_dims {list(layer_dims)} with batches of {batch_size or m} "
+        f"(parameter state {format_bytes(state)}, batch workspaces {format_bytes(workspaces)})",
+    )
 
 
 def predict_chunk(layer_dims, m, dtype) -> int:
@@ -144,7 +159,9 @@ def predict_chunk(layer_dims, m, dtype) -> int:
     per_column = 2 * sum(int(n) for n in layer_dims[1:]) * np.dtype(dtype).itemsize
     limit, _ = memory_limit()
     budget = PREDICT_CHUNK_BYTES if limit is None else min(PREDICT_CHUNK_BYTES, limit // 4)
-    check_bytes(int(layer_dims[-1]) * int(m) * np.dtype(dtype).itemsize + per_column,
-                f"predicting {m} examples with layer_dims {list(layer_dims)}",
-                "predict fewer examples at a time")
+    check_bytes(
+        int(layer_dims[-1]) * int(m) * np.dtype(dtype).itemsize + per_column,
+        f"predicting {m} examples with layer_dims {list(layer_dims)}",
+        "predict fewer examples at a time",
+    )
     return int(max(1, min(m, budget // max(per_column, 1))))

@@ -17,8 +17,15 @@ from importlib import import_module
 
 import numpy as np
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "STATE_PREFIX", "ModelFileError", "write_model_file", "atomic_write",
-           "save_network"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "STATE_PREFIX",
+    "ModelFileError",
+    "write_model_file",
+    "atomic_write",
+    "save_network",
+]
 
 FORMAT = "vecprop"
 FORMAT_VERSION = 1
@@ -76,7 +83,7 @@ def _safetensors_numpy():
 def _vecprop_version():
     """The running vecprop's version string, best effort."""
     try:
-        version = getattr(sys.modules.get("vecprop"), "__version__", None)   # the package, always loaded first
+        version = getattr(sys.modules.get("vecprop"), "__version__", None)  # the package, always loaded first
         if isinstance(version, str):
             return version
     except ImportError:
@@ -139,9 +146,7 @@ def atomic_write(path, payload: bytes) -> None:
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(
-            f"cannot save {path}: directory {directory} does not exist; create it first"
-        )
+        raise FileNotFoundError(f"cannot save {path}: directory {directory} does not exist; create it first")
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot save {path}: it is a directory; give a file name")
     mode = _target_mode(path)

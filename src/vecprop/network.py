@@ -3,6 +3,7 @@
 The math lives in :mod:`vecprop.propagation`; this class holds the state (params, the last forward's
 caches, the Generator) and validates what users pass in, once, at the boundary.
 """
+
 from __future__ import annotations
 
 import copy as _copy
@@ -23,7 +24,7 @@ __all__ = ["Network"]
 
 _OUTPUT_LOSS = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-_DISPLAY_OPTIONS = ("verbose", "print_every")   # fit options a continued fit does not inherit
+_DISPLAY_OPTIONS = ("verbose", "print_every")  # fit options a continued fit does not inherit
 
 
 def _as_dtype(dtype):
@@ -65,8 +66,7 @@ class Network:
     L, layer_dims, activations (list of Activation, layers 1..L), loss, dtype, rng, metadata
     """
 
-    def __init__(self, layer_dims, activations="relu", loss=None, *, initializer=None, seed=None,
-                 dtype=np.float64):
+    def __init__(self, layer_dims, activations="relu", loss=None, *, initializer=None, seed=None, dtype=np.float64):
         if not _is_seq(layer_dims) or len(layer_dims) < 2:
             raise ValueError(f"layer_dims must list at least two sizes [n_0, ..., n_L], got {layer_dims!r}")
         for l, n in enumerate(layer_dims):
@@ -82,7 +82,7 @@ class Network:
         self.initializer = initializer
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else None
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        check_network(self.layer_dims, self.dtype)      # MemoryLimitError before allocating the parameters
+        check_network(self.layer_dims, self.dtype)  # MemoryLimitError before allocating the parameters
         # every parameter is a view into one flat vector [W1..WL, b1..bL] (propagation.param_layout), so
         # the trainer can update, copy and clip them all with one call each
         self._theta = np.empty(self.n_params, self.dtype)
@@ -91,8 +91,8 @@ class Network:
             self._params[key][...] = value
         self.caches = {}
         self.metadata = {}
-        self._last = None               # (AL, Y-independent id) of the last forward, for cost()
-        self._training = None           # trainer state (optimizer, schedule, epoch), set by fit
+        self._last = None  # (AL, Y-independent id) of the last forward, for cost()
+        self._training = None  # trainer state (optimizer, schedule, epoch), set by fit
 
     # ----------------------------------------------------------------------------- parameters
     @property
@@ -104,10 +104,12 @@ class Network:
         missing = [k for k in self._param_shapes() if k not in params]
         if missing:
             raise ValueError(f"params is missing {', '.join(missing)}; expected keys W1, b1, ..., W{self.L}, b{self.L}")
-        new = {key: _check_param(key, xpp.to_host(params[key]), shape, self.dtype, self.layer_dims)  # copies:
-               for key, shape in self._param_shapes().items()}                    # params may be views of theta
-        where = xpp.target(self._theta)               # the parameters stay in their namespace and device
-        if where[0] is not None or self._theta.dtype != self.dtype:   # dtype changed (gradient_check's copy)
+        new = {
+            key: _check_param(key, xpp.to_host(params[key]), shape, self.dtype, self.layer_dims)  # copies:
+            for key, shape in self._param_shapes().items()
+        }  # params may be views of theta
+        where = xpp.target(self._theta)  # the parameters stay in their namespace and device
+        if where[0] is not None or self._theta.dtype != self.dtype:  # dtype changed (gradient_check's copy)
             self._theta = np.empty(self.n_params, self.dtype)
         self._params = _Params(propagation.param_views(self._theta, self.layer_dims), self.dtype, self.layer_dims)
         for key, value in new.items():
@@ -131,14 +133,17 @@ class Network:
         """The flat vector that ``params`` are views of, re-linking them first if they no longer are
         (after ``params["W1"] = array``, or a deep copy, which copies views as separate arrays)."""
         theta = self._theta
-        if xpp.is_foreign(theta):                     # params were made by to(); re-linked as below
+        if xpp.is_foreign(theta):  # params were made by to(); re-linked as below
             self._params = xpp.relink(theta, self._params, self.layer_dims)
             return theta
         for key, (start, _) in propagation.param_layout(self.layer_dims).items():
             v = self._params.get(key)
-            if not (isinstance(v, np.ndarray) and v.base is theta
-                    and v.ctypes.data == theta.ctypes.data + start * theta.itemsize):
-                self.params = dict(self._params)      # validates, copies in, re-links
+            if not (
+                isinstance(v, np.ndarray)
+                and v.base is theta
+                and v.ctypes.data == theta.ctypes.data + start * theta.itemsize
+            ):
+                self.params = dict(self._params)  # validates, copies in, re-links
                 break
         return self._theta
 
@@ -190,11 +195,14 @@ class Network:
         X = self._input(X, "X", lead=True)
         n_0 = self.layer_dims[0]
         if X.ndim != 2:
-            raise ValueError(f"X must be 2-D of shape (n_x, m) = ({n_0}, m) — columns are examples; got shape {X.shape}")
+            raise ValueError(
+                f"X must be 2-D of shape (n_x, m) = ({n_0}, m) — columns are examples; got shape {X.shape}"
+            )
         if X.shape[0] != n_0:
             hint = "; pass X.T" if X.shape[1] == n_0 else ""
-            raise ValueError(f"X has shape {X.shape} but the network expects (n_x, m) = ({n_0}, m) — "
-                             f"columns are examples{hint}")
+            raise ValueError(
+                f"X has shape {X.shape} but the network expects (n_x, m) = ({n_0}, m) — columns are examples{hint}"
+            )
         if X.shape[1] == 0:
             raise ValueError("X has no examples (m = 0)")
         return X
@@ -207,10 +215,13 @@ class Network:
             Y = xpp.reshape(Y, (1, m))
         if tuple(Y.shape) != (n_L, m):
             hint = "; pass Y.T" if Y.shape == (m, n_L) else ""
-            one_hot = (" (for categorical_cross_entropy give one-hot columns, e.g. vecprop.one_hot(y, n_classes))"
-                       if self.loss.name == "categorical_cross_entropy" and Y.ndim == 1 else "")
+            one_hot = (
+                " (for categorical_cross_entropy give one-hot columns, e.g. vecprop.one_hot(y, n_classes))"
+                if self.loss.name == "categorical_cross_entropy" and Y.ndim == 1
+                else ""
+            )
             raise ValueError(f"Y has shape {Y.shape} but A[L] has shape (n_L, m) = ({n_L}, {m}){hint}{one_hot}")
-        self.loss.check_targets(xpp.to_host(Y))     # a host copy for another namespace (Y is small)
+        self.loss.check_targets(xpp.to_host(Y))  # a host copy for another namespace (Y is small)
         return Y
 
     # ----------------------------------------------------------------------------- the math
@@ -253,9 +264,18 @@ class Network:
         AL, keep_prob = self._last
         Y = self.check_Y(Y, AL.shape[1])
         sample_weight = xpp.check_sample_weight(sample_weight, AL.shape[1], self.dtype, self._theta)
-        return self._math(AL).backward(AL, Y, self.caches, self._params, self.activations, self.loss,
-                                    keep_prob=keep_prob, sample_weight=sample_weight, l2=_check_l2(l2),
-                                    need_dA0=need_dA0)
+        return self._math(AL).backward(
+            AL,
+            Y,
+            self.caches,
+            self._params,
+            self.activations,
+            self.loss,
+            keep_prob=keep_prob,
+            sample_weight=sample_weight,
+            l2=_check_l2(l2),
+            need_dA0=need_dA0,
+        )
 
     def cost(self, AL, Y, *, sample_weight=None, l2: float = 0.0) -> float:
         """Eq. (3), J = (1/m) Σ L(y(i), A[L](i)) (+ λ/(2m) Σ‖W‖² when l2 > 0).
@@ -270,8 +290,9 @@ class Network:
             AL = self._input(AL, "AL", lead=True)
         Y = self.check_Y(Y, AL.shape[1])
         sample_weight = xpp.check_sample_weight(sample_weight, AL.shape[1], self.dtype, self._theta)
-        return self._math(AL).cost(AL, Y, self.loss, ZL=ZL, sample_weight=sample_weight, params=self._params,
-                                l2=_check_l2(l2))
+        return self._math(AL).cost(
+            AL, Y, self.loss, ZL=ZL, sample_weight=sample_weight, params=self._params, l2=_check_l2(l2)
+        )
 
     def compute_cost(self, X, Y, *, sample_weight=None, l2: float = 0.0) -> float:
         """J on (X, Y): a forward pass without dropout, then :meth:`cost`."""
@@ -281,13 +302,17 @@ class Network:
     def predict_output(self, X) -> np.ndarray:
         """A[L] for X (no dropout, caches untouched); shape (n_L, m)."""
         X = self.check_X(X)
-        if xpp.is_foreign(X):                          # on X's device, in one piece
+        if xpp.is_foreign(X):  # on X's device, in one piece
             return xpp.forward(X, self._params, self.activations)[0]
-        step = predict_chunk(self.layer_dims, X.shape[1], self.dtype)   # bounded memory for a large m
+        step = predict_chunk(self.layer_dims, X.shape[1], self.dtype)  # bounded memory for a large m
         if step >= X.shape[1]:
             return propagation.forward(X, self._params, self.activations)[0]
-        return np.hstack([propagation.forward(X[:, i:i + step], self._params, self.activations)[0]
-                          for i in range(0, X.shape[1], step)])
+        return np.hstack(
+            [
+                propagation.forward(X[:, i : i + step], self._params, self.activations)[0]
+                for i in range(0, X.shape[1], step)
+            ]
+        )
 
     def predict(self, X) -> np.ndarray:
         """Predictions for X of shape (n_0, m).
@@ -335,7 +360,7 @@ class Network:
             return {}
         config = {k: v for k, v in saved.items() if k not in _DISPLAY_OPTIONS}
         weights = config.get("class_weight")
-        if isinstance(weights, dict):      # JSON made the class indices strings
+        if isinstance(weights, dict):  # JSON made the class indices strings
             config["class_weight"] = {int(k) if str(k).isdigit() else k: v for k, v in weights.items()}
         return config
 
@@ -353,8 +378,10 @@ class Network:
         rows = self._summary_rows(m)
         width = max(len(r[0]) for r in rows)
         dwidth = max(len(r[1]) for r in rows)
-        lines = [f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
-                 f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note"]
+        lines = [
+            f"Network {self.layer_dims}  loss = {self.loss.name}  dtype = {self.dtype.name}",
+            f"{'Variable':<{width}}  {'Dimensions':<{dwidth}}  Note",
+        ]
         lines += [f"{name:<{width}}  {dims:<{dwidth}}  {note}".rstrip() for name, dims, note in rows]
         lines.append(f"Total parameters: {self.n_params}")
         text = _Text("\n".join(lines))
@@ -384,8 +411,10 @@ class Network:
     def _repr_html_(self):
         """Jupyter: the seed's Variable/Dimensions table (``repr`` stays the one-line text form)."""
         from . import _html
-        caption = (f"Network {self.layer_dims}: loss = {self.loss.name}, dtype = {self.dtype.name}, "
-                   f"{self.n_params} parameters")
+
+        caption = (
+            f"Network {self.layer_dims}: loss = {self.loss.name}, dtype = {self.dtype.name}, {self.n_params} parameters"
+        )
         return _html.table(["Variable", "Dimensions", "Note"], self._summary_rows(), caption)
 
     # ----------------------------------------------------------------------------- persistence
@@ -401,11 +430,16 @@ class Network:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Network":
+    def from_config(cls, config: dict) -> Network:
         """A new Network from :meth:`get_config`'s dict (fresh parameters from the initializer)."""
-        return cls(config["layer_dims"], config["activations"], config["loss"],
-                   initializer=config.get("initializer"), seed=config.get("seed"),
-                   dtype=config.get("dtype", "float64"))
+        return cls(
+            config["layer_dims"],
+            config["activations"],
+            config["loss"],
+            initializer=config.get("initializer"),
+            seed=config.get("seed"),
+            dtype=config.get("dtype", "float64"),
+        )
 
     def training_state(self):
         """``(arrays, info)`` needed to resume training bit for bit, or None if never trained."""
@@ -423,16 +457,19 @@ class Network:
 
     def save(self, path, *, include_training_state: bool = True):
         """Write the network to a safetensors model file (atomically); see :func:`vecprop.io.save_network`."""
-        net = self if not xpp.is_foreign(self._theta) else self.copy().to(np)   # the same file from any device
+        net = self if not xpp.is_foreign(self._theta) else self.copy().to(np)  # the same file from any device
         return save_network(net, path, include_training_state=include_training_state)
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         """A deep copy (parameters, Generator state, training state)."""
         return _copy.deepcopy(self)
 
     def __repr__(self):
         acts = [g.name for g in self.activations]
-        return f"Network(layer_dims={self.layer_dims}, activations={acts}, loss='{self.loss.name}', dtype={self.dtype.name})"
+        return (
+            f"Network(layer_dims={self.layer_dims}, activations={acts}, loss='{self.loss.name}', "
+            f"dtype={self.dtype.name})"
+        )
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -463,24 +500,28 @@ class _Params(dict):
     def __delitem__(self, key):
         raise ValueError(f"params entries cannot be deleted (tried {key!r}); assign new values instead")
 
-    def __reduce__(self):            # copy/deepcopy/pickle without going through __setitem__
+    def __reduce__(self):  # copy/deepcopy/pickle without going through __setitem__
         return (_Params, (dict(self), self._dtype, self._layer_dims))
 
 
 def _check_param(key, value, shape, dtype, layer_dims) -> np.ndarray:
     """value as an array of ``shape`` and the network's dtype; ValueError naming the fix otherwise."""
-    if isinstance(value, np.ndarray) and not (np.issubdtype(value.dtype, np.floating)
-                                              or np.issubdtype(value.dtype, np.integer)):
+    if isinstance(value, np.ndarray) and not (
+        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+    ):
         raise ValueError(f"params['{key}'] has dtype {value.dtype}; give real numbers of shape {shape}")
     try:
         array = np.array(value, dtype=dtype)
     except (TypeError, ValueError):
-        raise ValueError(f"params['{key}'] must be an array of real numbers of shape {shape}, "
-                         f"got {type(value).__name__}") from None
+        raise ValueError(
+            f"params['{key}'] must be an array of real numbers of shape {shape}, got {type(value).__name__}"
+        ) from None
     if array.shape != shape:
         hint = f"; did you mean params['{key}'].T?" if array.shape == shape[::-1] and len(shape) == 2 else ""
-        raise ValueError(f"params['{key}'] has shape {array.shape} but layer_dims {layer_dims} needs {shape} "
-                         f"(W[l] is (n_l, n_{{l-1}}), b[l] is (n_l, 1)){hint}")
+        raise ValueError(
+            f"params['{key}'] has shape {array.shape} but layer_dims {layer_dims} needs {shape} "
+            f"(W[l] is (n_l, n_{{l-1}}), b[l] is (n_l, 1)){hint}"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"params['{key}'] contains NaN or inf")
     return array
@@ -499,8 +540,10 @@ def _resolve(activations, loss, L):
     elif len(activations) == L - 1:
         hidden, output = list(activations), None
     else:
-        raise ValueError(f"got {len(activations)} activations for {L} layers; give one name for the hidden "
-                         f"layers, {L - 1} (hidden layers) or {L} (every layer, output included)")
+        raise ValueError(
+            f"got {len(activations)} activations for {L} layers; give one name for the hidden "
+            f"layers, {L - 1} (hidden layers) or {L} (every layer, output included)"
+        )
     hidden = [get_activation(a) for a in hidden]
     if output is None:
         loss = get_loss(loss if loss is not None else "binary_cross_entropy")
@@ -511,8 +554,10 @@ def _resolve(activations, loss, L):
             loss = _OUTPUT_LOSS.get(output.name, "mse")
         loss = get_loss(loss)
     if loss.valid_activations and output.name not in loss.valid_activations:
-        raise ValueError(f"loss '{loss.name}' needs an output activation in {list(loss.valid_activations)} "
-                         f"(outputs in (0, 1)), got '{output.name}'")
+        raise ValueError(
+            f"loss '{loss.name}' needs an output activation in {list(loss.valid_activations)} "
+            f"(outputs in (0, 1)), got '{output.name}'"
+        )
     return [*hidden, output], loss
 
 

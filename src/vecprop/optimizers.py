@@ -82,8 +82,9 @@ class Optimizer:
             if field.name not in self._ranges:
                 continue  # a user optimizer may validate its own extra fields
             low, high, low_open, high_open = self._ranges[field.name]
-            value = check_real(f"optimizer '{self.name}'", field.name,
-                               getattr(self, field.name), low, high, low_open, high_open)
+            value = check_real(
+                f"optimizer '{self.name}'", field.name, getattr(self, field.name), low, high, low_open, high_open
+            )
             # Python floats keep float32 arithmetic in float32 (NEP 50 weak scalars).
             object.__setattr__(self, field.name, value)
 
@@ -110,8 +111,9 @@ class Optimizer:
             state[f"{SCRATCH_PREFIX}tmp{key}"] = np.empty_like(value)
         return state
 
-    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
-               state: dict[str, Any], learning_rate: float) -> None:
+    def update(
+        self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], state: dict[str, Any], learning_rate: float
+    ) -> None:
         """Apply one update to ``params`` and ``state``, in place.
 
         Parameters
@@ -134,11 +136,11 @@ class Optimizer:
         alpha = float(learning_rate)
         t = state["t"]
         for key, W in params.items():
-            self._step(key, W, grads["d" + key], state, state[f"{SCRATCH_PREFIX}tmp{key}"],
-                       alpha, t)
+            self._step(key, W, grads["d" + key], state, state[f"{SCRATCH_PREFIX}tmp{key}"], alpha, t)
 
-    def _step(self, key: str, W: np.ndarray, dW: np.ndarray, state: dict[str, Any],
-              tmp: np.ndarray, alpha: float, t: int) -> None:
+    def _step(
+        self, key: str, W: np.ndarray, dW: np.ndarray, state: dict[str, Any], tmp: np.ndarray, alpha: float, t: int
+    ) -> None:
         """Update one parameter array ``W`` (named ``key``) in place using scratch ``tmp``."""
         raise NotImplementedError
 
@@ -148,6 +150,7 @@ class Optimizer:
 
 
 # In every rule below W stands for any parameter (W[l] or b[l]) and dW for its gradient.
+
 
 @dataclass(frozen=True)
 class GD(Optimizer):
@@ -160,7 +163,7 @@ class GD(Optimizer):
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """W = W - alpha dW."""
         np.multiply(dW, alpha, out=tmp)
-        W -= tmp                                      # W = W - alpha dW
+        W -= tmp  # W = W - alpha dW
 
 
 @dataclass(frozen=True)
@@ -174,17 +177,16 @@ class Momentum(Optimizer):
 
     name: ClassVar[str] = "momentum"
     moments: ClassVar[tuple[str, ...]] = ("v",)
-    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
-        "beta": (0.0, 1.0, False, True)}
+    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {"beta": (0.0, 1.0, False, True)}
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """Momentum step."""
         v = state["vd" + key]
         np.multiply(dW, 1.0 - self.beta, out=tmp)
         v *= self.beta
-        v += tmp                                      # v = beta v + (1 - beta) dW
+        v += tmp  # v = beta v + (1 - beta) dW
         np.multiply(v, alpha, out=tmp)
-        W -= tmp                                      # W = W - alpha v
+        W -= tmp  # W = W - alpha v
 
 
 @dataclass(frozen=True)
@@ -201,32 +203,33 @@ class Nesterov(Momentum):
     ``dW + beta v`` becomes ``(1 - beta) dW + beta v``).
     """
 
-    name: ClassVar[str] = "nesterov"   # beta, moments and ranges as Momentum's
+    name: ClassVar[str] = "nesterov"  # beta, moments and ranges as Momentum's
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """Nesterov step."""
         v = state["vd" + key]
         np.multiply(dW, 1.0 - self.beta, out=tmp)
         v *= self.beta
-        v += tmp                                      # v = beta v + (1 - beta) dW
+        v += tmp  # v = beta v + (1 - beta) dW
         tmp *= alpha
-        W -= tmp                                      # W = W - alpha (1 - beta) dW ...
+        W -= tmp  # W = W - alpha (1 - beta) dW ...
         np.multiply(v, alpha * self.beta, out=tmp)
-        W -= tmp                                      # ... - alpha beta v
+        W -= tmp  # ... - alpha beta v
 
 
 @dataclass(frozen=True)
 class RMSprop(Optimizer):
     """RMSprop: ``s = beta s + (1 - beta) dW**2``; ``W = W - alpha dW / (sqrt(s) + epsilon)``."""
 
-    beta: float = 0.9       # decay of the running mean of squared gradients
-    epsilon: float = 1e-8   # keeps the division finite where s is 0
+    beta: float = 0.9  # decay of the running mean of squared gradients
+    epsilon: float = 1e-8  # keeps the division finite where s is 0
 
     name: ClassVar[str] = "rmsprop"
     moments: ClassVar[tuple[str, ...]] = ("s",)
     _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
         "beta": (0.0, 1.0, False, True),
-        "epsilon": (0.0, math.inf, True, True)}
+        "epsilon": (0.0, math.inf, True, True),
+    }
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """RMSprop step."""
@@ -234,12 +237,12 @@ class RMSprop(Optimizer):
         np.multiply(dW, dW, out=tmp)
         tmp *= 1.0 - self.beta
         s *= self.beta
-        s += tmp                                      # s = beta s + (1 - beta) dW^2
+        s += tmp  # s = beta s + (1 - beta) dW^2
         np.sqrt(s, out=tmp)
-        tmp += self.epsilon                           # sqrt(s) + epsilon
+        tmp += self.epsilon  # sqrt(s) + epsilon
         np.divide(dW, tmp, out=tmp)
         tmp *= alpha
-        W -= tmp                                      # W = W - alpha dW / (sqrt(s) + epsilon)
+        W -= tmp  # W = W - alpha dW / (sqrt(s) + epsilon)
 
 
 @dataclass(frozen=True)
@@ -252,16 +255,17 @@ class Adam(Optimizer):
     ``W = W - alpha v_c / (sqrt(s_c) + epsilon)``.
     """
 
-    beta1: float = 0.9      # decay of the first moment (momentum) v
-    beta2: float = 0.999    # decay of the second moment (RMSprop) s
-    epsilon: float = 1e-8   # added to sqrt(s_c) to keep the division finite
+    beta1: float = 0.9  # decay of the first moment (momentum) v
+    beta2: float = 0.999  # decay of the second moment (RMSprop) s
+    epsilon: float = 1e-8  # added to sqrt(s_c) to keep the division finite
 
     name: ClassVar[str] = "adam"
     moments: ClassVar[tuple[str, ...]] = ("v", "s")
     _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
         "beta1": (0.0, 1.0, False, True),
         "beta2": (0.0, 1.0, False, True),
-        "epsilon": (0.0, math.inf, True, True)}
+        "epsilon": (0.0, math.inf, True, True),
+    }
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """Adam step."""
@@ -269,16 +273,16 @@ class Adam(Optimizer):
         s = state["sd" + key]
         np.multiply(dW, 1.0 - self.beta1, out=tmp)
         v *= self.beta1
-        v += tmp                                      # v = beta1 v + (1 - beta1) dW
+        v += tmp  # v = beta1 v + (1 - beta1) dW
         np.multiply(dW, dW, out=tmp)
         tmp *= 1.0 - self.beta2
         s *= self.beta2
-        s += tmp                                      # s = beta2 s + (1 - beta2) dW^2
-        np.divide(s, 1.0 - self.beta2 ** t, out=tmp)  # s_c
+        s += tmp  # s = beta2 s + (1 - beta2) dW^2
+        np.divide(s, 1.0 - self.beta2**t, out=tmp)  # s_c
         np.sqrt(tmp, out=tmp)
-        tmp += self.epsilon                           # sqrt(s_c) + epsilon
+        tmp += self.epsilon  # sqrt(s_c) + epsilon
         np.divide(v, tmp, out=tmp)
-        tmp *= alpha / (1.0 - self.beta1 ** t)        # alpha v_c / (sqrt(s_c) + epsilon)
+        tmp *= alpha / (1.0 - self.beta1**t)  # alpha v_c / (sqrt(s_c) + epsilon)
         W -= tmp
 
 
@@ -297,12 +301,13 @@ class AdamW(Adam):
     name: ClassVar[str] = "adamw"
     _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
         **Adam._ranges,
-        "weight_decay": (0.0, math.inf, False, True)}
+        "weight_decay": (0.0, math.inf, False, True),
+    }
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """Decoupled decay, then the Adam step."""
         if key.startswith("W"):
-            W *= 1.0 - alpha * self.weight_decay      # W = W - alpha lambda W
+            W *= 1.0 - alpha * self.weight_decay  # W = W - alpha lambda W
         super()._step(key, W, dW, state, tmp, alpha, t)
 
 
@@ -315,13 +320,12 @@ class SklearnSGD(Optimizer):
     The estimators use it for ``solver="sgd"`` so that they take scikit-learn's steps exactly.
     """
 
-    momentum: float = 0.9   # weight of the previous velocity (1 is allowed, as in scikit-learn)
-    nesterov: bool = True   # scikit-learn's nesterovs_momentum
+    momentum: float = 0.9  # weight of the previous velocity (1 is allowed, as in scikit-learn)
+    nesterov: bool = True  # scikit-learn's nesterovs_momentum
 
     name: ClassVar[str] = "sklearn_sgd"
     moments: ClassVar[tuple[str, ...]] = ("v",)
-    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
-        "momentum": (0.0, 1.0, False, False)}
+    _ranges: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {"momentum": (0.0, 1.0, False, False)}
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -334,11 +338,11 @@ class SklearnSGD(Optimizer):
         u = state["vd" + key]
         np.multiply(dW, alpha, out=tmp)
         u *= self.momentum
-        u -= tmp                                      # u = momentum u - alpha dW
+        u -= tmp  # u = momentum u - alpha dW
         if self.nesterov:
-            W += self.momentum * u - tmp              # W = W + (momentum u - alpha dW), the new u
+            W += self.momentum * u - tmp  # W = W + (momentum u - alpha dW), the new u
         else:
-            W += u                                    # W = W + u
+            W += u  # W = W + u
 
 
 @dataclass(frozen=True)
@@ -349,7 +353,7 @@ class SklearnAdam(Adam):
     ``W = W - alpha_t v / (sqrt(s) + epsilon)``. The estimators use it for ``solver="adam"``.
     """
 
-    name: ClassVar[str] = "sklearn_adam"   # beta1, beta2, epsilon and ranges as Adam's
+    name: ClassVar[str] = "sklearn_adam"  # beta1, beta2, epsilon and ranges as Adam's
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """scikit-learn's AdamOptimizer step."""
@@ -357,22 +361,26 @@ class SklearnAdam(Adam):
         s = state["sd" + key]
         np.multiply(dW, 1.0 - self.beta1, out=tmp)
         v *= self.beta1
-        v += tmp                                      # v = beta1 v + (1 - beta1) dW
+        v += tmp  # v = beta1 v + (1 - beta1) dW
         np.multiply(dW, dW, out=tmp)
         tmp *= 1.0 - self.beta2
         s *= self.beta2
-        s += tmp                                      # s = beta2 s + (1 - beta2) dW^2
-        alpha_t = alpha * math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+        s += tmp  # s = beta2 s + (1 - beta2) dW^2
+        alpha_t = alpha * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         np.sqrt(s, out=tmp)
-        tmp += self.epsilon                           # sqrt(s) + epsilon
+        tmp += self.epsilon  # sqrt(s) + epsilon
         np.divide(v, tmp, out=tmp)
         tmp *= alpha_t
-        W -= tmp                                      # W = W - alpha_t v / (sqrt(s) + epsilon)
+        W -= tmp  # W = W - alpha_t v / (sqrt(s) + epsilon)
 
 
 _REGISTRY: Registry[Optimizer] = Registry(
-    "optimizer", Optimizer, "gd", (GD, Momentum, Nesterov, RMSprop, Adam, AdamW, SklearnSGD, SklearnAdam),
-    "a name, an Optimizer or a dict")
+    "optimizer",
+    Optimizer,
+    "gd",
+    (GD, Momentum, Nesterov, RMSprop, Adam, AdamW, SklearnSGD, SklearnAdam),
+    "a name, an Optimizer or a dict",
+)
 OPTIMIZERS: dict[str, type[Optimizer]] = _REGISTRY.classes
 
 
@@ -454,8 +462,9 @@ def state_for_saving(state: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict
     return arrays, scalars
 
 
-def state_from_saved(opt: Optimizer, params: dict[str, np.ndarray],
-                     arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> dict[str, Any]:
+def state_from_saved(
+    opt: Optimizer, params: dict[str, np.ndarray], arrays: dict[str, np.ndarray], scalars: dict[str, Any]
+) -> dict[str, Any]:
     """Rebuild the state that ``state_for_saving`` split, so training continues bit-identically.
 
     Parameters
@@ -481,27 +490,28 @@ def state_from_saved(opt: Optimizer, params: dict[str, np.ndarray],
     """
     opt = get_optimizer(opt)
     state = opt.init(params)
-    expected = sorted(k for k, v in state.items()
-                      if not k.startswith(SCRATCH_PREFIX) and isinstance(v, np.ndarray))
+    expected = sorted(k for k, v in state.items() if not k.startswith(SCRATCH_PREFIX) and isinstance(v, np.ndarray))
     missing = sorted(set(expected) - set(arrays))
     extra = sorted(set(arrays) - set(expected))
     if missing or extra:
         raise ValueError(
             f"saved optimizer state does not fit optimizer '{opt.name}' on these parameters: "
             f"missing {missing}, unexpected {extra}; was it saved from another optimizer "
-            "or architecture?")
+            "or architecture?"
+        )
     for key in expected:
         saved = np.asarray(arrays[key])
         if saved.shape != state[key].shape:
-            raise ValueError(f"saved optimizer state {key!r} has shape {saved.shape} but the "
-                             f"parameter needs {state[key].shape}; was it saved from another "
-                             "architecture?")
+            raise ValueError(
+                f"saved optimizer state {key!r} has shape {saved.shape} but the "
+                f"parameter needs {state[key].shape}; was it saved from another "
+                "architecture?"
+            )
         np.copyto(state[key], saved, casting="same_kind")
     t = scalars.get("t")
     if isinstance(t, float) and t.is_integer():
         t = int(t)
     if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 0:
-        raise ValueError(f"saved optimizer state needs 't', a non-negative integer step count; "
-                         f"got {t!r}")
+        raise ValueError(f"saved optimizer state needs 't', a non-negative integer step count; got {t!r}")
     state["t"] = int(t)
     return state

@@ -39,7 +39,7 @@ def _figure():
 
 def _show_inline(figure_class):
     """In a running IPython/Jupyter kernel, display Figures as PNGs even if pyplot was never imported."""
-    ipython = sys.modules.get("IPython")                   # never imported here: only if the user runs it
+    ipython = sys.modules.get("IPython")  # never imported here: only if the user runs it
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     if shell is None or not hasattr(shell, "display_formatter"):
         return
@@ -50,6 +50,7 @@ def _show_inline(figure_class):
 
 def _png_bytes(fig):
     import io
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
@@ -75,8 +76,10 @@ def _curves(history):
     else:
         loss, val, epochs = history, None, None
     if loss is None:
-        raise ValueError("no training losses found: pass a History, a dict with 'loss' (and "
-                         "optionally 'val_loss'), or a list of costs")
+        raise ValueError(
+            "no training losses found: pass a History, a dict with 'loss' (and "
+            "optionally 'val_loss'), or a list of costs"
+        )
     loss = list(loss)
     if epochs is None or len(epochs) != len(loss):
         epochs = range(1, len(loss) + 1)
@@ -115,10 +118,10 @@ def plot_costs(history, path=None, *, title="Cost per epoch"):
     fig, ax = _figure()
     ax.plot(epochs, np.asarray(loss, dtype=float), label="train")
     if val:
-        v = np.array([np.nan if x is None else x for x in val[-len(epochs):]], dtype=float)
+        v = np.array([np.nan if x is None else x for x in val[-len(epochs) :]], dtype=float)
         keep = np.isfinite(v)
         if keep.any():
-            ax.plot(epochs[-len(v):][keep], v[keep], label="validation", marker="." if keep.sum() < 30 else None)
+            ax.plot(epochs[-len(v) :][keep], v[keep], label="validation", marker="." if keep.sum() < 30 else None)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cost J")
     ax.set_title(title)
@@ -175,14 +178,16 @@ def plot_decision_boundary(predict_fn, X, y, path=None, *, resolution=200, title
             f"predict_fn returned {Z.shape[0]} labels for {grid.shape[1]} points; it must map (2, k) to (k,)"
         )
     classes, codes = np.unique(np.concatenate([Z, y]), return_inverse=True)
-    z_codes, y_codes = codes[: Z.shape[0]], codes[Z.shape[0]:]
+    z_codes, y_codes = codes[: Z.shape[0]], codes[Z.shape[0] :]
     fig, ax = _figure()
     cmap = "coolwarm" if len(classes) <= 2 else "tab10"
     levels = np.arange(len(classes) + 1) - 0.5
-    ax.contourf(xx, yy, z_codes.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.35,
-                vmin=-0.5, vmax=len(classes) - 0.5)
-    ax.scatter(X[0], X[1], c=y_codes, cmap=cmap, s=12, edgecolors="k", linewidths=0.3,
-               vmin=-0.5, vmax=len(classes) - 0.5)
+    ax.contourf(
+        xx, yy, z_codes.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.35, vmin=-0.5, vmax=len(classes) - 0.5
+    )
+    ax.scatter(
+        X[0], X[1], c=y_codes, cmap=cmap, s=12, edgecolors="k", linewidths=0.3, vmin=-0.5, vmax=len(classes) - 0.5
+    )
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title(title)
@@ -235,8 +240,15 @@ def plot_confusion_matrix(cm, labels, path=None, *, title="Confusion matrix"):
             for j in range(K):
                 value = cm[i, j]
                 text = f"{value:d}" if np.issubdtype(cm.dtype, np.integer) else f"{value:.2g}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                        color="white" if value > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=fontsize,
+                    color="white" if value > threshold else "black",
+                )
     return _save(fig, path)
 
 
@@ -268,24 +280,28 @@ def decision_boundary(model, X, y, *, resolution=200, title="Decision boundary")
         For X without 2 features in the model's layout, or a wrong number of labels.
     """
     X = np.asarray(X)
-    if hasattr(model, "predict") and hasattr(model, "n_features_in_"):        # scikit-learn layout: rows
+    if hasattr(model, "predict") and hasattr(model, "n_features_in_"):  # scikit-learn layout: rows
         if X.ndim != 2 or X.shape[1] != 2:
             raise ValueError(f"X has shape {X.shape}; an estimator's decision boundary needs rows (m, 2)")
-        return plot_decision_boundary(lambda grid: model.predict(grid.T), X.T, y, None, resolution=resolution,
-                                      title=title)
-    if hasattr(model, "predict") and hasattr(model, "layer_dims"):           # a Network: columns
+        return plot_decision_boundary(
+            lambda grid: model.predict(grid.T), X.T, y, None, resolution=resolution, title=title
+        )
+    if hasattr(model, "predict") and hasattr(model, "layer_dims"):  # a Network: columns
         return plot_decision_boundary(_network_labels(model), X, y, None, resolution=resolution, title=title)
     if callable(model):
         return plot_decision_boundary(model, X, y, None, resolution=resolution, title=title)
-    raise ValueError(f"decision_boundary needs a Network, a fitted estimator or a predict function, "
-                     f"got {type(model).__name__}")
+    raise ValueError(
+        f"decision_boundary needs a Network, a fitted estimator or a predict function, got {type(model).__name__}"
+    )
 
 
 def _network_labels(net):
     """grid (2, k) -> class indices (k,) from a Network's predict (0/1 rows or softmax indices)."""
+
     def predict(grid):
         P = net.predict(grid)
         return P.ravel() if P.shape[0] == 1 else P.argmax(axis=0)
+
     return predict
 
 

@@ -12,6 +12,7 @@ the target's name and the run's configuration — lives in the network's ``metad
 
 A bare ``Network`` file (``net.save``) stays a bare Network; estimator files stay estimators.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from .network import Network, _Text
 
 __all__ = ["Predictor", "describes"]
 
-_KEYS = ("task", "feature_names")        # metadata that makes a network file a Predictor's
+_KEYS = ("task", "feature_names")  # metadata that makes a network file a Predictor's
 
 
 def describes(metadata) -> bool:
@@ -50,8 +51,7 @@ class Predictor:
         If the pieces disagree (feature or class counts against the network's layer sizes).
     """
 
-    def __init__(self, network, *, feature_names, task, classes=None, standardizer=None, target=None,
-                 run_config=None):
+    def __init__(self, network, *, feature_names, task, classes=None, standardizer=None, target=None, run_config=None):
         if not isinstance(network, Network):
             raise ValueError(f"network must be a vecprop.Network, got {type(network).__name__}")
         n_0, n_L = network.layer_dims[0], network.layer_dims[-1]
@@ -65,8 +65,10 @@ class Predictor:
             g = network.activations[-1].name
             expected = 2 if (g == "sigmoid" and n_L == 1) else n_L if g == "softmax" else None
             if expected is None or len(classes) != expected:
-                raise ValueError(f"a classifier needs a softmax output with one unit per class or one sigmoid "
-                                 f"unit for two classes; got {n_L} {g} unit(s) for {len(classes)} classes")
+                raise ValueError(
+                    f"a classifier needs a softmax output with one unit per class or one sigmoid "
+                    f"unit for two classes; got {n_L} {g} unit(s) for {len(classes)} classes"
+                )
         if standardizer is not None and standardizer.n_features != n_0:
             raise ValueError(f"the standardizer has {standardizer.n_features} features, the network {n_0}")
         self.network = network
@@ -76,18 +78,23 @@ class Predictor:
         self.standardizer = standardizer
         self.target = target
         self.run_config = dict(run_config or {})
-        self._write_metadata()          # so a checkpoint of the network alone is this Predictor's file too
+        self._write_metadata()  # so a checkpoint of the network alone is this Predictor's file too
 
     # ----------------------------------------------------------------------------- files
     @classmethod
-    def from_network(cls, network) -> "Predictor":
+    def from_network(cls, network) -> Predictor:
         """The Predictor whose pieces are in ``network.metadata`` (see :func:`describes`)."""
         meta = network.metadata
         stats = meta.get("standardizer")
-        return cls(network, feature_names=meta["feature_names"], task=meta["task"],
-                   classes=meta.get("target_names"), target=meta.get("target"),
-                   standardizer=None if stats is None else Standardizer.from_dict(stats),
-                   run_config=meta.get("run_config"))
+        return cls(
+            network,
+            feature_names=meta["feature_names"],
+            task=meta["task"],
+            classes=meta.get("target_names"),
+            target=meta.get("target"),
+            standardizer=None if stats is None else Standardizer.from_dict(stats),
+            run_config=meta.get("run_config"),
+        )
 
     def _write_metadata(self) -> None:
         meta = self.network.metadata
@@ -110,7 +117,7 @@ class Predictor:
         ``rows`` is an array of shape (m, n_features) in :attr:`feature_names`' order, or a mapping /
         pandas DataFrame with those columns (in any order; other columns are ignored).
         """
-        X = self._rows(rows).T                                    # (n_0, m)
+        X = self._rows(rows).T  # (n_0, m)
         if self.standardizer is not None:
             X = self.standardizer.transform(X)
         return self.network.check_X(X)
@@ -119,8 +126,10 @@ class Predictor:
         if hasattr(rows, "columns") or isinstance(rows, dict):
             missing = [f for f in self.feature_names if f not in rows]
             if missing:
-                raise ValueError(f"rows lack the feature column(s) {', '.join(missing)}; the model needs: "
-                                 f"{', '.join(self.feature_names)}")
+                raise ValueError(
+                    f"rows lack the feature column(s) {', '.join(missing)}; the model needs: "
+                    f"{', '.join(self.feature_names)}"
+                )
             rows = np.column_stack([np.asarray(rows[f], dtype=np.float64) for f in self.feature_names])
         try:
             A = np.asarray(rows, dtype=np.float64)
@@ -128,11 +137,17 @@ class Predictor:
             raise ValueError(f"rows must be numbers of shape (m, {len(self.feature_names)}): {exc}") from None
         n = len(self.feature_names)
         if A.ndim != 2 or A.shape[1] != n:
-            hint = ("; for one example pass rows.reshape(1, -1)" if A.ndim == 1 and A.size == n else
-                    "; rows are examples here (the data file's layout): pass X.T" if A.ndim == 2
-                    and A.shape[0] == n else "")
-            raise ValueError(f"rows have shape {A.shape} but the model expects (m, {n}): one row per example, "
-                             f"columns {', '.join(self.feature_names)}{hint}")
+            hint = (
+                "; for one example pass rows.reshape(1, -1)"
+                if A.ndim == 1 and A.size == n
+                else "; rows are examples here (the data file's layout): pass X.T"
+                if A.ndim == 2 and A.shape[0] == n
+                else ""
+            )
+            raise ValueError(
+                f"rows have shape {A.shape} but the model expects (m, {n}): one row per example, "
+                f"columns {', '.join(self.feature_names)}{hint}"
+            )
         return A
 
     def network_target(self, y) -> np.ndarray:
@@ -156,7 +171,7 @@ class Predictor:
         """Class probabilities of shape (m, n_classes), columns in :attr:`classes`' order."""
         if self.task != "classification":
             raise ValueError("predict_proba is for classifiers; this model is a regressor: use predict")
-        AL = self.network.predict_output(self.network_input(rows))   # (n_L, m)
+        AL = self.network.predict_output(self.network_input(rows))  # (n_L, m)
         return (np.vstack([1 - AL, AL]) if AL.shape[0] == 1 else AL).T
 
     def predict(self, rows) -> np.ndarray:
@@ -192,10 +207,15 @@ class Predictor:
     # ----------------------------------------------------------------------------- display
     def summary(self, m=None) -> str:
         """The network's table, then the inputs, outputs and the run's configuration (as TOML)."""
-        lines = [self.network.summary(m=m),
-                 f"Inputs: {len(self.feature_names)} features ({', '.join(self.feature_names)}), "
-                 + ("standardized with the training set's mean and standard deviation" if self.standardizer
-                    is not None else "not standardized")]
+        lines = [
+            self.network.summary(m=m),
+            f"Inputs: {len(self.feature_names)} features ({', '.join(self.feature_names)}), "
+            + (
+                "standardized with the training set's mean and standard deviation"
+                if self.standardizer is not None
+                else "not standardized"
+            ),
+        ]
         target = "" if self.target is None else f", target {self.target!r}"
         if self.task == "classification":
             lines.append(f"Task: classification{target}, {len(self.classes)} classes: {', '.join(self.classes)}")
@@ -234,10 +254,13 @@ def _toml_value(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)     # a JSON string is a TOML basic string
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()
-                                if v is not None) + " }"
+        return (
+            "{ "
+            + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+            + " }"
+        )
     raise ValueError(f"cannot write {value!r} ({type(value).__name__}) as TOML")

@@ -9,6 +9,7 @@ Beyond the seed, three things the course adds in its second part are threaded th
 ``# [dropout]``, ``# [L2]`` or ``# [weights]``: inverted dropout (``keep_prob``), L2 regularization
 (``l2`` = λ) and per-example weights (``sample_weight``). With all three off, every line is the seed's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,20 @@ from .activations import Activation
 from .head import OutputHead
 from .losses import Loss
 
-__all__ = ["LayerCache", "param_layout", "param_views", "linear_forward", "layer_forward", "forward",
-           "cost", "linear_backward", "layer_backward", "backward", "keep_probs", "normalized_weights"]
+__all__ = [
+    "LayerCache",
+    "param_layout",
+    "param_views",
+    "linear_forward",
+    "layer_forward",
+    "forward",
+    "cost",
+    "linear_backward",
+    "layer_backward",
+    "backward",
+    "keep_probs",
+    "normalized_weights",
+]
 
 
 class LayerCache(NamedTuple):
@@ -62,19 +75,19 @@ def param_views(flat: np.ndarray, layer_dims, prefix: str = "") -> dict:
     views = {}
     for key in (f"{p}{l}" for l in range(1, len(layer_dims)) for p in "Wb"):
         start, (rows, cols) = layout[key]
-        views[prefix + key] = flat[start:start + rows * cols].reshape(rows, cols)
+        views[prefix + key] = flat[start : start + rows * cols].reshape(rows, cols)
     return views
 
 
 def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Eq. (2): Z = W A_prev + b, with W (n_l, n_{l-1}), A_prev (n_{l-1}, m), b (n_l, 1) -> Z (n_l, m)."""
-    return W @ A_prev + b                       # b broadcasts over the m columns
+    return W @ A_prev + b  # b broadcasts over the m columns
 
 
 def layer_forward(A_prev, W, b, g: Activation):
     """Eqs. (2) then (1) for one layer; returns ``(Z, A)``, both (n_l, m)."""
-    Z = linear_forward(A_prev, W, b)            # eq. (2)
-    A = g.forward(Z)                            # eq. (1)
+    Z = linear_forward(A_prev, W, b)  # eq. (2)
+    A = g.forward(Z)  # eq. (1)
     return Z, A
 
 
@@ -90,16 +103,24 @@ def keep_probs(keep_prob, L: int) -> tuple:
     else:
         hidden = [float(p) for p in keep_prob]
         if len(hidden) != L - 1:
-            raise ValueError(f"keep_prob has {len(hidden)} values but the network has {L - 1} hidden layers; "
-                             "give one float, or one value per hidden layer")
+            raise ValueError(
+                f"keep_prob has {len(hidden)} values but the network has {L - 1} hidden layers; "
+                "give one float, or one value per hidden layer"
+            )
     for p in hidden:
         if not 0.0 < p <= 1.0:
             raise ValueError(f"keep_prob must be in (0, 1] (the probability of KEEPING a unit), got {p}")
     return (*hidden, 1.0)
 
 
-def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
-            keep_prob: Sequence[float] | None = None, rng: np.random.Generator | None = None):
+def forward(
+    X: np.ndarray,
+    params: dict,
+    activations: Sequence[Activation],
+    *,
+    keep_prob: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+):
     """Forward propagation through layers 1..L.
 
     Parameters
@@ -122,12 +143,12 @@ def forward(X: np.ndarray, params: dict, activations: Sequence[Activation], *,
     A = X
     for l in range(1, L + 1):
         A_prev = A
-        Z, A = layer_forward(A_prev, params[f"W{l}"], params[f"b{l}"], activations[l - 1])   # eqs. (2)(1)
+        Z, A = layer_forward(A_prev, params[f"W{l}"], params[f"b{l}"], activations[l - 1])  # eqs. (2)(1)
         D = None
-        if keep_prob is not None and keep_prob[l - 1] < 1.0:                 # [dropout]
-            D = rng.random(A.shape) < keep_prob[l - 1]                       # keep each unit with prob keep_prob
+        if keep_prob is not None and keep_prob[l - 1] < 1.0:  # [dropout]
+            D = rng.random(A.shape) < keep_prob[l - 1]  # keep each unit with prob keep_prob
             caches[l] = LayerCache(A_prev, Z, A, D)
-            A = A * D / keep_prob[l - 1]                                     # inverted: E[A] unchanged
+            A = A * D / keep_prob[l - 1]  # inverted: E[A] unchanged
         else:
             caches[l] = LayerCache(A_prev, Z, A, D)
     return A, caches
@@ -143,8 +164,16 @@ def normalized_weights(sample_weight, m: int, dtype):
     return w * (m / total) if total > 0 else w
 
 
-def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = None,
-         sample_weight=None, params: dict | None = None, l2: float = 0.0) -> float:
+def cost(
+    AL: np.ndarray,
+    Y: np.ndarray,
+    loss: Loss,
+    *,
+    ZL: np.ndarray | None = None,
+    sample_weight=None,
+    params: dict | None = None,
+    l2: float = 0.0,
+) -> float:
     """Eq. (3): J = (1/m) Σ_i L(y(i), A[L](i)), plus the course's L2 term λ/(2m) Σ_l ‖W[l]‖²_F.
 
     Parameters
@@ -161,12 +190,12 @@ def cost(AL: np.ndarray, Y: np.ndarray, loss: Loss, *, ZL: np.ndarray | None = N
     float
     """
     m = Y.shape[1]
-    losses = loss.per_example(AL, Y, ZL)                 # L(y(i), A[L](i)), shape (m,)
+    losses = loss.per_example(AL, Y, ZL)  # L(y(i), A[L](i)), shape (m,)
     w = normalized_weights(sample_weight, m, losses.dtype)
-    if w is not None:                                    # [weights]
+    if w is not None:  # [weights]
         losses = w[0] * losses
-    J = losses.sum() / m                                 # eq. (3)
-    if l2:                                               # [L2]
+    J = losses.sum() / m  # eq. (3)
+    if l2:  # [L2]
         J += l2 / (2 * m) * sum(float(np.vdot(W, W)) for k, W in params.items() if k[0] == "W")
     return float(J)
 
@@ -177,22 +206,32 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray, *, need_d
     Returns ``(dA_prev (n_{l-1}, m) or None when need_dA_prev is False, dW (n_l, n_{l-1}), db (n_l, 1))``.
     """
     m = A_prev.shape[1]
-    dW = dZ @ A_prev.T / m                                    # BP1  (1/m) dZ A_prevᵀ
-    db = np.sum(dZ, axis=1, keepdims=True) / m                # BP2  (1/m) Σ_i dZ(i): a sum over the columns
-    dA_prev = W.T @ dZ if need_dA_prev else None              # BP3
+    dW = dZ @ A_prev.T / m  # BP1  (1/m) dZ A_prevᵀ
+    db = np.sum(dZ, axis=1, keepdims=True) / m  # BP2  (1/m) Σ_i dZ(i): a sum over the columns
+    dA_prev = W.T @ dZ if need_dA_prev else None  # BP3
     return dA_prev, dW, db
 
 
 def layer_backward(dA: np.ndarray, cache: LayerCache, W: np.ndarray, g: Activation, *, need_dA_prev: bool = True):
     """BP4 then BP1–BP3 for one layer: returns ``(dA_prev, dW, db, dZ)``."""
-    dZ = g.backward(dA, cache.Z, cache.A)                     # BP4  dZ = dA * g'(Z)
+    dZ = g.backward(dA, cache.Z, cache.A)  # BP4  dZ = dA * g'(Z)
     dA_prev, dW, db = linear_backward(dZ, cache.A_prev, W, need_dA_prev=need_dA_prev)
     return dA_prev, dW, db, dZ
 
 
-def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activations: Sequence[Activation],
-             loss: Loss, *, keep_prob: Sequence[float] | None = None, sample_weight=None, l2: float = 0.0,
-             need_dA0: bool = True) -> dict:
+def backward(
+    AL: np.ndarray,
+    Y: np.ndarray,
+    caches: dict,
+    params: dict,
+    activations: Sequence[Activation],
+    loss: Loss,
+    *,
+    keep_prob: Sequence[float] | None = None,
+    sample_weight=None,
+    l2: float = 0.0,
+    need_dA0: bool = True,
+) -> dict:
     """Backpropagation: one pass from layer L down to 1, reusing the forward caches.
 
     Parameters
@@ -221,13 +260,14 @@ def backward(AL: np.ndarray, Y: np.ndarray, caches: dict, params: dict, activati
         W = params[f"W{l}"]
         if l == L:
             dA, dW, db = linear_backward(dZ, caches[L].A_prev, W, need_dA_prev=need_dA0 or L > 1)  # BP1–BP3
-        else:                                             # dA is dA[l], from BP3 of layer l+1
-            if caches[l].D is not None:                   # [dropout] the same mask and scale as forward
+        else:  # dA is dA[l], from BP3 of layer l+1
+            if caches[l].D is not None:  # [dropout] the same mask and scale as forward
                 dA = dA * caches[l].D / keep_prob[l - 1]
             grads[f"dA{l}"] = dA
-            dA, dW, db, dZ = layer_backward(dA, caches[l], W, activations[l - 1],
-                                            need_dA_prev=need_dA0 or l > 1)  # BP4, then BP1–BP3
-        if l2:                                            # [L2] ∂/∂W of λ/(2m) ‖W‖²
+            dA, dW, db, dZ = layer_backward(
+                dA, caches[l], W, activations[l - 1], need_dA_prev=need_dA0 or l > 1
+            )  # BP4, then BP1–BP3
+        if l2:  # [L2] ∂/∂W of λ/(2m) ‖W‖²
             dW = dW + (l2 / m) * W
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:

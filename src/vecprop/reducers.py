@@ -5,6 +5,7 @@ A reducer is any object with ``reducer(buf)`` (sum ``buf`` in place over every p
 ``is_root`` (only the root process prints, shows progress, saves and checkpoints). Data-parallel training
 over MPI plugs in an ``MPIReducer`` whose ``__call__`` is ``Allreduce(IN_PLACE, buf, SUM)``.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable

@@ -64,16 +64,17 @@ class Schedule:
         """Store a normalized hyperparameter on the frozen instance."""
         object.__setattr__(self, name, value)
 
-    def _real(self, name: str, low: float, high: float = math.inf,
-              low_open: bool = False, high_open: bool = True) -> None:
+    def _real(
+        self, name: str, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = True
+    ) -> None:
         """Validate the real field ``name`` against an interval and store it as a float."""
-        self._set(name, check_real(f"schedule '{self.name}'", name, getattr(self, name),
-                                   low, high, low_open, high_open))
+        self._set(
+            name, check_real(f"schedule '{self.name}'", name, getattr(self, name), low, high, low_open, high_open)
+        )
 
     def _int(self, name: str, minimum: int) -> None:
         """Validate the integer field ``name`` against a minimum and store it as an int."""
-        self._set(name, check_int(f"schedule '{self.name}'", name, getattr(self, name),
-                                  minimum))
+        self._set(name, check_int(f"schedule '{self.name}'", name, getattr(self, name), minimum))
 
     def init(self, learning_rate0: float) -> dict[str, Any]:
         """Return the schedule state for the initial learning rate.
@@ -94,8 +95,9 @@ class Schedule:
         ValueError
             If ``learning_rate0`` is not a finite number > 0.
         """
-        learning_rate0 = check_real(f"schedule '{self.name}'", "learning_rate",
-                                    learning_rate0, 0.0, math.inf, True, True)
+        learning_rate0 = check_real(
+            f"schedule '{self.name}'", "learning_rate", learning_rate0, 0.0, math.inf, True, True
+        )
         return {"learning_rate0": learning_rate0}
 
     def learning_rate(self, state: dict[str, Any], epoch: int) -> float:
@@ -169,9 +171,9 @@ class InverseTime(Schedule):
     ``InverseTimeDecay`` with ``decay_steps = time_interval``, counted in epochs.)
     """
 
-    decay_rate: float = 1.0    # the course's decay_rate; 0 keeps alpha constant
-    staircase: bool = False    # decay in whole steps of time_interval epochs
-    time_interval: int = 1     # epochs per unit of decay (the course's staircase uses 1000)
+    decay_rate: float = 1.0  # the course's decay_rate; 0 keeps alpha constant
+    staircase: bool = False  # decay in whole steps of time_interval epochs
+    time_interval: int = 1  # epochs per unit of decay (the course's staircase uses 1000)
 
     name: ClassVar[str] = "inverse_time"
 
@@ -180,13 +182,12 @@ class InverseTime(Schedule):
         self._real("decay_rate", 0.0)
         self._int("time_interval", 1)
         if not isinstance(self.staircase, bool):
-            raise ValueError(f"schedule '{self.name}': staircase must be True or False, "
-                             f"got {self.staircase!r}")
+            raise ValueError(f"schedule '{self.name}': staircase must be True or False, got {self.staircase!r}")
 
     def _rate(self, state, epoch):
         """alpha_0 / (1 + decay_rate k)."""
         if self.staircase:
-            k = epoch // self.time_interval           # floor(epoch / time_interval)
+            k = epoch // self.time_interval  # floor(epoch / time_interval)
         else:
             k = epoch / self.time_interval
         return state["learning_rate0"] / (1.0 + self.decay_rate * k)
@@ -206,7 +207,7 @@ class Exponential(Schedule):
 
     def _rate(self, state, epoch):
         """alpha_0 gamma^epoch."""
-        return state["learning_rate0"] * self.gamma ** epoch
+        return state["learning_rate0"] * self.gamma**epoch
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ class Step(Schedule):
     """``alpha = alpha_0 * gamma**floor(epoch / step_size)`` (PyTorch ``StepLR``)."""
 
     step_size: int = 10  # epochs between reductions
-    gamma: float = 0.1   # factor applied every step_size epochs
+    gamma: float = 0.1  # factor applied every step_size epochs
 
     name: ClassVar[str] = "step"
 
@@ -236,8 +237,8 @@ class Cosine(Schedule):
     (PyTorch ``CosineAnnealingLR``'s closed form, held at eta_min after T_max, no restarts).
     """
 
-    T_max: int = 100       # epochs to go from alpha_0 down to eta_min
-    eta_min: float = 0.0   # the final learning rate
+    T_max: int = 100  # epochs to go from alpha_0 down to eta_min
+    eta_min: float = 0.0  # the final learning rate
 
     name: ClassVar[str] = "cosine"
 
@@ -250,16 +251,17 @@ class Cosine(Schedule):
         """As ``Schedule.init``; also raises ValueError if eta_min > learning_rate0."""
         state = super().init(learning_rate0)
         if self.eta_min > state["learning_rate0"]:
-            raise ValueError(f"schedule '{self.name}': eta_min={self.eta_min!r} is above the "
-                             f"initial learning rate {state['learning_rate0']!r}; "
-                             "cosine annealing decreases the rate, so lower eta_min")
+            raise ValueError(
+                f"schedule '{self.name}': eta_min={self.eta_min!r} is above the "
+                f"initial learning rate {state['learning_rate0']!r}; "
+                "cosine annealing decreases the rate, so lower eta_min"
+            )
         return state
 
     def _rate(self, state, epoch):
         """eta_min + (alpha_0 - eta_min)(1 + cos(pi min(epoch, T_max)/T_max))/2."""
         progress = min(epoch, self.T_max) / self.T_max
-        return self.eta_min + (state["learning_rate0"] - self.eta_min) * (
-            1.0 + math.cos(math.pi * progress)) / 2.0
+        return self.eta_min + (state["learning_rate0"] - self.eta_min) * (1.0 + math.cos(math.pi * progress)) / 2.0
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,11 @@ class InvScaling(Schedule):
 
 def _require_monitored(name: str, monitored: Any) -> float:
     """Return ``monitored`` as a float, or raise ValueError if it is missing."""
-    if monitored is None or isinstance(monitored, bool) or not isinstance(
-            monitored, numbers.Real):
-        raise ValueError(f"schedule '{name}' needs the monitored value (loss or val_loss) "
-                         f"at the end of every epoch, got {monitored!r}")
+    if monitored is None or isinstance(monitored, bool) or not isinstance(monitored, numbers.Real):
+        raise ValueError(
+            f"schedule '{name}' needs the monitored value (loss or val_loss) "
+            f"at the end of every epoch, got {monitored!r}"
+        )
     return float(monitored)
 
 
@@ -307,11 +310,11 @@ class ReduceOnPlateau(Schedule):
     ``num_reductions``.
     """
 
-    factor: float = 0.1      # multiplies the rate at each reduction
-    patience: int = 10       # consecutive epochs without improvement before a reduction
+    factor: float = 0.1  # multiplies the rate at each reduction
+    patience: int = 10  # consecutive epochs without improvement before a reduction
     min_delta: float = 1e-4  # a decrease smaller than this is not an improvement
-    cooldown: int = 0        # epochs after a reduction in which bad epochs are not counted
-    min_lr: float = 0.0      # the rate never goes below this
+    cooldown: int = 0  # epochs after a reduction in which bad epochs are not counted
+    min_lr: float = 0.0  # the rate never goes below this
 
     name: ClassVar[str] = "reduce_on_plateau"
     monitors: ClassVar[bool] = True
@@ -327,8 +330,7 @@ class ReduceOnPlateau(Schedule):
     def init(self, learning_rate0):
         """As ``Schedule.init``, plus the plateau counters."""
         state = super().init(learning_rate0)
-        state.update(learning_rate=state["learning_rate0"], best=None, wait=0,
-                     cooldown_counter=0, num_reductions=0)
+        state.update(learning_rate=state["learning_rate0"], best=None, wait=0, cooldown_counter=0, num_reductions=0)
         return state
 
     def _rate(self, state, epoch):
@@ -373,8 +375,8 @@ class Adaptive(Schedule):
 
     name: ClassVar[str] = "adaptive"
     monitors: ClassVar[bool] = True
-    patience: ClassVar[int] = 2      # consecutive bad epochs before a reduction
-    divisor: ClassVar[float] = 5.0   # the rate is divided by this at each reduction
+    patience: ClassVar[int] = 2  # consecutive bad epochs before a reduction
+    divisor: ClassVar[float] = 5.0  # the rate is divided by this at each reduction
 
     def _validate(self):
         """tol >= 0."""
@@ -383,8 +385,7 @@ class Adaptive(Schedule):
     def init(self, learning_rate0):
         """As ``Schedule.init``, plus the plateau counters."""
         state = super().init(learning_rate0)
-        state.update(learning_rate=state["learning_rate0"], best=None, wait=0,
-                     num_reductions=0)
+        state.update(learning_rate=state["learning_rate0"], best=None, wait=0, num_reductions=0)
         return state
 
     def _rate(self, state, epoch):
@@ -423,8 +424,8 @@ class MLPLearningRate(Schedule):
     mid-training with it loads and resumes like any other.
     """
 
-    policy: str = "constant"         # constant, invscaling or adaptive (scikit-learn's learning_rate)
-    power_t: float = 0.5             # exponent of invscaling
+    policy: str = "constant"  # constant, invscaling or adaptive (scikit-learn's learning_rate)
+    power_t: float = 0.5  # exponent of invscaling
     min_learning_rate: float = 1e-6  # adaptive stops instead of dividing at or below this rate
 
     name: ClassVar[str] = "sklearn_mlp"
@@ -432,8 +433,9 @@ class MLPLearningRate(Schedule):
     def _validate(self):
         """policy one of the three; power_t >= 0; min_learning_rate >= 0."""
         if self.policy not in _SKLEARN_RATES:
-            raise ValueError(f"schedule '{self.name}': policy must be one of {', '.join(_SKLEARN_RATES)}, "
-                             f"got {self.policy!r}")
+            raise ValueError(
+                f"schedule '{self.name}': policy must be one of {', '.join(_SKLEARN_RATES)}, got {self.policy!r}"
+            )
         self._real("power_t", 0.0)
         self._real("min_learning_rate", 0.0)
 
@@ -461,10 +463,12 @@ class MLPLearningRate(Schedule):
 
 
 _REGISTRY: Registry[Schedule] = Registry(
-    "schedule", Schedule, "constant",
-    (Constant, InverseTime, Exponential, Step, Cosine, InvScaling, ReduceOnPlateau, Adaptive,
-     MLPLearningRate),
-    "None, a name, a Schedule or a dict")
+    "schedule",
+    Schedule,
+    "constant",
+    (Constant, InverseTime, Exponential, Step, Cosine, InvScaling, ReduceOnPlateau, Adaptive, MLPLearningRate),
+    "None, a name, a Schedule or a dict",
+)
 SCHEDULES: dict[str, type[Schedule]] = _REGISTRY.classes
 
 

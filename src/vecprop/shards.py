@@ -7,6 +7,7 @@ quoted fields must not hold newlines). What must be global is agreed over the co
 task (classification or regression), the class labels, the row numbers in error messages, and the
 standardization statistics (mean and standard deviation of every feature over all ranks' rows).
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,13 +42,17 @@ def load_block(path, reducer, *, target=None) -> Dataset:
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in _CSV and suffix != ".npy":
-        reducer.raise_any(DataFileError(f"{path}: --distributed reads .npy or .csv/.tsv files (each rank its "
-                                        f"own rows), not {suffix or 'a file without a suffix'!r}"))
+        reducer.raise_any(
+            DataFileError(
+                f"{path}: --distributed reads .npy or .csv/.tsv files (each rank its "
+                f"own rows), not {suffix or 'a file without a suffix'!r}"
+            )
+        )
     if suffix == ".npy":
         features, X, cells, column = reducer.agree(_npy_block, path, reducer, target)
-    else:                               # collectives stay outside agree(): a rank that fails still meets them
+    else:  # collectives stay outside agree(): a rank that fails still meets them
         header, lines = reducer.agree(_csv_lines, path, reducer)
-        first_row = 2 + sum(reducer.allgather(len(lines))[: reducer.rank])   # file line of this rank's first row
+        first_row = 2 + sum(reducer.allgather(len(lines))[: reducer.rank])  # file line of this rank's first row
         features, X, cells, column = reducer.agree(_csv_parse, path, header, lines, first_row, target)
     y, labels, task = reducer.agree(_encode_globally, path, cells, column, reducer)
     name = os.path.splitext(os.path.basename(path))[0]
@@ -61,7 +66,7 @@ def global_standardizer(X, reducer) -> Standardizer:
     concatenated data, whose constant-feature rule it shares.
     """
     n_x = X.shape[0]
-    sums = reducer.sum(np.append(X.sum(axis=1), X.shape[1]))     # (n_x + 1,): Σ_i x_i and M
+    sums = reducer.sum(np.append(X.sum(axis=1), X.shape[1]))  # (n_x + 1,): Σ_i x_i and M
     M = sums[-1]
     if M < 1:
         raise DataFileError("no rank holds any example; the data file has no rows")
@@ -79,20 +84,22 @@ def _npy_block(path, reducer, target):
     except (ValueError, OSError, EOFError) as exc:
         raise DataFileError(f"{path}: not a readable NumPy array file ({exc})") from None
     if A.ndim != 2 or A.shape[1] < 2 or A.dtype.kind not in "biuf":
-        raise DataFileError(f"{path}: array has shape {A.shape} and dtype {A.dtype}; expected a numeric "
-                            "(m, n_x + 1) array with the target in a column")
+        raise DataFileError(
+            f"{path}: array has shape {A.shape} and dtype {A.dtype}; expected a numeric "
+            "(m, n_x + 1) array with the target in a column"
+        )
     t = -1 if target is None else target
     if not isinstance(t, int) or not -A.shape[1] <= t < A.shape[1]:
         raise DataFileError(f"{path}: target must be a column index in [-{A.shape[1]}, {A.shape[1]}) for a .npy file")
     t %= A.shape[1]
     start, stop = block_range(A.shape[0], reducer.rank, reducer.size)
-    block = np.array(A[start:stop], dtype=np.float64)           # only these rows are read from disk
+    block = np.array(A[start:stop], dtype=np.float64)  # only these rows are read from disk
     bad = np.argwhere(~np.isfinite(block))
     if bad.size:
         i, j = bad[0]
         raise DataFileError(f"{path}:{start + i + 1}:{j + 1}: array value {block[i, j]} is not finite (missing value?)")
     features = [j for j in range(A.shape[1]) if j != t]
-    X = np.ascontiguousarray(block[:, features].T)              # (n_x, m_r)
+    X = np.ascontiguousarray(block[:, features].T)  # (n_x, m_r)
     return [f"x{j + 1}" for j in features], X, block[:, t], f"column {t + 1}"
 
 
@@ -105,7 +112,7 @@ def _csv_lines(path, reducer):
         lo, hi = (data_start + (size - data_start) * r // reducer.size for r in (reducer.rank, reducer.rank + 1))
         handle.seek(max(lo - 1, data_start))
         if lo > data_start:
-            handle.readline()               # the line holding byte lo − 1 belongs to the rank before
+            handle.readline()  # the line holding byte lo − 1 belongs to the rank before
         lines = []
         while handle.tell() < hi:
             lines.append(handle.readline())
@@ -124,9 +131,10 @@ def _csv_parse(path, header_line, lines, first_row, target):
         raise DataFileError(f"{path}: not UTF-8 text; is it a binary file?") from None
     t = _target_column(path, header, target)
     features = [j for j in range(len(header)) if j != t]
-    numbered = [(first_row + i, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
-                if row]                                          # blank lines are skipped, as load_data_file does
-    X = np.empty((len(features), len(numbered)))                 # (n_x, m_r)
+    numbered = [
+        (first_row + i, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter)) if row
+    ]  # blank lines are skipped, as load_data_file does
+    X = np.empty((len(features), len(numbered)))  # (n_x, m_r)
     cells = []
     for i, (line, row) in enumerate(numbered):
         if len(row) != len(header):
@@ -135,8 +143,9 @@ def _csv_parse(path, header_line, lines, first_row, target):
             X[:, i] = [float(row[j]) for j in features]
         except ValueError:
             j = next(j for j in features if not _is_float(row[j]))
-            raise DataFileError(f"{path}:{line}:{j + 1}: non-numeric value {row[j].strip()!r} in feature "
-                                f"column {header[j]!r}") from None
+            raise DataFileError(
+                f"{path}:{line}:{j + 1}: non-numeric value {row[j].strip()!r} in feature column {header[j]!r}"
+            ) from None
         cells.append(row[t].strip())
     if not np.all(np.isfinite(X)):
         r, i = np.argwhere(~np.isfinite(X))[0]
@@ -178,7 +187,7 @@ def _encode_globally(path, cells, column, reducer):
     integer = numeric and not reducer.any(not np.all(values == np.round(values)))
     local = np.unique(values if numeric else cells)
     if numeric and not (integer and not reducer.any(local.size > MAX_AUTO_CLASSES)):
-        return values, [column], "regression"          # the rule of load_data_file, over every rank
+        return values, [column], "regression"  # the rule of load_data_file, over every rank
     labels = np.unique(np.concatenate([np.asarray(v) for v in reducer.allgather(local)]))
     if numeric and labels.size > MAX_AUTO_CLASSES:
         return values, [column], "regression"

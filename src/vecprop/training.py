@@ -5,6 +5,7 @@ update (for ``gd``, W −= α dW and b −= α db). Calling :func:`fit` again on
 optimizer state (t, v, s), the schedule's position and the Generator carry on, so ``fit(E)`` twice gives
 bit for bit the parameters of ``fit(2E)``. ``net.reset_training()`` starts afresh.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,17 @@ from .reducers import LocalReducer
 from .schedules import get_schedule
 from .stopping import CallbackStop, EarlyStopping, Interrupt, StoppingRule
 
-__all__ = ["fit", "Trainer", "FitConfig", "History", "TrainerState", "DivergenceError", "mini_batches",
-           "class_weights", "train_validation_split"]
+__all__ = [
+    "fit",
+    "Trainer",
+    "FitConfig",
+    "History",
+    "TrainerState",
+    "DivergenceError",
+    "mini_batches",
+    "class_weights",
+    "train_validation_split",
+]
 
 
 class DivergenceError(FloatingPointError, ValueError):
@@ -53,39 +63,71 @@ class FitConfig:
     validates them against a network; ``FitConfig.doc()`` lists them.
     """
 
-    epochs: int = _hp(100, "passes over the training set", lambda v, net: _is_int(v),
-                      "epochs must be an integer >= 1, got {value!r}")
-    learning_rate: float = _hp(0.01, "α (α0 for a schedule)", lambda v, net: np.isfinite(v) and v > 0,
-                               "learning_rate must be a positive number, got {value!r}")
+    epochs: int = _hp(
+        100, "passes over the training set", lambda v, net: _is_int(v), "epochs must be an integer >= 1, got {value!r}"
+    )
+    learning_rate: float = _hp(
+        0.01,
+        "α (α0 for a schedule)",
+        lambda v, net: np.isfinite(v) and v > 0,
+        "learning_rate must be a positive number, got {value!r}",
+    )
     optimizer: object = _hp("gd", "gd, momentum, nesterov, rmsprop, adam, adamw, or a spec/object")
-    batch_size: int | None = _hp(None, "None: the seed's batch gradient descent over all m examples",
-                                 lambda v, net: v is None or _is_int(v),
-                                 "batch_size must be None (all examples) or an integer >= 1, got {value!r}")
+    batch_size: int | None = _hp(
+        None,
+        "None: the seed's batch gradient descent over all m examples",
+        lambda v, net: v is None or _is_int(v),
+        "batch_size must be None (all examples) or an integer >= 1, got {value!r}",
+    )
     shuffle: bool = _hp(True, "reshuffle the columns every epoch (mini-batches only)")
     schedule: object = _hp(None, "learning-rate schedule; None keeps α constant")
-    l2: float = _hp(0.0, "λ of the course's L2 regularization", lambda v, net: np.isfinite(v) and v >= 0,
-                    "l2 (λ) must be a number >= 0, got {value!r}")
-    keep_prob: object = _hp(1.0, "inverted dropout: keep probability, one float or one per hidden layer",
-                            lambda v, net: propagation.keep_probs(v, net.L) is not None)
-    clip_norm: float | None = _hp(None, "clip the gradient's global norm to this value",
-                                  lambda v, net: v is None or (np.isfinite(v) and v > 0),
-                                  "clip_norm must be None or a positive number, got {value!r}")
+    l2: float = _hp(
+        0.0,
+        "λ of the course's L2 regularization",
+        lambda v, net: np.isfinite(v) and v >= 0,
+        "l2 (λ) must be a number >= 0, got {value!r}",
+    )
+    keep_prob: object = _hp(
+        1.0,
+        "inverted dropout: keep probability, one float or one per hidden layer",
+        lambda v, net: propagation.keep_probs(v, net.L) is not None,
+    )
+    clip_norm: float | None = _hp(
+        None,
+        "clip the gradient's global norm to this value",
+        lambda v, net: v is None or (np.isfinite(v) and v > 0),
+        "clip_norm must be None or a positive number, got {value!r}",
+    )
     class_weight: object = _hp(None, '"balanced" or {class: weight}')
-    validation_fraction: float = _hp(0.0, "share of examples held out (stratified for classifiers)",
-                                     lambda v, net: 0 <= v < 1, "validation_fraction must be in [0, 1), got {value!r}")
+    validation_fraction: float = _hp(
+        0.0,
+        "share of examples held out (stratified for classifiers)",
+        lambda v, net: 0 <= v < 1,
+        "validation_fraction must be in [0, 1), got {value!r}",
+    )
     validation_seed: int | None = _hp(None, "seed of that split; default the network's seed (or 0)")
     early_stopping: bool = _hp(False, "stop when `monitor` has not improved for `patience` epochs")
-    monitor: str = _hp("val_loss", "val_loss, val_accuracy, loss or accuracy",
-                       lambda v, net: v in ("val_loss", "val_accuracy", "loss", "accuracy"),
-                       "monitor must be one of val_loss, val_accuracy, loss, accuracy; got {value!r}")
-    patience: int = _hp(10, "epochs without improvement before stopping", lambda v, net: _is_int(v),
-                        "patience must be an integer >= 1, got {value!r}")
+    monitor: str = _hp(
+        "val_loss",
+        "val_loss, val_accuracy, loss or accuracy",
+        lambda v, net: v in ("val_loss", "val_accuracy", "loss", "accuracy"),
+        "monitor must be one of val_loss, val_accuracy, loss, accuracy; got {value!r}",
+    )
+    patience: int = _hp(
+        10,
+        "epochs without improvement before stopping",
+        lambda v, net: _is_int(v),
+        "patience must be an integer >= 1, got {value!r}",
+    )
     min_delta: float = _hp(0.0, "smallest change that counts as an improvement")
     restore_best: bool | None = _hp(None, "restore the best epoch's weights at the end; default: early_stopping")
     verbose: int = _hp(1, "0 silent; 1 a progress bar on a terminal")
-    print_every: int | None = _hp(None, "the course's \"print the cost every N\" (epochs)",
-                                  lambda v, net: v is None or _is_int(v),
-                                  "print_every must be None or an integer >= 1, got {value!r}")
+    print_every: int | None = _hp(
+        None,
+        'the course\'s "print the cost every N" (epochs)',
+        lambda v, net: v is None or _is_int(v),
+        "print_every must be None or an integer >= 1, got {value!r}",
+    )
 
     def check(self, net) -> None:
         """Raise ValueError (the message says what to change) for the first invalid hyperparameter."""
@@ -119,8 +161,8 @@ class History:
     val_loss: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     epochs: list = field(default_factory=list)
-    best_epoch: int | None = None      # epoch whose weights were restored, if any
-    stop_reason: str = ""              # "epochs", "early_stopping", "interrupted", "callback", "diverged"
+    best_epoch: int | None = None  # epoch whose weights were restored, if any
+    stop_reason: str = ""  # "epochs", "early_stopping", "interrupted", "callback", "diverged"
 
     def append(self, epoch: int, logs: dict) -> None:
         self.epochs.append(epoch)
@@ -140,6 +182,7 @@ class History:
         It shows inline in Jupyter; ``fig.savefig(path)`` writes it. Needs matplotlib.
         """
         from .plots import costs
+
         return costs(self, title=title)
 
     def _last(self) -> list:
@@ -155,16 +198,19 @@ class History:
     def _repr_html_(self):
         """Jupyter: the last epoch's numbers and, with matplotlib, the cost curves."""
         from . import _html
+
         rows = [(k, f"{v:.6g}") for k, v in self._last()]
-        rows += [("stop_reason", self.stop_reason or "-")] + ([("best_epoch", self.best_epoch)]
-                                                                if self.best_epoch is not None else [])
+        rows += [("stop_reason", self.stop_reason or "-")] + (
+            [("best_epoch", self.best_epoch)] if self.best_epoch is not None else []
+        )
         text = _html.table(["after the last epoch", "value"], rows, f"History: {len(self.loss)} epochs")
         if not self.loss:
             return text
         try:
             from .plots import _png_bytes
+
             image = _html.png(_png_bytes(self.plot()), "cost per epoch")
-        except ImportError:                            # no matplotlib: the table alone
+        except ImportError:  # no matplotlib: the table alone
             return text
         return f"<div style='display:flex;gap:1em;align-items:flex-start'>{image}{text}</div>"
 
@@ -180,9 +226,14 @@ class TrainerState:
     def to_saved(self, net):
         _, scalars = state_for_saving(self.opt_state)
         arrays = {k: v.copy() for k, v in _layer_state_views(self.opt_state, net.layer_dims).items()}
-        info = {"optimizer": self.optimizer.get_config(), "optimizer_scalars": scalars,
-                "schedule": self.schedule.get_config(), "schedule_state": self.sched_state,
-                "epoch": self.epoch, "rng_state": _jsonable(net.rng.bit_generator.state)}
+        info = {
+            "optimizer": self.optimizer.get_config(),
+            "optimizer_scalars": scalars,
+            "schedule": self.schedule.get_config(),
+            "schedule_state": self.sched_state,
+            "epoch": self.epoch,
+            "rng_state": _jsonable(net.rng.bit_generator.state),
+        }
         return arrays, info
 
     @classmethod
@@ -232,8 +283,10 @@ def train_validation_split(Y: np.ndarray, fraction: float, seed, stratify: bool)
     else:
         val = np.sort(rng.permutation(m)[: int(round(fraction * m))])
     if val.size == 0 or val.size == m:
-        raise ValueError(f"validation_fraction={fraction} of {m} examples leaves an empty training or "
-                         "validation set; use more data or another fraction")
+        raise ValueError(
+            f"validation_fraction={fraction} of {m} examples leaves an empty training or "
+            "validation set; use more data or another fraction"
+        )
     train = np.setdiff1d(np.arange(m), val)
     return train, val
 
@@ -266,18 +319,19 @@ class Trainer:
         self.history = History()
         self.stop_training = False
         self.last_epoch = None
-        self.m_global = self.shuffle_seed = None        # set by a distributed fit (vecprop.distributed)
+        self.m_global = self.shuffle_seed = None  # set by a distributed fit (vecprop.distributed)
         kp = propagation.keep_probs(config.keep_prob, net.L)
         self.engine = get_engine(engine, net, kp if any(p < 1 for p in kp) else None)
-        self.theta = net.theta                                  # every W[l], b[l] as views of one vector
+        self.theta = net.theta  # every W[l], b[l] as views of one vector
         self.n = net.n_params
-        self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]   # the biases start where weights end
+        self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]  # the biases start where weights end
         self.buffer = self.engine.zeros(self.n + N_SCALARS)
         self._W = [v for k, v in net.params.items() if k[0] == "W"]
         # only the rules that can stop mid-epoch are asked after every batch; over MPI none is: a stop waits
         # for the epoch's end, where the ranks agree on it (one rank cannot leave the others alone)
-        self._batch_rules = [r for r in self.stopping
-                             if type(r).batch_reason is not StoppingRule.batch_reason and self.reducer.size == 1]
+        self._batch_rules = [
+            r for r in self.stopping if type(r).batch_reason is not StoppingRule.batch_reason and self.reducer.size == 1
+        ]
 
     def step(self, cols, lr: float):
         """One training step on the columns ``cols``; returns (J, examples, correct) of the batch.
@@ -285,16 +339,25 @@ class Trainer:
         J is NaN/inf when the step diverged; the parameters are then left as they were.
         """
         buf, n, config = self.buffer, self.n, self.config
-        self.engine.batch_sums(cols, buf)          # forward, cost, backward: sums over this batch
-        self.reducer(buf)                          # the identity in one process; MPI: Allreduce(SUM)
+        self.engine.batch_sums(cols, buf)  # forward, cost, backward: sums over this batch
+        self.reducer(buf)  # the identity in one process; MPI: Allreduce(SUM)
         loss_sum, w_sum, count, correct = self.engine.scalars(buf[n:])
-        J = loss_sum / w_sum if w_sum > 0 else 0.0                              # eq. (3)
+        J = loss_sum / w_sum if w_sum > 0 else 0.0  # eq. (3)
         if config.l2:
             J += config.l2 / (2 * count) * self.engine.sum_of_squares(self._W)
         if math.isfinite(J):
-            self.engine.update(self.theta, buf[:n], n_W=self.n_W, w_sum=w_sum, count=count, l2=config.l2,
-                               clip_norm=config.clip_norm, optimizer=self.state.optimizer,
-                               opt_state=self.state.opt_state, lr=lr)
+            self.engine.update(
+                self.theta,
+                buf[:n],
+                n_W=self.n_W,
+                w_sum=w_sum,
+                count=count,
+                l2=config.l2,
+                clip_norm=config.clip_norm,
+                optimizer=self.state.optimizer,
+                opt_state=self.state.opt_state,
+                lr=lr,
+            )
         return J, count, correct
 
     def run(self, X, Y, sample_weight=None, validation=None) -> History:
@@ -302,13 +365,16 @@ class Trainer:
         config, history = self.config, self.history
         self.engine.bind(X, Y, sample_weight)
         interrupt = next((r for r in self.stopping if isinstance(r, Interrupt)), contextlib.nullcontext())
-        last_good = self.engine.copy_params(self.theta)          # the last finite parameters
+        last_good = self.engine.copy_params(self.theta)  # the last finite parameters
         error = None
         for obj in (*self.stopping, *self.callbacks):
             obj.on_train_begin(self)
         # overflow on the way to a NaN cost is reported once, as a DivergenceError, not as warnings
-        with interrupt, np.errstate(over="ignore", invalid="ignore"), \
-                self.engine.session(config.batch_size or X.shape[1]):
+        with (
+            interrupt,
+            np.errstate(over="ignore", invalid="ignore"),
+            self.engine.session(config.batch_size or X.shape[1]),
+        ):
             for i in range(self.epochs):
                 self.last_epoch = self.state.epoch if i == self.epochs - 1 else None
                 self.engine.copy_into(last_good, self.theta)
@@ -327,9 +393,11 @@ class Trainer:
             cb.on_train_end(self, {"stop_reason": history.stop_reason})
         if error is not None and not any(getattr(cb, "stop_quietly", False) for cb in self.callbacks):
             epoch, b, lr = error
-            raise DivergenceError(f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
-                                  f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
-                                  "network keeps its last finite parameters")
+            raise DivergenceError(
+                f"the cost became NaN or infinite at epoch {epoch}, batch {b} (learning rate "
+                f"{lr:g}); try a smaller learning_rate, clip_norm, or standardized inputs. The "
+                "network keeps its last finite parameters"
+            )
         return history
 
     def _epoch(self, m, validation):
@@ -353,7 +421,7 @@ class Trainer:
                     break
             if reason:
                 if b < len(batches) - 1:
-                    return None, reason                           # a partial epoch is not recorded
+                    return None, reason  # a partial epoch is not recorded
                 break
         if not self.engine.all_finite(self.theta):
             return (epoch, len(batches) - 1, lr), None
@@ -376,8 +444,9 @@ class Trainer:
         c = self.config
         if self.reducer.size == 1:
             return mini_batches(m, c.batch_size, self.net.rng, c.shuffle)
-        return local_batches(self.reducer, m, self.m_global, c.batch_size, c.shuffle, self.shuffle_seed,
-                             self.state.epoch)
+        return local_batches(
+            self.reducer, m, self.m_global, c.batch_size, c.shuffle, self.shuffle_seed, self.state.epoch
+        )
 
     def _agree_on_stops(self):
         """A callback's stop_training or Ctrl-C on any rank stops every rank (one small allreduce)."""
@@ -400,8 +469,21 @@ class Trainer:
         return logs
 
 
-def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), reset: bool = False, engine=None,
-        reduce=None, stopping=(), comm=None, **hyperparameters) -> History:
+def fit(
+    net,
+    X,
+    Y,
+    *,
+    sample_weight=None,
+    validation_data=None,
+    callbacks=(),
+    reset: bool = False,
+    engine=None,
+    reduce=None,
+    stopping=(),
+    comm=None,
+    **hyperparameters,
+) -> History:
     """Train ``net`` by (mini-batch) gradient descent; continues where the last fit stopped.
 
     Parameters
@@ -440,21 +522,37 @@ def fit(net, X, Y, *, sample_weight=None, validation_data=None, callbacks=(), re
     """
     unknown = sorted(set(hyperparameters) - {f.name for f in fields(FitConfig)})
     if unknown:
-        raise TypeError(f"fit() got an unexpected keyword argument {unknown[0]!r}; the hyperparameters are "
-                        f"{', '.join(f.name for f in fields(FitConfig))}")
+        raise TypeError(
+            f"fit() got an unexpected keyword argument {unknown[0]!r}; the hyperparameters are "
+            f"{', '.join(f.name for f in fields(FitConfig))}"
+        )
     config = FitConfig(**hyperparameters)
     config.check(net)
     if comm is not None:
         if reduce is not None:
             raise ValueError("give comm (an MPI communicator) or reduce (a Reducer), not both")
-        return _fit_distributed(net, config, get_reducer(comm), X, Y, sample_weight, validation_data,
-                                dict(callbacks=callbacks, reset=reset, engine=engine, stopping=stopping))
+        return _fit_distributed(
+            net,
+            config,
+            get_reducer(comm),
+            X,
+            Y,
+            sample_weight,
+            validation_data,
+            dict(callbacks=callbacks, reset=reset, engine=engine, stopping=stopping),
+        )
     X, Y, w, validation = _fit_data(net, config, X, Y, sample_weight, validation_data)
     if reset:
         net.reset_training()
-    trainer = Trainer(net, config, engine=engine, reduce=reduce, callbacks=_callbacks(config, callbacks),
-                      stopping=[*_stopping_rules(config, validation is not None), *stopping],
-                      state=_trainer_state(net, config))
+    trainer = Trainer(
+        net,
+        config,
+        engine=engine,
+        reduce=reduce,
+        callbacks=_callbacks(config, callbacks),
+        stopping=[*_stopping_rules(config, validation is not None), *stopping],
+        state=_trainer_state(net, config),
+    )
     try:
         return trainer.run(X, Y, w, validation)
     finally:
@@ -469,18 +567,28 @@ def _fit_distributed(net, config, reducer, X, Y, sample_weight, validation_data,
     and broadcasts the root's parameters. Callbacks marked ``root_only`` run on rank 0 alone. A failure
     on one rank during training aborts every rank (MPI_Abort) rather than leaving them waiting.
     """
-    X, Y = reducer.agree(_checked_shard, net, X, Y, sample_weight)    # so that all reach _fit_data's class count
+    X, Y = reducer.agree(_checked_shard, net, X, Y, sample_weight)  # so that all reach _fit_data's class count
     X, Y, w, validation = reducer.agree(_fit_data, net, config, X, Y, sample_weight, validation_data, reducer)
-    seed = start_fit(reducer, net, config.to_json(),
-                     {"sample_weight": sample_weight is not None, "validation": validation is not None})
+    seed = start_fit(
+        reducer,
+        net,
+        config.to_json(),
+        {"sample_weight": sample_weight is not None, "validation": validation is not None},
+    )
     if options["reset"]:
         net.reset_training()
     if any(p < 1 for p in propagation.keep_probs(config.keep_prob, net.L)):
-        net.rng = rank_stream(reducer, net.rng)       # dropout masks: the shared stream jumped ahead rank times
+        net.rng = rank_stream(reducer, net.rng)  # dropout masks: the shared stream jumped ahead rank times
     callbacks = [cb for cb in _callbacks(config, options["callbacks"]) if reducer.is_root or not cb.root_only]
-    trainer = Trainer(net, config, engine=options["engine"], reduce=reducer, callbacks=callbacks,
-                      stopping=[*_stopping_rules(config, validation is not None), *options["stopping"]],
-                      state=_trainer_state(net, config))
+    trainer = Trainer(
+        net,
+        config,
+        engine=options["engine"],
+        reduce=reducer,
+        callbacks=callbacks,
+        stopping=[*_stopping_rules(config, validation is not None), *options["stopping"]],
+        state=_trainer_state(net, config),
+    )
     trainer.m_global = int(reducer.sum(np.array([X.shape[1]]))[0])
     trainer.shuffle_seed = seed
     try:
@@ -505,21 +613,22 @@ def _fit_data(net, config, X, Y, sample_weight, validation_data, reduce=None):
     Y = net.check_Y(Y, X.shape[1])
     check_fit(net.layer_dims, config.batch_size, X.shape[1], net.dtype)  # MemoryLimitError before any buffer
     w = xpp.check_sample_weight(sample_weight, X.shape[1], net.dtype, net.theta)  # in X's namespace
-    if config.class_weight is not None:                 # from a host copy of Y (the labels), moved to X's device
+    if config.class_weight is not None:  # from a host copy of Y (the labels), moved to X's device
         cw = class_weights(xpp.to_host(Y), config.class_weight, reduce).astype(net.dtype)
         cw = xpp.move(cw, *xpp.target(X))
         w = cw if w is None else w * cw
     is_classifier = net.head.is_classifier
     if config.monitor.endswith("accuracy") and not is_classifier:
-        raise ValueError(f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); "
-                         "use 'loss' or 'val_loss'")
+        raise ValueError(
+            f"monitor={config.monitor!r} needs a classifier (sigmoid or softmax output); use 'loss' or 'val_loss'"
+        )
     if validation_data is not None:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a pair (X_val, Y_val) with X_val of shape (n_x, m_val)")
         X_val = net.check_X(validation_data[0])
         return X, Y, w, (X_val, net.check_Y(validation_data[1], X_val.shape[1]))
     if config.validation_fraction or (config.early_stopping and config.monitor.startswith("val_")):
-        fraction = config.validation_fraction or 0.1            # scikit-learn's default when early stopping
+        fraction = config.validation_fraction or 0.1  # scikit-learn's default when early stopping
         seed = config.validation_seed if config.validation_seed is not None else (net.seed or 0)
         train, val = train_validation_split(xpp.to_host(Y), fraction, seed, stratify=is_classifier)
         cut = xpp.take_columns
@@ -547,8 +656,9 @@ def _stopping_rules(config, has_validation: bool) -> list:
         monitor = config.monitor
         if monitor.startswith("val_") and not has_validation:
             monitor = monitor[4:]
-        rules.append(EarlyStopping(monitor, config.patience, config.min_delta, restore_best=restore,
-                                   stop=config.early_stopping))
+        rules.append(
+            EarlyStopping(monitor, config.patience, config.min_delta, restore_best=restore, stop=config.early_stopping)
+        )
     return [*rules, Interrupt(), CallbackStop()]
 
 
@@ -564,9 +674,10 @@ def _trainer_state(net, config) -> TrainerState:
             old.sched_state = schedule.init(config.learning_rate)
         return old
     epoch = 0 if old is None else old.epoch
-    host = np.zeros(net.n_params, net.dtype)       # zeros_like on the host: moments move with the parameters
-    net._training = TrainerState(optimizer, optimizer.init(_groups(host, net.layer_dims)), schedule,
-                                 schedule.init(config.learning_rate), epoch)
+    host = np.zeros(net.n_params, net.dtype)  # zeros_like on the host: moments move with the parameters
+    net._training = TrainerState(
+        optimizer, optimizer.init(_groups(host, net.layer_dims)), schedule, schedule.init(config.learning_rate), epoch
+    )
     return net._training
 
 
@@ -576,7 +687,7 @@ def _groups(flat, layer_dims, prefix: str = "") -> dict:
     ``{"W": flat[:n_W], "b": flat[n_W:]}`` (keys ``"dW"``, ``"db"`` with prefix "d"): what the optimizer
     updates, one call per group, in place of the 2L arrays W[l], b[l].
     """
-    n_W = propagation.param_layout(layer_dims)["b1"][0]      # the biases start where the weights end
+    n_W = propagation.param_layout(layer_dims)["b1"][0]  # the biases start where the weights end
     return {prefix + "W": flat[:n_W], prefix + "b": flat[n_W:]}
 
 
@@ -591,15 +702,15 @@ def _layer_state_views(opt_state, layer_dims) -> dict:
     for key, value in opt_state.items():
         if key.startswith(SCRATCH_PREFIX) or not isinstance(value, np.ndarray) or key[-1:] not in "Wb":
             continue
-        prefix, group = key[:-1], key[-1]                  # "vdW" -> "vd", "W"
-        offset = layout[group + "1"][0]                    # where the group starts in the flat layout
+        prefix, group = key[:-1], key[-1]  # "vdW" -> "vd", "W"
+        offset = layout[group + "1"][0]  # where the group starts in the flat layout
         for name, (start, (rows, cols)) in layout.items():
             if name[0] == group:
-                views[prefix + name] = value[start - offset:start - offset + rows * cols].reshape(rows, cols)
+                views[prefix + name] = value[start - offset : start - offset + rows * cols].reshape(rows, cols)
     return views
 
 
-_clip_global_norm = clip_global_norm     # the old private name
+_clip_global_norm = clip_global_norm  # the old private name
 
 
 def _fit_signature():

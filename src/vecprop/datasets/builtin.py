@@ -78,9 +78,7 @@ def load_dataset(name, *, seed=0, n_samples=None):
     key = str(name).lower()
     key = _ALIASES.get(key, key)
     if key not in _BUILTINS:
-        raise ValueError(
-            f"unknown dataset {name!r}; expected one of: {', '.join(sorted(_BUILTINS))}"
-        )
+        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(sorted(_BUILTINS))}")
     if n_samples is not None and (type(n_samples) is not int or n_samples < 2):
         raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}")
     loader, description = _BUILTINS[key]
@@ -185,11 +183,11 @@ def _mnist1d_arrays():
     except ImportError:
         raise ImportError("the 'mnist1d' dataset needs mnist1d: pip install mnist1d") from None
     # make_dataset seeds and draws from the global np.random and random; restore them.
-    np_state, py_state = np.random.get_state(), random.getstate()
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002 - saving mnist1d's global RNG
     try:
         data = make_dataset(get_dataset_args())
     finally:
-        np.random.set_state(np_state)
+        np.random.set_state(np_state)  # noqa: NPY002 - restoring it
         random.setstate(py_state)
     arrays = tuple(np.asarray(data[k]) for k in ("x", "y", "x_test", "y_test"))
     for a in arrays:

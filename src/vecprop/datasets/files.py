@@ -111,23 +111,27 @@ def load_features(path, feature_names):
     path = os.fspath(path)
     n_x = len(feature_names)
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        raise DataFileError(f"{path}: " + ("file is empty" if os.path.isfile(path) else "file does not exist; check the path"))
+        raise DataFileError(
+            f"{path}: " + ("file is empty" if os.path.isfile(path) else "file does not exist; check the path")
+        )
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".csv", ".tsv", ".tab", ".txt"):
         header, body = _read_rows(path, "\t" if suffix in (".tsv", ".tab") else ",")
         _check_header(path, header)
         missing = [f for f in feature_names if f not in header]
         if missing:
-            raise DataFileError(f"{path}: missing feature column(s) {', '.join(missing)}; the model needs: "
-                                f"{', '.join(feature_names)}")
+            raise DataFileError(
+                f"{path}: missing feature column(s) {', '.join(missing)}; the model needs: {', '.join(feature_names)}"
+            )
         if not body:
             raise DataFileError(f"{path}: has a header but no data rows")
         columns = [header.index(f) for f in feature_names]
         X = np.empty((n_x, len(body)))  # (n_x, m)
         for i, (line, row) in enumerate(body):
             if len(row) != len(header):
-                raise DataFileError(f"{path}:{line}: row has {len(row)} fields, expected {len(header)} "
-                                    "(one per header column)")
+                raise DataFileError(
+                    f"{path}:{line}: row has {len(row)} fields, expected {len(header)} (one per header column)"
+                )
             for r, j in enumerate(columns):
                 X[r, i] = _parse_number(path, line, j, header[j], row[j])
         return X
@@ -142,8 +146,9 @@ def load_features(path, feature_names):
             A = loaded
         if not isinstance(A, np.ndarray) or A.ndim != 2 or A.shape[1] not in (n_x, n_x + 1):
             shape = getattr(A, "shape", None)
-            raise DataFileError(f"{path}: array has shape {shape}; expected (m, {n_x}) features, or "
-                                f"(m, {n_x + 1}) with the target last")
+            raise DataFileError(
+                f"{path}: array has shape {shape}; expected (m, {n_x}) features, or (m, {n_x + 1}) with the target last"
+            )
         A = _check_numeric(path, A[:, :n_x], "array")
         _check_finite(path, A, "array")
         return np.ascontiguousarray(A.T, dtype=np.float64)
@@ -158,8 +163,12 @@ def _is_missing(cell):
 def _read_rows(path, delimiter):
     """(header, [(line_number, row), ...]) from a delimited text file."""
     # each cell becomes a Python str in a list (~8x its text) and then a float64
-    check_bytes(8 * os.path.getsize(path), f"{path}: reading a {os.path.getsize(path)}-byte text file",
-                "convert it to .npy (np.save) or raise VECPROP_MAX_MEMORY", error=DataFileError)
+    check_bytes(
+        8 * os.path.getsize(path),
+        f"{path}: reading a {os.path.getsize(path)}-byte text file",
+        "convert it to .npy (np.save) or raise VECPROP_MAX_MEMORY",
+        error=DataFileError,
+    )
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -293,10 +302,15 @@ def _np_load(path, kind):
     with open(path, "rb") as handle:
         magic = handle.read(6)
     if kind == ".npy" and magic != _NPY_MAGIC or kind == ".npz" and magic[:4] not in _ZIP_MAGIC:
-        found = "a NumPy .npy array" if magic == _NPY_MAGIC else (
-            "a zip archive (.npz)" if magic[:4] in _ZIP_MAGIC else "neither .npy nor .npz data")
-        raise DataFileError(f"{path}: not a valid NumPy file (it holds {found}, not what its {kind} suffix "
-                            "says); rename it or save it with np.save / np.savez")
+        found = (
+            "a NumPy .npy array"
+            if magic == _NPY_MAGIC
+            else ("a zip archive (.npz)" if magic[:4] in _ZIP_MAGIC else "neither .npy nor .npz data")
+        )
+        raise DataFileError(
+            f"{path}: not a valid NumPy file (it holds {found}, not what its {kind} suffix "
+            "says); rename it or save it with np.save / np.savez"
+        )
     if kind == ".npy":
         with open(path, "rb") as handle:
             _check_npy_header(path, handle, os.path.getsize(path))
@@ -320,17 +334,18 @@ def _check_npy_header(path, handle, size, member=""):
         raise DataFileError(f"{where}: damaged .npy header ({type(exc).__name__}: {exc})") from None
     if dtype.hasobject:
         raise DataFileError(
-            f"{path}: contains pickled Python objects{where[len(path):]}; vecprop never unpickles data "
+            f"{path}: contains pickled Python objects{where[len(path) :]}; vecprop never unpickles data "
             "files; save plain numeric arrays (np.save(path, X.astype(float)))"
         )
     if dtype.kind not in "biufUS" or dtype.itemsize == 0:
         raise DataFileError(f"{where}: has dtype {dtype}; it must be numeric (or strings for names and labels)")
     count = math.prod(shape)
     if count * dtype.itemsize > size - handle.tell():
-        raise DataFileError(f"{where}: header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
-                            f"but only {size - handle.tell()} bytes follow; the file is truncated or corrupt")
-    check_bytes(count * (dtype.itemsize + 8), f"{where}: an array of shape {shape}", _MEMORY_FIX,
-                error=DataFileError)
+        raise DataFileError(
+            f"{where}: header declares shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
+            f"but only {size - handle.tell()} bytes follow; the file is truncated or corrupt"
+        )
+    check_bytes(count * (dtype.itemsize + 8), f"{where}: an array of shape {shape}", _MEMORY_FIX, error=DataFileError)
 
 
 def _check_npz_members(path):
@@ -379,9 +394,7 @@ def _load_npy(path, name, target, task):
     """A Dataset from a 2-D .npy array, one example per row."""
     A = _np_load(path, ".npy")
     if A.ndim != 2 or A.shape[1] < 2 or A.shape[0] < 1:
-        raise DataFileError(
-            f"{path}: array has shape {A.shape}; expected 2-D (m, n_x + 1) with the target in a column"
-        )
+        raise DataFileError(f"{path}: array has shape {A.shape}; expected 2-D (m, n_x + 1) with the target in a column")
     A = _check_numeric(path, A, "array")
     _check_finite(path, A, "array")
     if target is None:
@@ -402,8 +415,10 @@ def _load_npz(path, name, task):
         if "X" not in keys or "y" not in keys:
             raise DataFileError(f"{path}: needs arrays 'X' and 'y'; found: {', '.join(keys) or 'none'}")
         X, y = _npz_array(path, archive, "X"), _npz_array(path, archive, "y")
-        names = {k: _npz_array(path, archive, k, names_only=True).tolist() if k in keys else None
-                 for k in ("feature_names", "target_names")}
+        names = {
+            k: _npz_array(path, archive, k, names_only=True).tolist() if k in keys else None
+            for k in ("feature_names", "target_names")
+        }
         feature_names, target_names = names["feature_names"], names["target_names"]
     if X.ndim != 2 or X.shape[0] < 1:
         raise DataFileError(f"{path}: X has shape {X.shape}; expected (m, n_x), one example per row")

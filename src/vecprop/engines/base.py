@@ -8,6 +8,7 @@ global weight sum (BP1–BP2's 1/m), adds the L2 term, clips and runs the optimi
 Engines never import the model, the trainer, files or estimators: they see a duck-typed ``model`` with
 ``layer_dims``, ``L``, ``activations``, ``loss``, ``dtype``, ``rng``, ``params`` and ``theta``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +18,7 @@ import numpy as np
 
 __all__ = ["Engine", "N_SCALARS", "LOSS_SUM", "WEIGHT_SUM", "COUNT", "CORRECT", "batch_size_of", "clip_global_norm"]
 
-N_SCALARS = 4                      # after the n gradient entries: loss sum, weight sum, count, correct
+N_SCALARS = 4  # after the n gradient entries: loss sum, weight sum, count, correct
 LOSS_SUM, WEIGHT_SUM, COUNT, CORRECT = range(N_SCALARS)
 
 
@@ -38,14 +39,14 @@ class Engine:
     """
 
     name = "base"
-    array_api = False                 # True: computes on the parameters' own namespace (torch, cupy, ...)
+    array_api = False  # True: computes on the parameters' own namespace (torch, cupy, ...)
 
     def __init__(self, model, keep_prob=None):
         self.model = model
         self.keep_prob = None if keep_prob is None or all(p >= 1.0 for p in keep_prob) else tuple(keep_prob)
         self.X = self.Y = self.sample_weight = None
-        self.caches = {}                  # the last batch's LayerCaches (for inspection), when kept
-        self._groups = None               # (theta, grads, scratch, param groups, grad groups) for update
+        self.caches = {}  # the last batch's LayerCaches (for inspection), when kept
+        self._groups = None  # (theta, grads, scratch, param groups, grad groups) for update
 
     @classmethod
     def supports(cls, model) -> bool:
@@ -106,7 +107,7 @@ class Engine:
         to ``clip_norm``; then ``optimizer.update`` on the two groups all-W / all-b of ``theta``.
         """
         if w_sum > 0:
-            np.divide(grads, w_sum, out=grads)                 # BP1–BP2's 1/m (Σw = m when unweighted)
+            np.divide(grads, w_sum, out=grads)  # BP1–BP2's 1/m (Σw = m when unweighted)
         else:
             grads[...] = 0
         groups = self._update_groups(theta, grads, n_W)
@@ -121,8 +122,13 @@ class Engine:
     def _update_groups(self, theta, grads, n_W):
         g = self._groups
         if g is None or g[0] is not theta or g[1] is not grads:
-            g = (theta, grads, np.empty(n_W, theta.dtype), {"W": theta[:n_W], "b": theta[n_W:]},
-                 {"dW": grads[:n_W], "db": grads[n_W:]})
+            g = (
+                theta,
+                grads,
+                np.empty(n_W, theta.dtype),
+                {"W": theta[:n_W], "b": theta[n_W:]},
+                {"dW": grads[:n_W], "db": grads[n_W:]},
+            )
             self._groups = g
         return g
 

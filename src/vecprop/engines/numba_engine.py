@@ -18,6 +18,7 @@ losses; a softmax hidden layer (whose Jacobian is not diagonal) runs on the acti
 (e.g. sigmoid with categorical cross-entropy) goes through the loss's and activation's own NumPy methods
 for the output layer only. Compiled code is cached on disk (numba's ``cache=True``, in ``__pycache__``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,14 +33,13 @@ from .numpy_engine import blas_threads
 
 __all__ = ["NumbaEngine", "PARALLEL_MIN", "UPDATE_PARALLEL_MIN"]
 
-PARALLEL_MIN = 1 << 15   # elements from which a kernel runs on numba's threads (below: serially)
+PARALLEL_MIN = 1 << 15  # elements from which a kernel runs on numba's threads (below: serially)
 # The update streams θ, the gradient and the moments once, at memory speed: threads pay off only for
 # very large vectors (784-512-512-10's 670k parameters measured no faster on two busy cores).
 UPDATE_PARALLEL_MIN = 1 << 21
-_ACTIVATIONS = (Linear, ReLU, LeakyReLU, Sigmoid, Tanh)          # compiled for every layer
+_ACTIVATIONS = (Linear, ReLU, LeakyReLU, Sigmoid, Tanh)  # compiled for every layer
 _LOSSES = (BinaryCrossEntropy, CategoricalCrossEntropy, MSE)
-_OPTIMIZERS = {GD: "gd", Momentum: "momentum", Nesterov: "nesterov", RMSprop: "rmsprop", Adam: "adam",
-               AdamW: "adamw"}
+_OPTIMIZERS = {GD: "gd", Momentum: "momentum", Nesterov: "nesterov", RMSprop: "rmsprop", Adam: "adam", AdamW: "adamw"}
 _NO_U = np.empty((0, 0))  # "no dropout" for the kernels (one compiled version either way)
 
 
@@ -62,12 +62,12 @@ class _Buffers:
         self.dZ = {l: new(dims[l]) for l in range(1, L + 1)}
         self.dA = {l: new(dims[l]) for l in range(1, L)}
         dropped = [l for l in range(1, L + 1) if keep_prob is not None and keep_prob[l - 1] < 1.0]
-        self.U = {l: np.empty((dims[l], m_b)) for l in dropped}    # float64, as rng.random draws
+        self.U = {l: np.empty((dims[l], m_b)) for l in dropped}  # float64, as rng.random draws
         self.A_drop = {l: new(dims[l]) for l in dropped}
         self.Xt = np.empty((m_b, dims[0]), dtype)
         self.Yt = np.empty((m_b, dims[-1]), dtype)
         self.w = np.empty(m_b, dtype) if weighted else np.empty(0, dtype)
-        self.head = np.empty(2)                                     # the output kernel's loss sum, number right
+        self.head = np.empty(2)  # the output kernel's loss sum, number right
 
 
 class NumbaEngine(Engine):
@@ -80,7 +80,7 @@ class NumbaEngine(Engine):
     """
 
     name = "numba"
-    parallel = False                       # run the *_parallel kernels on large arrays (see the module docstring)
+    parallel = False  # run the *_parallel kernels on large arrays (see the module docstring)
 
     def __init__(self, model, keep_prob=None):
         super().__init__(model, keep_prob)
@@ -90,8 +90,8 @@ class NumbaEngine(Engine):
         self._buffers = {}
         self._views = None
         self._no_w = np.empty(0, model.dtype)
-        self._last = None                  # (buffers, X) of the last batch, for ``caches``
-        self._parallel = False             # whether numba has more than one thread (read once per batch)
+        self._last = None  # (buffers, X) of the last batch, for ``caches``
+        self._parallel = False  # whether numba has more than one thread (read once per batch)
 
     @property
     def caches(self) -> dict:
@@ -109,20 +109,23 @@ class NumbaEngine(Engine):
 
     @caches.setter
     def caches(self, value):
-        self._last = None                  # the base class starts with none
+        self._last = None  # the base class starts with none
 
     @classmethod
     def supports(cls, model) -> bool:
         """True for float32/float64 networks of built-in activations and losses (not for a registered one)."""
         acts = model.activations
-        return (np.dtype(model.dtype).name in ("float32", "float64")
-                and all(type(g) in (*_ACTIVATIONS, Softmax) for g in acts) and type(model.loss) in _LOSSES)
+        return (
+            np.dtype(model.dtype).name in ("float32", "float64")
+            and all(type(g) in (*_ACTIVATIONS, Softmax) for g in acts)
+            and type(model.loss) in _LOSSES
+        )
 
     def bind(self, X, Y, sample_weight=None):
         """Keep the data with one example per row (X.T of the course's X; no copy when X is X_rows.T)."""
         super().bind(X, Y, sample_weight)
-        self._Xt = np.ascontiguousarray(X.T)       # (m, n_0)
-        self._Yt = np.ascontiguousarray(Y.T)       # (m, n_L)
+        self._Xt = np.ascontiguousarray(X.T)  # (m, n_0)
+        self._Yt = np.ascontiguousarray(Y.T)  # (m, n_L)
         self._w = None if sample_weight is None else np.ascontiguousarray(sample_weight)
         self._buffers.clear()
 
@@ -143,12 +146,12 @@ class NumbaEngine(Engine):
         for src, dst in ((self._Xt, buf.Xt), (self._Yt, buf.Yt)):
             (K.gather_rows_parallel if self._parallel and dst.size >= PARALLEL_MIN else K.gather_rows)(src, idx, dst)
         if self._w is not None:
-            self._w.take(idx, out=buf.w, mode="clip")           # a permutation's indices: all valid
+            self._w.take(idx, out=buf.w, mode="clip")  # a permutation's indices: all valid
         return buf, buf.Xt, buf.Yt, (buf.w if self._w is not None else self._no_w)
 
     def _grad_views(self, out):
         if self._views is None or self._views[0] is not out:
-            views = param_views(out[:self.model.n_params], self.model.layer_dims)
+            views = param_views(out[: self.model.n_params], self.model.layer_dims)
             self._views = (out, views)
         return self._views[1]
 
@@ -175,13 +178,13 @@ class NumbaEngine(Engine):
         params, kp, parallel = self.model.params, self.keep_prob, self._parallel
         A_prev = X
         for l in range(1, self.model.L):
-            Z = np.matmul(params[f"W{l}"], A_prev, out=buf.Z[l])          # eq. (2)'s product
+            Z = np.matmul(params[f"W{l}"], A_prev, out=buf.Z[l])  # eq. (2)'s product
             kind, slope = self._kinds[l - 1]
             U = buf.U.get(l)
             if U is not None:
-                self.model.rng.random(out=U)                             # D[l] = U < keep_prob[l]
+                self.model.rng.random(out=U)  # D[l] = U < keep_prob[l]
             A_drop = buf.A_drop.get(l, buf.A[l])
-            if kind < 0:                                                 # a hidden softmax: NumPy's methods
+            if kind < 0:  # a hidden softmax: NumPy's methods
                 Z += params[f"b{l}"]
                 self.model.activations[l - 1].forward(Z, out=buf.A[l])
                 if U is not None:
@@ -189,8 +192,16 @@ class NumbaEngine(Engine):
                     np.divide(A_drop, kp[l - 1], out=A_drop)
             else:
                 kernel = K.bias_act_parallel if parallel and Z.size >= PARALLEL_MIN else K.bias_act
-                kernel(Z, params[f"b{l}"], buf.A[l], kind, slope, _NO_U if U is None else U,
-                       1.0 if U is None else kp[l - 1], A_drop)         # eq. (2)'s bias, eq. (1), dropout
+                kernel(
+                    Z,
+                    params[f"b{l}"],
+                    buf.A[l],
+                    kind,
+                    slope,
+                    _NO_U if U is None else U,
+                    1.0 if U is None else kp[l - 1],
+                    A_drop,
+                )  # eq. (2)'s bias, eq. (1), dropout
             A_prev = A_drop
         return A_prev
 
@@ -206,10 +217,10 @@ class NumbaEngine(Engine):
         Z += model.params[f"b{L}"]
         AL = head.activation.forward(Z, out=buf.A[L])
         losses = head.per_example(AL, Y, Z)
-        dZ = head.output_delta(AL, Y, Z, None if self._w is None else w, out=buf.dZ[L])   # ∂L/∂A[L], BP4
+        dZ = head.output_delta(AL, Y, Z, None if self._w is None else w, out=buf.dZ[L])  # ∂L/∂A[L], BP4
         if dZ is not buf.dZ[L]:
             buf.dZ[L][...] = dZ
-        np.sum(buf.dZ[L], axis=1, out=grads[f"b{L}"][:, 0])            # BP2
+        np.sum(buf.dZ[L], axis=1, out=grads[f"b{L}"][:, 0])  # BP2
         loss_sum = losses.sum() if self._w is None else np.dot(w, losses)
         return loss_sum, head.n_correct(AL, Y)
 
@@ -218,22 +229,31 @@ class NumbaEngine(Engine):
         params, kp, L, parallel = self.model.params, self.keep_prob, self.model.L, self._parallel
         for l in range(L, 0, -1):
             A_prev = X if l == 1 else buf.A_drop.get(l - 1, buf.A[l - 1])
-            np.matmul(buf.dZ[l], A_prev.T, out=grads[f"W{l}"])            # BP1 (Σ over the batch)
+            np.matmul(buf.dZ[l], A_prev.T, out=grads[f"W{l}"])  # BP1 (Σ over the batch)
             if l == 1:
                 break
-            dA = np.matmul(params[f"W{l}"].T, buf.dZ[l], out=buf.dA[l - 1])   # BP3
+            dA = np.matmul(params[f"W{l}"].T, buf.dZ[l], out=buf.dA[l - 1])  # BP3
             kind, slope = self._kinds[l - 2]
             U = buf.U.get(l - 1)
-            if kind < 0:                                                 # a hidden softmax: NumPy's methods
+            if kind < 0:  # a hidden softmax: NumPy's methods
                 if U is not None:
                     dA *= kp[l - 2] > U
                     np.divide(dA, kp[l - 2], out=dA)
                 self.model.activations[l - 2].backward(dA, buf.Z[l - 1], buf.A[l - 1], out=buf.dZ[l - 1])
-                np.sum(buf.dZ[l - 1], axis=1, out=grads[f"b{l - 1}"][:, 0])           # BP2
+                np.sum(buf.dZ[l - 1], axis=1, out=grads[f"b{l - 1}"][:, 0])  # BP2
                 continue
             kernel = K.bp4_parallel if parallel and dA.size >= PARALLEL_MIN else K.bp4
-            kernel(dA, buf.Z[l - 1], buf.A[l - 1], kind, slope, _NO_U if U is None else U,
-                   1.0 if U is None else kp[l - 2], buf.dZ[l - 1], grads[f"b{l - 1}"])   # mask, BP4, BP2
+            kernel(
+                dA,
+                buf.Z[l - 1],
+                buf.A[l - 1],
+                kind,
+                slope,
+                _NO_U if U is None else U,
+                1.0 if U is None else kp[l - 2],
+                buf.dZ[l - 1],
+                grads[f"b{l - 1}"],
+            )  # mask, BP4, BP2
 
     # ------------------------------------------------------------------------------------- evaluation
     def eval_sums(self, X, Y, sample_weight=None):
@@ -253,13 +273,23 @@ class NumbaEngine(Engine):
                 model.activations[l - 1].forward(Z, out=A)
             else:
                 (K.bias_act_parallel if self.parallel and _threads() > 1 and Z.size >= PARALLEL_MIN else K.bias_act)(
-                    Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A)
+                    Z, params[f"b{l}"], A, kind, slope, _NO_U, 1.0, A
+                )
         w = self._no_w if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=model.dtype)
         Z = np.matmul(params[f"W{L}"], A)
         if self._head is not None:
             out = np.empty(2)
-            K.head(Z, params[f"b{L}"], np.empty_like(Z), np.ascontiguousarray(Y.T), w, self._head,
-                   np.empty_like(Z), np.empty((Z.shape[0], 1), model.dtype), out)
+            K.head(
+                Z,
+                params[f"b{L}"],
+                np.empty_like(Z),
+                np.ascontiguousarray(Y.T),
+                w,
+                self._head,
+                np.empty_like(Z),
+                np.empty((Z.shape[0], 1), model.dtype),
+                out,
+            )
             loss_sum, right = out
         else:
             AL = model.activations[-1].forward(Z + params[f"b{L}"])
@@ -276,8 +306,18 @@ class NumbaEngine(Engine):
         name = _OPTIMIZERS.get(type(optimizer))
         moments = [opt_state.get(k, _empty(theta)) for k in ("vdW", "vdb", "sdW", "sdb")]
         if name is None or any(a.size not in (0, size) for a, size in zip(moments, (n_W, theta.size - n_W) * 2)):
-            return super().update(theta, grads, n_W=n_W, w_sum=w_sum, count=count, l2=l2, clip_norm=clip_norm,
-                                  optimizer=optimizer, opt_state=opt_state, lr=lr)
+            return super().update(
+                theta,
+                grads,
+                n_W=n_W,
+                w_sum=w_sum,
+                count=count,
+                l2=l2,
+                clip_norm=clip_norm,
+                optimizer=optimizer,
+                opt_state=opt_state,
+                lr=lr,
+            )
         opt_state["t"] += 1
         t, lr = opt_state["t"], float(lr)
         beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", 0.0)))
@@ -285,9 +325,23 @@ class NumbaEngine(Engine):
         decay = 1.0 - lr * optimizer.weight_decay if name == "adamw" else 1.0
         parallel = self.parallel and theta.size >= UPDATE_PARALLEL_MIN and _threads() > 1
         kernel = K.update_parallel if parallel else K.update
-        kernel(theta, grads, *moments, n_W, float(w_sum), float(l2) / count if l2 else 0.0,
-               float(clip_norm or 0.0), K.OPT[name], lr, beta1, beta2, float(getattr(optimizer, "epsilon", 0.0)),
-               decay, 1.0 - beta1 ** t, 1.0 - beta2 ** t)
+        kernel(
+            theta,
+            grads,
+            *moments,
+            n_W,
+            float(w_sum),
+            float(l2) / count if l2 else 0.0,
+            float(clip_norm or 0.0),
+            K.OPT[name],
+            lr,
+            beta1,
+            beta2,
+            float(getattr(optimizer, "epsilon", 0.0)),
+            decay,
+            1.0 - beta1**t,
+            1.0 - beta2**t,
+        )
 
 
 def _empty(theta):

@@ -22,6 +22,7 @@ integer code outside the inner loops, so each kernel compiles once per dtype.
 The arithmetic repeats the NumPy path's operations in its order (``(A * D) / keep_prob``,
 ``v = beta v + (1 - beta) dW``, ...) so the engines agree to rounding.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,21 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["ACT", "OUT", "OPT", "bias_act", "bias_act_parallel", "bp4", "bp4_parallel", "head",
-           "gather_rows", "gather_rows_parallel", "update", "update_parallel", "BLOCK"]
+__all__ = [
+    "ACT",
+    "OUT",
+    "OPT",
+    "bias_act",
+    "bias_act_parallel",
+    "bp4",
+    "bp4_parallel",
+    "head",
+    "gather_rows",
+    "gather_rows_parallel",
+    "update",
+    "update_parallel",
+    "BLOCK",
+]
 
 # activation codes (hidden layers and elementwise outputs)
 ACT = {"linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4}
@@ -66,13 +80,13 @@ def _bias_act_rows(Z, b, A, kind, slope, U, keep_prob, A_drop, r0, r1):
             for j in range(m):
                 z = Z[i, j] + bi
                 Z[i, j] = z
-                A[i, j] = 0.0 if z <= 0 else z                    # max(z, 0); NaN stays NaN
+                A[i, j] = 0.0 if z <= 0 else z  # max(z, 0); NaN stays NaN
         elif kind == 2:
             for j in range(m):
                 z = Z[i, j] + bi
                 Z[i, j] = z
                 a = z * slope
-                A[i, j] = z if z > a else a                        # max(z, slope z)
+                A[i, j] = z if z > a else a  # max(z, slope z)
         elif kind == 3:
             for j in range(m):
                 z = Z[i, j] + bi
@@ -85,8 +99,8 @@ def _bias_act_rows(Z, b, A, kind, slope, U, keep_prob, A_drop, r0, r1):
                 A[i, j] = math.tanh(z)
         if U.shape[0]:
             for j in range(m):
-                d = 1.0 if U[i, j] < keep_prob else 0.0            # D[l]: keep with probability keep_prob
-                A_drop[i, j] = (A[i, j] * d) / keep_prob           # inverted dropout
+                d = 1.0 if U[i, j] < keep_prob else 0.0  # D[l]: keep with probability keep_prob
+                A_drop[i, j] = (A[i, j] * d) / keep_prob  # inverted dropout
     return 0
 
 
@@ -129,13 +143,13 @@ def _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, r0, r1):
         if U.shape[0]:
             for j in range(m):
                 d = 1.0 if U[i, j] < keep_prob else 0.0
-                dA[i, j] = (dA[i, j] * d) / keep_prob              # the same mask and scale as forward
+                dA[i, j] = (dA[i, j] * d) / keep_prob  # the same mask and scale as forward
         if kind == 0:
             for j in range(m):
                 dZ[i, j] = dA[i, j]
         elif kind == 1:
             for j in range(m):
-                g = 1.0 if Z[i, j] > 0 else 0.0                    # g'(Z) = 1 where Z > 0
+                g = 1.0 if Z[i, j] > 0 else 0.0  # g'(Z) = 1 where Z > 0
                 dZ[i, j] = g * dA[i, j]
         elif kind == 2:
             for j in range(m):
@@ -144,11 +158,11 @@ def _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, r0, r1):
         elif kind == 3:
             for j in range(m):
                 a = A[i, j]
-                dZ[i, j] = ((1.0 - a) * a) * dA[i, j]             # g'(Z) = A (1 − A)
+                dZ[i, j] = ((1.0 - a) * a) * dA[i, j]  # g'(Z) = A (1 − A)
         else:
             for j in range(m):
                 a = A[i, j]
-                dZ[i, j] = (1.0 - a * a) * dA[i, j]               # g'(Z) = 1 − A²
+                dZ[i, j] = (1.0 - a * a) * dA[i, j]  # g'(Z) = 1 − A²
         db[i, 0] = _row_sum(dZ[i])
     return 0
 
@@ -191,7 +205,7 @@ def head(Z, b, A, Yt, w, kind, dZ, db, out):
     for j in range(m):
         wj = w[j] if w.shape[0] else 1.0
         lj = 0.0
-        if kind == 0:                                     # softmax + categorical cross-entropy
+        if kind == 0:  # softmax + categorical cross-entropy
             zmax = -np.inf
             for i in range(n):
                 z = Z[i, j] + b[i, 0]
@@ -209,15 +223,15 @@ def head(Z, b, A, Yt, w, kind, dZ, db, out):
                 A[i, j] = a
                 y = Yt[j, i]
                 ysum += y
-                lj -= y * ((Z[i, j] - zmax) - log_s)          # −Σ_k Y_k log softmax(z)_k
+                lj -= y * ((Z[i, j] - zmax) - log_s)  # −Σ_k Y_k log softmax(z)_k
                 if a > A[ka, j]:
                     ka = i
                 if y > Yt[j, ky]:
                     ky = i
             for i in range(n):
-                dZ[i, j] = (A[i, j] * ysum - Yt[j, i]) * wj    # A ΣY − Y: A − Y for one-hot columns
+                dZ[i, j] = (A[i, j] * ysum - Yt[j, i]) * wj  # A ΣY − Y: A − Y for one-hot columns
             right += ka == ky
-        elif kind == 1:                                   # sigmoid + binary cross-entropy
+        elif kind == 1:  # sigmoid + binary cross-entropy
             ok = True
             for i in range(n):
                 z = Z[i, j] + b[i, 0]
@@ -229,7 +243,7 @@ def head(Z, b, A, Yt, w, kind, dZ, db, out):
                 dZ[i, j] = (a - y) * wj
                 ok = ok and ((a > 0.5) == (y > 0.5))
             right += ok
-        else:                                             # linear + mean squared error
+        else:  # linear + mean squared error
             for i in range(n):
                 z = Z[i, j] + b[i, 0]
                 Z[i, j] = z
@@ -304,14 +318,14 @@ def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, 
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
             g[i] = x
-            theta[i] -= x * lr                                    # W = W − α dW
+            theta[i] -= x * lr  # W = W − α dW
     elif kind == 1:
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
             g[i] = x
-            vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β v + (1 − β) dW
+            vi = v[i] * beta1 + x * (1.0 - beta1)  # v = β v + (1 − β) dW
             v[i] = vi
-            theta[i] -= vi * lr                                   # W = W − α v
+            theta[i] -= vi * lr  # W = W − α v
     elif kind == 2:
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
@@ -319,20 +333,20 @@ def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, 
             t = x * (1.0 - beta1)
             vi = v[i] * beta1 + t
             v[i] = vi
-            theta[i] = (theta[i] - t * lr) - vi * (lr * beta1)     # W − α(1 − β) dW − α β v
+            theta[i] = (theta[i] - t * lr) - vi * (lr * beta1)  # W − α(1 − β) dW − α β v
     elif kind == 3:
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
             g[i] = x
-            si = s[i] * beta1 + (x * x) * (1.0 - beta1)           # s = β s + (1 − β) dW²
+            si = s[i] * beta1 + (x * x) * (1.0 - beta1)  # s = β s + (1 − β) dW²
             s[i] = si
-            theta[i] -= (x / (math.sqrt(si) + eps)) * lr           # W − α dW / (√s + ε)
+            theta[i] -= (x / (math.sqrt(si) + eps)) * lr  # W − α dW / (√s + ε)
     else:
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
             g[i] = x
-            vi = v[i] * beta1 + x * (1.0 - beta1)                 # v = β1 v + (1 − β1) dW
-            si = s[i] * beta2 + (x * x) * (1.0 - beta2)           # s = β2 s + (1 − β2) dW²
+            vi = v[i] * beta1 + x * (1.0 - beta1)  # v = β1 v + (1 − β1) dW
+            si = s[i] * beta2 + (x * x) * (1.0 - beta2)  # s = β2 s + (1 − β2) dW²
             v[i] = vi
             s[i] = si
             # AdamW first decays W by itself (W = W − α λ W; decay = 1 for Adam), then α v_c / (√s_c + ε)
@@ -350,19 +364,17 @@ def update(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, beta1, bet
     Serial.
     """
     n = theta.shape[0]
-    if not w_sum > 0:                                             # no weight in the batch: no data gradient
+    if not w_sum > 0:  # no weight in the batch: no data gradient
         g[:] = 0.0
         w_sum = 1.0
-    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
+    w_sum = 1.0 / w_sum  # the loops multiply by 1/Σw
     scale = 1.0
     if clip > 0:
         norm = math.sqrt(_norm2_block(g, theta, w_sum, l2c, 0, n_W) + _norm2_block(g, theta, w_sum, 0.0, n_W, n))
         if norm > clip:
             scale = clip / norm
-    _step_block(theta[:n_W], g[:n_W], vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay,
-                bc1, bc2, 0, n_W)
-    _step_block(theta[n_W:], g[n_W:], vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0,
-                bc1, bc2, 0, n - n_W)
+    _step_block(theta[:n_W], g[:n_W], vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2, 0, n_W)
+    _step_block(theta[n_W:], g[n_W:], vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0, bc1, bc2, 0, n - n_W)
     return 0
 
 
@@ -379,14 +391,15 @@ def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, b
     if not w_sum > 0:
         g[:] = 0.0
         w_sum = 1.0
-    w_sum = 1.0 / w_sum                                           # the loops multiply by 1/Σw
+    w_sum = 1.0 / w_sum  # the loops multiply by 1/Σw
     scale = 1.0
     if clip > 0:
         parts = np.empty(blocks)
         for k in prange(blocks):
             k0, k1 = k * size, min(n, (k + 1) * size)
-            parts[k] = (_norm2_block(g, theta, w_sum, l2c, k0, min(k1, n_W))
-                        + _norm2_block(g, theta, w_sum, 0.0, max(k0, n_W), k1))
+            parts[k] = _norm2_block(g, theta, w_sum, l2c, k0, min(k1, n_W)) + _norm2_block(
+                g, theta, w_sum, 0.0, max(k0, n_W), k1
+            )
         norm2 = 0.0
         for k in range(blocks):
             norm2 += parts[k]
@@ -396,9 +409,27 @@ def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, b
     for k in prange(blocks):
         k0, k1 = k * size, min(n, (k + 1) * size)
         if k0 < n_W:
-            _step_block(tW, gW, vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2,
-                        k0, min(k1, n_W))
+            _step_block(
+                tW, gW, vW, sW, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, decay, bc1, bc2, k0, min(k1, n_W)
+            )
         if k1 > n_W:
-            _step_block(tb, gb, vb, sb, w_sum, 0.0, scale, kind, lr, beta1, beta2, eps, 1.0, bc1, bc2,
-                        max(k0, n_W) - n_W, k1 - n_W)
+            _step_block(
+                tb,
+                gb,
+                vb,
+                sb,
+                w_sum,
+                0.0,
+                scale,
+                kind,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                1.0,
+                bc1,
+                bc2,
+                max(k0, n_W) - n_W,
+                k1 - n_W,
+            )
     return 0

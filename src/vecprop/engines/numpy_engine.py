@@ -5,6 +5,7 @@ shuffled batch's columns, so a training step allocates no array of the batch's s
 written straight into the Trainer's flat buffer (views laid out as :func:`vecprop.propagation.param_layout`),
 as sums over the batch's examples: the 1/m of BP1–BP2 is the Trainer's, after the reduction.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,9 +31,9 @@ class Workspace:
         L = len(layer_dims) - 1
         new = lambda *shape: np.empty(shape, dtype)  # noqa: E731
         self.m = m
-        self.ones = np.ones((m, 1), dtype)           # BP2's Σ_i as a matrix-vector product
+        self.ones = np.ones((m, 1), dtype)  # BP2's Σ_i as a matrix-vector product
         self.pred, self.label, self.hit = np.empty(m, np.intp), np.empty(m, np.intp), np.empty(m, bool)
-        if batch is not None:                        # the shuffled batch itself: X (n_0, m), Y (n_L, m), w (m,)
+        if batch is not None:  # the shuffled batch itself: X (n_0, m), Y (n_L, m), w (m,)
             X, Y, w = batch
             # in the data's own memory order, so gathering columns is a straight copy
             self.X = np.empty((X.shape[0], m), X.dtype, order="F" if _columns_contiguous(X) else "C")
@@ -56,7 +57,7 @@ class Workspace:
         temporary, which doubles the time of a large gather).
         """
         for A, out in ((X, self.X), (Y, self.Y)):
-            if _columns_contiguous(out):               # whole columns at a time: rows of A.T
+            if _columns_contiguous(out):  # whole columns at a time: rows of A.T
                 A.T.take(idx, axis=0, out=out.T, mode="clip")
             else:
                 A.take(idx, axis=1, out=out, mode="clip")
@@ -76,9 +77,9 @@ def forward(ws: Workspace, X, params, activations, keep_prob, rng) -> tuple:
     A = X
     for l in range(1, len(activations) + 1):
         A_prev = A
-        Z = np.matmul(params[f"W{l}"], A_prev, out=ws.Z[l])            # eq. (2)
+        Z = np.matmul(params[f"W{l}"], A_prev, out=ws.Z[l])  # eq. (2)
         Z += params[f"b{l}"]
-        A = activations[l - 1].forward(Z, out=ws.A[l])                  # eq. (1)
+        A = activations[l - 1].forward(Z, out=ws.A[l])  # eq. (1)
         D = None
         if keep_prob is not None and keep_prob[l - 1] < 1.0:
             U = rng.random(A.shape, out=ws.U[l])
@@ -95,19 +96,19 @@ def backward(ws: Workspace, AL, Y, w, caches, params, activations, head, keep_pr
     """BP4 and BP1–BP3 from layer L down into ``ws``; dW[l] = dZ A_prevᵀ and db[l] = Σ_i dZ as SUMS
     over the batch (no 1/m), written into the views ``dW[l]``, ``db[l]``; w: raw per-example weights."""
     L = len(activations)
-    dZ = head.output_delta(AL, Y, caches[L].Z, w, out=ws.dZ[L])   # dZ[L] (A[L] − Y for a canonical pair)
+    dZ = head.output_delta(AL, Y, caches[L].Z, w, out=ws.dZ[L])  # dZ[L] (A[L] − Y for a canonical pair)
     for l in range(L, 0, -1):
         cache = caches[l]
         if l < L:
             dA = ws.dA[l]
             if cache.D is not None:
-                dA *= cache.D                            # the same mask and scale as forward
+                dA *= cache.D  # the same mask and scale as forward
                 np.divide(dA, keep_prob[l - 1], out=dA)
-            dZ = activations[l - 1].backward(dA, cache.Z, cache.A, out=ws.dZ[l])   # BP4
-        np.matmul(dZ, cache.A_prev.T, out=dW[l])         # BP1 (sum over the batch)
-        np.matmul(dZ, ws.ones, out=db[l])                # BP2 Σ_i dZ(i)
+            dZ = activations[l - 1].backward(dA, cache.Z, cache.A, out=ws.dZ[l])  # BP4
+        np.matmul(dZ, cache.A_prev.T, out=dW[l])  # BP1 (sum over the batch)
+        np.matmul(dZ, ws.ones, out=db[l])  # BP2 Σ_i dZ(i)
         if l > 1:
-            np.matmul(params[f"W{l}"].T, dZ, out=ws.dA[l - 1])   # BP3
+            np.matmul(params[f"W{l}"].T, dZ, out=ws.dA[l - 1])  # BP3
 
 
 class NumpyEngine(Engine):
@@ -117,15 +118,15 @@ class NumpyEngine(Engine):
 
     def __init__(self, model, keep_prob=None):
         super().__init__(model, keep_prob)
-        self._workspaces = {}            # (batch size, gathered) -> Workspace
-        self._views = None               # (out, dW views, db views)
+        self._workspaces = {}  # (batch size, gathered) -> Workspace
+        self._views = None  # (out, dW views, db views)
         self._fortran = False
 
     def bind(self, X, Y, sample_weight=None):
         super().bind(X, Y, sample_weight)
         self._workspaces.clear()
         self._fortran = False
-        model = self.model          # fixed for this fit: looked up once, not per batch
+        model = self.model  # fixed for this fit: looked up once, not per batch
         self._fixed = (model.n_params, model.head, model.params, model.activations, model.L)
 
     def session(self, batch_size):
@@ -141,10 +142,13 @@ class NumpyEngine(Engine):
 
     def _grad_views(self, out):
         if self._views is None or self._views[0] is not out:
-            views = propagation.param_views(out[:self.model.n_params], self.model.layer_dims)
+            views = propagation.param_views(out[: self.model.n_params], self.model.layer_dims)
             L = self.model.L
-            self._views = (out, {l: views[f"W{l}"] for l in range(1, L + 1)},
-                           {l: views[f"b{l}"] for l in range(1, L + 1)})
+            self._views = (
+                out,
+                {l: views[f"W{l}"] for l in range(1, L + 1)},
+                {l: views[f"b{l}"] for l in range(1, L + 1)},
+            )
         return self._views[1], self._views[2]
 
     def _batch(self, cols, m_b):
@@ -184,8 +188,12 @@ class NumpyEngine(Engine):
         AL, caches = propagation.forward(X, model.params, model.activations)
         losses = model.head.per_example(AL, Y, caches[model.L].Z)
         w = sample_weight
-        sums[:] = (losses.sum() if w is None else np.dot(w, losses), m if w is None else np.sum(w), m,
-                   model.head.n_correct(AL, Y))
+        sums[:] = (
+            losses.sum() if w is None else np.dot(w, losses),
+            m if w is None else np.sum(w),
+            m,
+            model.head.n_correct(AL, Y),
+        )
         return sums
 
 

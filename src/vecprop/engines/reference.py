@@ -2,6 +2,7 @@
 
 Slow and plain on purpose: every other engine must agree with it within 1e-12 (float64).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,10 +33,19 @@ class ReferenceEngine(Engine):
         self.caches = caches
         w_sum = float(m_b) if w is None else float(w.sum())
         J = propagation.cost(AL, Y, model.loss, ZL=model.head.cost_logits(caches[model.L].Z), sample_weight=w)
-        grads = propagation.backward(AL, Y, caches, model.params, model.activations, model.loss,
-                                     keep_prob=self.keep_prob, sample_weight=w, need_dA0=False)
+        grads = propagation.backward(
+            AL,
+            Y,
+            caches,
+            model.params,
+            model.activations,
+            model.loss,
+            keep_prob=self.keep_prob,
+            sample_weight=w,
+            need_dA0=False,
+        )
         for key, view in propagation.param_views(out[:n], model.layer_dims).items():
-            np.multiply(grads["d" + key], w_sum, out=view)                 # (1/Σw) Σ_i … times Σw
+            np.multiply(grads["d" + key], w_sum, out=view)  # (1/Σw) Σ_i … times Σw
         out[n + LOSS_SUM] = J * w_sum
         out[n + WEIGHT_SUM] = w_sum
         out[n + COUNT] = m_b
@@ -49,8 +59,8 @@ class ReferenceEngine(Engine):
             return sums
         AL, caches = propagation.forward(X, model.params, model.activations)
         w_sum = float(m) if sample_weight is None else float(np.sum(sample_weight))
-        J = propagation.cost(AL, Y, model.loss, ZL=model.head.cost_logits(caches[model.L].Z),
-                             sample_weight=sample_weight)                                       # Σ w L / Σ w
+        J = propagation.cost(
+            AL, Y, model.loss, ZL=model.head.cost_logits(caches[model.L].Z), sample_weight=sample_weight
+        )  # Σ w L / Σ w
         sums[:] = J * w_sum, w_sum, m, model.head.n_correct(AL, Y)
         return sums
-

@@ -15,6 +15,7 @@ every other engine) and moved to the device, so a run is the same on every backe
 and the per-batch sums live on the device; nothing returns to the host inside a step except what the
 trainer asks for.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,11 +36,11 @@ def namespace_of(*arrays):
 
 # ----------------------------------------------------------------------------------- eq. (1) and BP4
 def _sigmoid(xp, Z):
-    return xp.exp(-xp.logaddexp(xp.zeros_like(Z), -Z))      # σ(Z) = exp(−log(1 + e^−Z)), as the reference
+    return xp.exp(-xp.logaddexp(xp.zeros_like(Z), -Z))  # σ(Z) = exp(−log(1 + e^−Z)), as the reference
 
 
 def _softmax(xp, Z):
-    e = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))          # shift: exponents <= 0, no overflow
+    e = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))  # shift: exponents <= 0, no overflow
     return e / xp.sum(e, axis=0, keepdims=True)
 
 
@@ -48,7 +49,7 @@ def _leaky(xp, Z, slope):
 
 
 def _exp(xp, Z):
-    cap = math.log(float(xp.finfo(Z.dtype).max)) * (1 - 1e-6)     # just below overflow, as activations.Exp
+    cap = math.log(float(xp.finfo(Z.dtype).max)) * (1 - 1e-6)  # just below overflow, as activations.Exp
     return xp.exp(xp.minimum(Z, xp.full_like(Z, cap)))
 
 
@@ -56,14 +57,17 @@ def _exp(xp, Z):
 ACTIVATIONS_XP = {
     "sigmoid": (lambda xp, Z, a: _sigmoid(xp, Z), lambda xp, dA, Z, A, a: (1.0 - A) * A * dA),
     "tanh": (lambda xp, Z, a: xp.tanh(Z), lambda xp, dA, Z, A, a: (1.0 - A * A) * dA),
-    "relu": (lambda xp, Z, a: xp.maximum(Z, xp.zeros_like(Z)),
-             lambda xp, dA, Z, A, a: xp.astype(Z > 0, dA.dtype) * dA),
-    "leaky_relu": (lambda xp, Z, a: _leaky(xp, Z, a.slope),
-                   lambda xp, dA, Z, A, a: xp.where(Z > 0, xp.ones_like(dA), xp.full_like(dA, a.slope)) * dA),
+    "relu": (lambda xp, Z, a: xp.maximum(Z, xp.zeros_like(Z)), lambda xp, dA, Z, A, a: xp.astype(Z > 0, dA.dtype) * dA),
+    "leaky_relu": (
+        lambda xp, Z, a: _leaky(xp, Z, a.slope),
+        lambda xp, dA, Z, A, a: xp.where(Z > 0, xp.ones_like(dA), xp.full_like(dA, a.slope)) * dA,
+    ),
     "linear": (lambda xp, Z, a: Z, lambda xp, dA, Z, A, a: dA),
     "exp": (lambda xp, Z, a: _exp(xp, Z), lambda xp, dA, Z, A, a: dA * A),
-    "softmax": (lambda xp, Z, a: _softmax(xp, Z),
-                lambda xp, dA, Z, A, a: (dA - xp.sum(A * dA, axis=0, keepdims=True)) * A),
+    "softmax": (
+        lambda xp, Z, a: _softmax(xp, Z),
+        lambda xp, dA, Z, A, a: (dA - xp.sum(A * dA, axis=0, keepdims=True)) * A,
+    ),
 }
 
 
@@ -73,7 +77,7 @@ def _log_clip(xp, A):
 
 
 def _bce(xp, AL, Y, ZL):
-    if ZL is not None:   # max(z, 0) − y z + log(1 + e^−|z|)
+    if ZL is not None:  # max(z, 0) − y z + log(1 + e^−|z|)
         L = xp.maximum(ZL, xp.zeros_like(ZL)) - Y * ZL + xp.log1p(xp.exp(-xp.abs(ZL)))
     else:
         L = -(Y * _log_clip(xp, AL) + (1 - Y) * _log_clip(xp, 1 - AL))
@@ -81,7 +85,7 @@ def _bce(xp, AL, Y, ZL):
 
 
 def _cce(xp, AL, Y, ZL):
-    if ZL is not None:   # log softmax(z) = z − max − log Σ e^(z − max)
+    if ZL is not None:  # log softmax(z) = z − max − log Σ e^(z − max)
         shifted = ZL - xp.max(ZL, axis=0, keepdims=True)
         log_A = shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
     else:
@@ -94,7 +98,7 @@ def _mse(xp, AL, Y, ZL):
     return 0.5 * xp.sum(diff * diff, axis=0)
 
 
-def _poisson(xp, AL, Y, ZL):   # Σ_k [Y log Y − Y log A − Y + A], 0 log 0 = 0
+def _poisson(xp, AL, Y, ZL):  # Σ_k [Y log Y − Y log A − Y + A], 0 log 0 = 0
     y_log_y = Y * xp.log(xp.where(Y > 0, Y, xp.ones_like(Y)))
     log_A = ZL if ZL is not None else _log_clip(xp, AL)
     return xp.sum(y_log_y - Y * log_A - Y + AL, axis=0)
@@ -106,11 +110,16 @@ def _tiny(xp, A):
 
 # name -> (per_example(xp, AL, Y, ZL) (m,), dAL(xp, AL, Y), fused dZL(xp, AL, Y))
 LOSSES_XP = {
-    "binary_cross_entropy": (_bce, lambda xp, A, Y: -(Y / xp.maximum(A, _tiny(xp, A))
-                                                       - (1 - Y) / xp.maximum(1 - A, _tiny(xp, A))),
-                             lambda xp, A, Y: A - Y),
-    "categorical_cross_entropy": (_cce, lambda xp, A, Y: -Y / xp.maximum(A, _tiny(xp, A)),
-                                  lambda xp, A, Y: A * xp.sum(Y, axis=0, keepdims=True) - Y),
+    "binary_cross_entropy": (
+        _bce,
+        lambda xp, A, Y: -(Y / xp.maximum(A, _tiny(xp, A)) - (1 - Y) / xp.maximum(1 - A, _tiny(xp, A))),
+        lambda xp, A, Y: A - Y,
+    ),
+    "categorical_cross_entropy": (
+        _cce,
+        lambda xp, A, Y: -Y / xp.maximum(A, _tiny(xp, A)),
+        lambda xp, A, Y: A * xp.sum(Y, axis=0, keepdims=True) - Y,
+    ),
     "mse": (_mse, lambda xp, A, Y: A - Y, lambda xp, A, Y: A - Y),
     "poisson": (_poisson, lambda xp, A, Y: 1 - Y / xp.maximum(A, _tiny(xp, A)), lambda xp, A, Y: A - Y),
 }
@@ -153,8 +162,7 @@ class XPEngine(Engine):
     @classmethod
     def supports(cls, model) -> bool:
         """Whether every activation and the loss have Array API forms here (custom ones do not)."""
-        return (all(g.name in ACTIVATIONS_XP for g in model.activations)
-                and model.loss.name in LOSSES_XP)
+        return all(g.name in ACTIVATIONS_XP for g in model.activations) and model.loss.name in LOSSES_XP
 
     # ------------------------------------------------------------------------------- data
     def bind(self, X, Y, sample_weight=None) -> None:
@@ -174,7 +182,7 @@ class XPEngine(Engine):
         return self._theta_xp().zeros(size, dtype=theta.dtype, device=device(theta))
 
     def scalars(self, tail) -> tuple:
-        return tuple(float(v) for v in _host(tail).tolist())          # one transfer per batch
+        return tuple(float(v) for v in _host(tail).tolist())  # one transfer per batch
 
     def sum_of_squares(self, weights) -> float:
         xp = namespace_of(*weights)
@@ -209,12 +217,12 @@ class XPEngine(Engine):
         A, caches = X, []
         for l, g in enumerate(model.activations, start=1):
             A_prev = A
-            Z = params[f"W{l}"] @ A_prev + params[f"b{l}"]                       # eq. (2)
-            A = ACTIVATIONS_XP[g.name][0](xp, Z, g)                              # eq. (1)
+            Z = params[f"W{l}"] @ A_prev + params[f"b{l}"]  # eq. (2)
+            A = ACTIVATIONS_XP[g.name][0](xp, Z, g)  # eq. (1)
             D = None
             p = 1.0 if self.keep_prob is None or not train else self.keep_prob[l - 1]
-            if p < 1.0:                                       # inverted dropout, mask drawn on the host
-                draws = model.rng.random((Z.shape[0], Z.shape[1]))            # U ~ U(0, 1)
+            if p < 1.0:  # inverted dropout, mask drawn on the host
+                draws = model.rng.random((Z.shape[0], Z.shape[1]))  # U ~ U(0, 1)
                 D = xp.asarray(draws < p, device=device(Z))
                 caches.append((A_prev, Z, A, D))
                 A = A * xp.astype(D, A.dtype) / p
@@ -254,7 +262,7 @@ class XPEngine(Engine):
         wrow = None if w is None else xp.reshape(w, (1, m_b))
         L = len(model.activations)
         if canonical:
-            dZ = LOSSES_XP[model.loss.name][2](xp, AL, Y)                     # dZ[L] = A[L] − Y
+            dZ = LOSSES_XP[model.loss.name][2](xp, AL, Y)  # dZ[L] = A[L] − Y
             if wrow is not None:
                 dZ = dZ * wrow
         else:
@@ -262,19 +270,19 @@ class XPEngine(Engine):
             if wrow is not None:
                 dA = dA * wrow
             g = model.activations[-1]
-            dZ = ACTIVATIONS_XP[g.name][1](xp, dA, caches[-1][1], caches[-1][2], g)   # BP4
+            dZ = ACTIVATIONS_XP[g.name][1](xp, dA, caches[-1][1], caches[-1][2], g)  # BP4
         dW, db = {}, {}
         for l in range(L, 0, -1):
             A_prev, Z, A, D = caches[l - 1]
             if l < L:
                 if D is not None:
-                    dA = dA * xp.astype(D, dA.dtype) / self.keep_prob[l - 1]   # the same mask and scale
+                    dA = dA * xp.astype(D, dA.dtype) / self.keep_prob[l - 1]  # the same mask and scale
                 g = model.activations[l - 1]
-                dZ = ACTIVATIONS_XP[g.name][1](xp, dA, Z, A, g)                 # BP4
-            dW[l] = dZ @ xp.matrix_transpose(A_prev)                           # BP1 (times Σ w)
-            db[l] = xp.sum(dZ, axis=1, keepdims=True)                          # BP2 (times Σ w)
+                dZ = ACTIVATIONS_XP[g.name][1](xp, dA, Z, A, g)  # BP4
+            dW[l] = dZ @ xp.matrix_transpose(A_prev)  # BP1 (times Σ w)
+            db[l] = xp.sum(dZ, axis=1, keepdims=True)  # BP2 (times Σ w)
             if l > 1:
-                dA = xp.matrix_transpose(params[f"W{l}"]) @ dZ                 # BP3
+                dA = xp.matrix_transpose(params[f"W{l}"]) @ dZ  # BP3
         pieces = [xp.reshape(dW[l], (-1,)) for l in range(1, L + 1)]
         pieces += [xp.reshape(db[l], (-1,)) for l in range(1, L + 1)]
         out[:n] = xp.concat(pieces)
@@ -316,8 +324,10 @@ class XPEngine(Engine):
                 grads *= clip_norm / norm
         step = _RULES.get(optimizer.name) if type(optimizer).__module__ == "vecprop.optimizers" else None
         if step is None:
-            raise ValueError(f"the xp engine updates with the built-in optimizers only; "
-                             f"optimizer {optimizer.name!r} needs engine='numpy' and NumPy arrays")
+            raise ValueError(
+                f"the xp engine updates with the built-in optimizers only; "
+                f"optimizer {optimizer.name!r} needs engine='numpy' and NumPy arrays"
+            )
         opt_state["t"] += 1
         t, alpha = opt_state["t"], float(lr)
         for key, W, dW in (("W", theta[:n_W], grads[:n_W]), ("b", theta[n_W:], grads[n_W:])):
@@ -338,24 +348,24 @@ def _on_device(xp, state, key, like):
 
 # The optimizers' rules (optimizers.py), with in-place operators on any namespace; same order of operations.
 def _gd(opt, key, W, dW, mom, alpha, t):
-    W -= dW * alpha                                            # W = W − α dW
+    W -= dW * alpha  # W = W − α dW
 
 
 def _momentum(opt, key, W, dW, mom, alpha, t):
     v = mom["v"]
     v *= opt.beta
-    v += dW * (1.0 - opt.beta)                                 # v = β v + (1 − β) dW
-    W -= v * alpha                                             # W = W − α v
+    v += dW * (1.0 - opt.beta)  # v = β v + (1 − β) dW
+    W -= v * alpha  # W = W − α v
 
 
 def _nesterov(opt, key, W, dW, mom, alpha, t):
     v = mom["v"]
     tmp = dW * (1.0 - opt.beta)
     v *= opt.beta
-    v += tmp                                                   # v = β v + (1 − β) dW
+    v += tmp  # v = β v + (1 − β) dW
     tmp *= alpha
-    W -= tmp                                                   # W = W − α (1 − β) dW ...
-    W -= v * (alpha * opt.beta)                                # ... − α β v
+    W -= tmp  # W = W − α (1 − β) dW ...
+    W -= v * (alpha * opt.beta)  # ... − α β v
 
 
 def _rmsprop(opt, key, W, dW, mom, alpha, t):
@@ -364,12 +374,12 @@ def _rmsprop(opt, key, W, dW, mom, alpha, t):
     tmp = dW * dW
     tmp *= 1.0 - opt.beta
     s *= opt.beta
-    s += tmp                                                   # s = β s + (1 − β) dW²
+    s += tmp  # s = β s + (1 − β) dW²
     tmp = namespace.sqrt(s)
     tmp += opt.epsilon
     tmp = dW / tmp
     tmp *= alpha
-    W -= tmp                                                   # W = W − α dW / (√s + ε)
+    W -= tmp  # W = W − α dW / (√s + ε)
 
 
 def _adam(opt, key, W, dW, mom, alpha, t):
@@ -377,24 +387,23 @@ def _adam(opt, key, W, dW, mom, alpha, t):
     v, s = mom["v"], mom["s"]
     tmp = dW * (1.0 - opt.beta1)
     v *= opt.beta1
-    v += tmp                                                   # v = β1 v + (1 − β1) dW
+    v += tmp  # v = β1 v + (1 − β1) dW
     tmp = dW * dW
     tmp *= 1.0 - opt.beta2
     s *= opt.beta2
-    s += tmp                                                   # s = β2 s + (1 − β2) dW²
-    tmp = s / (1.0 - opt.beta2 ** t)                           # s_c
+    s += tmp  # s = β2 s + (1 − β2) dW²
+    tmp = s / (1.0 - opt.beta2**t)  # s_c
     tmp = namespace.sqrt(tmp)
     tmp += opt.epsilon
     tmp = v / tmp
-    tmp *= alpha / (1.0 - opt.beta1 ** t)                      # α v_c / (√s_c + ε)
+    tmp *= alpha / (1.0 - opt.beta1**t)  # α v_c / (√s_c + ε)
     W -= tmp
 
 
 def _adamw(opt, key, W, dW, mom, alpha, t):
     if key.startswith("W"):
-        W *= 1.0 - alpha * opt.weight_decay                    # W = W − α λ W
+        W *= 1.0 - alpha * opt.weight_decay  # W = W − α λ W
     _adam(opt, key, W, dW, mom, alpha, t)
 
 
-_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop, "adam": _adam,
-          "adamw": _adamw}
+_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop, "adam": _adam, "adamw": _adamw}

@@ -11,6 +11,7 @@ Array helpers: :func:`is_foreign` (a supported non-NumPy array?), :func:`namespa
 :func:`check_sample_weight` (the boundary checks of ``checks.py``, done in the array's own namespace),
 :func:`take_columns`, :func:`predict` and :func:`n_correct` (the head's decoding in the namespace).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,24 @@ from .. import checks
 from ..propagation import LayerCache, param_layout
 from .xp_engine import ACTIVATIONS_XP, LOSSES_XP
 
-__all__ = ["is_foreign", "namespace", "device", "to_host", "move", "target", "param_views", "finite_array",
-           "check_sample_weight", "take_columns", "forward", "cost", "backward", "predict", "n_correct",
-           "INSTALL_HINT"]
+__all__ = [
+    "is_foreign",
+    "namespace",
+    "device",
+    "to_host",
+    "move",
+    "target",
+    "param_views",
+    "finite_array",
+    "check_sample_weight",
+    "take_columns",
+    "forward",
+    "cost",
+    "backward",
+    "predict",
+    "n_correct",
+    "INSTALL_HINT",
+]
 
 INSTALL_HINT = 'pip install "vecprop[array]"'
 _FOREIGN_MODULES = ("torch", "cupy", "jax", "jaxlib", "array_api_strict", "dask", "ndonnx", "sparse")
@@ -40,13 +56,16 @@ def namespace(*arrays):
     try:
         from array_api_compat import array_namespace
     except ImportError:
-        raise ImportError(f"non-NumPy arrays ({type(arrays[0]).__module__}) need array-api-compat: "
-                          f"{INSTALL_HINT}") from None
+        raise ImportError(
+            f"non-NumPy arrays ({type(arrays[0]).__module__}) need array-api-compat: {INSTALL_HINT}"
+        ) from None
     try:
         return array_namespace(*arrays)
     except TypeError as exc:
-        raise ValueError(f"arrays of different libraries cannot be mixed ({exc}); give X, Y and "
-                         "sample_weight in one namespace on one device") from None
+        raise ValueError(
+            f"arrays of different libraries cannot be mixed ({exc}); give X, Y and "
+            "sample_weight in one namespace on one device"
+        ) from None
 
 
 def device(a):
@@ -76,10 +95,12 @@ def target(like, dev=None):
     """(xp, device) from a namespace module or an array (and an optional device); xp is None for NumPy."""
     if like is None or like is np or isinstance(like, (np.ndarray, np.generic)):
         return None, None
-    if not is_foreign(like):                                 # a namespace module: torch, cupy, array_api_strict
+    if not is_foreign(like):  # a namespace module: torch, cupy, array_api_strict
         if not hasattr(like, "asarray"):
-            raise ValueError(f"expected an array or an array namespace (numpy, torch, cupy, array_api_strict) "
-                             f"with an optional device, got {like!r}; e.g. net.to(torch, device='cuda')")
+            raise ValueError(
+                f"expected an array or an array namespace (numpy, torch, cupy, array_api_strict) "
+                f"with an optional device, got {like!r}; e.g. net.to(torch, device='cuda')"
+            )
         if getattr(like, "__name__", "").split(".")[-1] == "numpy" and dev in (None, "cpu"):
             return None, None
         like = like.asarray(0.0) if dev is None else like.asarray(0.0, device=dev)
@@ -112,7 +133,7 @@ def param_views(theta, layer_dims) -> dict:
     views = {}
     for key in (f"{p}{l}" for l in range(1, len(layer_dims)) for p in "Wb"):
         start, (rows, cols) = layout[key]
-        views[key] = xp.reshape(theta[start:start + rows * cols], (rows, cols))
+        views[key] = xp.reshape(theta[start : start + rows * cols], (rows, cols))
     return views
 
 
@@ -121,7 +142,7 @@ def relink(theta, params, layer_dims) -> dict:
     views as separate arrays) or ``params["W1"] = array`` they are views of the flat vector again."""
     xp, dev = namespace(theta), device(theta)
     for key, (start, (rows, cols)) in param_layout(layer_dims).items():
-        theta[start:start + rows * cols] = xp.reshape(move(params[key], xp, dev), (rows * cols,))
+        theta[start : start + rows * cols] = xp.reshape(move(params[key], xp, dev), (rows * cols,))
     return param_views(theta, layer_dims)
 
 
@@ -130,14 +151,18 @@ def finite_array(a, name, dtype, like):
     parameters). Host data (NumPy, lists) is moved there; an array of another library or device is refused."""
     if not is_foreign(like):
         if is_foreign(a):
-            raise ValueError(f"{name} is a {type(a).__module__} array but the network's parameters are NumPy; "
-                             "give X, Y and sample_weight in one namespace (or call net.to(X) first)")
+            raise ValueError(
+                f"{name} is a {type(a).__module__} array but the network's parameters are NumPy; "
+                "give X, Y and sample_weight in one namespace (or call net.to(X) first)"
+            )
         return checks.finite_array(a, name, dtype)
     xp, dev = namespace(like), device(like)
     if is_foreign(a):
         if namespace(a) is not xp or device(a) != dev:
-            raise ValueError(f"{name} is on {device(a)!r} ({type(a).__module__}) but the parameters are on "
-                             f"{dev!r}; give X, Y and sample_weight in one namespace on one device")
+            raise ValueError(
+                f"{name} is on {device(a)!r} ({type(a).__module__}) but the parameters are on "
+                f"{dev!r}; give X, Y and sample_weight in one namespace on one device"
+            )
         if not xp.isdtype(a.dtype, ("real floating", "integral", "bool")):
             raise ValueError(f"{name} must be a numeric array, got dtype {a.dtype}")
         a = xp.astype(a, getattr(xp, np.dtype(dtype).name))
@@ -152,7 +177,7 @@ def check_sample_weight(sample_weight, m, dtype, like):
     """Per-example weights (m,) as ``checks.check_sample_weight``, in the parameters' namespace."""
     if sample_weight is None or not is_foreign(like):
         if is_foreign(sample_weight):
-            finite_array(sample_weight, "sample_weight", dtype, like)     # raises: NumPy parameters
+            finite_array(sample_weight, "sample_weight", dtype, like)  # raises: NumPy parameters
         return checks.check_sample_weight(sample_weight, m, dtype)
     w = finite_array(sample_weight, "sample_weight", dtype, like)
     if tuple(w.shape) not in ((m,), (1, m)):
@@ -183,10 +208,10 @@ def forward(X, params, activations, *, keep_prob=None, rng=None):
     caches, A = {}, X
     for l, g in enumerate(activations, start=1):
         A_prev = A
-        Z = params[f"W{l}"] @ A_prev + params[f"b{l}"]                           # eq. (2)
-        A = ACTIVATIONS_XP[g.name][0](xp, Z, g)                                  # eq. (1)
+        Z = params[f"W{l}"] @ A_prev + params[f"b{l}"]  # eq. (2)
+        A = ACTIVATIONS_XP[g.name][0](xp, Z, g)  # eq. (1)
         D = None
-        if keep_prob is not None and keep_prob[l - 1] < 1.0:                     # [dropout]
+        if keep_prob is not None and keep_prob[l - 1] < 1.0:  # [dropout]
             D = xp.asarray(rng.random((Z.shape[0], Z.shape[1])) < keep_prob[l - 1], device=dev)
             caches[l] = LayerCache(A_prev, Z, A, D)
             A = A * xp.astype(D, A.dtype) / keep_prob[l - 1]
@@ -219,16 +244,27 @@ def cost(AL, Y, loss, *, ZL=None, sample_weight=None, params=None, l2: float = 0
 
 def _output_delta(xp, AL, Y, ZL, g, loss, w):
     if g.name == loss.canonical_activation:
-        dZ = LOSSES_XP[loss.name][2](xp, AL, Y)                                  # dZ[L] = A[L] − Y
+        dZ = LOSSES_XP[loss.name][2](xp, AL, Y)  # dZ[L] = A[L] − Y
         return dZ if w is None else dZ * w
     dA = LOSSES_XP[loss.name][1](xp, AL, Y)
     if w is not None:
         dA = dA * w
-    return ACTIVATIONS_XP[g.name][1](xp, dA, ZL, AL, g)                         # BP4
+    return ACTIVATIONS_XP[g.name][1](xp, dA, ZL, AL, g)  # BP4
 
 
-def backward(AL, Y, caches, params, activations, loss, *, keep_prob=None, sample_weight=None, l2: float = 0.0,
-             need_dA0: bool = True) -> dict:
+def backward(
+    AL,
+    Y,
+    caches,
+    params,
+    activations,
+    loss,
+    *,
+    keep_prob=None,
+    sample_weight=None,
+    l2: float = 0.0,
+    need_dA0: bool = True,
+) -> dict:
     """BP1–BP4 from layer L down, as ``propagation.backward`` (same keys: dW, db, dZ per layer, dA)."""
     xp, L, m = namespace(AL), len(activations), Y.shape[1]
     w = _weights(xp, sample_weight, m)
@@ -237,16 +273,16 @@ def backward(AL, Y, caches, params, activations, loss, *, keep_prob=None, sample
     for l in range(L, 0, -1):
         W, cache = params[f"W{l}"], caches[l]
         if l < L:
-            if cache.D is not None:                                              # [dropout]
+            if cache.D is not None:  # [dropout]
                 dA = dA * xp.astype(cache.D, dA.dtype) / keep_prob[l - 1]
             grads[f"dA{l}"] = dA
             g = activations[l - 1]
-            dZ = ACTIVATIONS_XP[g.name][1](xp, dA, cache.Z, cache.A, g)          # BP4
-        dW = dZ @ xp.matrix_transpose(cache.A_prev) / m                          # BP1
-        db = xp.sum(dZ, axis=1, keepdims=True) / m                               # BP2
+            dZ = ACTIVATIONS_XP[g.name][1](xp, dA, cache.Z, cache.A, g)  # BP4
+        dW = dZ @ xp.matrix_transpose(cache.A_prev) / m  # BP1
+        db = xp.sum(dZ, axis=1, keepdims=True) / m  # BP2
         if need_dA0 or l > 1:
-            dA = xp.matrix_transpose(W) @ dZ                                     # BP3
-        if l2:                                                                   # [L2]
+            dA = xp.matrix_transpose(W) @ dZ  # BP3
+        if l2:  # [L2]
             dW = dW + (l2 / m) * W
         grads[f"dZ{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
     if need_dA0:

@@ -5,6 +5,7 @@ gradients are checked, and training runs live — every number computed by vecpr
 :mod:`.api` holds the sessions and their JSON answers (no HTTP); :mod:`.server` serves them and the page
 (``static/``, shipped in the package) with the standard library. See docs/playground.md.
 """
+
 from __future__ import annotations
 
 from .server import make_server, serve

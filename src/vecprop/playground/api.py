@@ -6,8 +6,10 @@ Every number the page shows comes from here, and everything here comes from vecp
 ``Network.save``. A request is a plain dict (decoded JSON) and so is every answer; bad input raises
 :class:`PlaygroundError` (a ValueError) whose message says what to change. See docs/playground.md.
 """
+
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -30,22 +32,22 @@ from ..optimizers import OPTIMIZERS
 
 __all__ = ["Config", "Playground", "PlaygroundError", "Session", "LIMITS", "DATASETS"]
 
-DATASETS = ("flower", "moons", "circles", "xor")           # the 2-D built-ins; "csv" is the learner's own
+DATASETS = ("flower", "moons", "circles", "xor")  # the 2-D built-ins; "csv" is the learner's own
 LIMITS = {
-    "hidden_layers": 6,          # hidden layers at most
-    "units": 128,                # units per hidden layer at most
-    "params": 20_000,            # parameters in all at most (the page draws every one)
-    "examples": 5_000,           # examples in a dataset at most
-    "classes": 10,               # classes in a CSV at most
-    "csv_bytes": 2_000_000,      # size of an uploaded CSV at most
-    "gradcheck_params": 3_000,   # finite differences cost two forward passes per parameter
-    "gradcheck_examples": 512,   # ... on a mini-batch of at most this many examples
-    "numbers_shown": 250_000,    # matrix entries one mini-batch's step-through sends the page at most
-    "epochs": 20_000,            # play pauses by itself after this many epochs
-    "sessions": 16,              # open sessions (tabs) at most; the least recently used is closed
+    "hidden_layers": 6,  # hidden layers at most
+    "units": 128,  # units per hidden layer at most
+    "params": 20_000,  # parameters in all at most (the page draws every one)
+    "examples": 5_000,  # examples in a dataset at most
+    "classes": 10,  # classes in a CSV at most
+    "csv_bytes": 2_000_000,  # size of an uploaded CSV at most
+    "gradcheck_params": 3_000,  # finite differences cost two forward passes per parameter
+    "gradcheck_examples": 512,  # ... on a mini-batch of at most this many examples
+    "numbers_shown": 250_000,  # matrix entries one mini-batch's step-through sends the page at most
+    "epochs": 20_000,  # play pauses by itself after this many epochs
+    "sessions": 16,  # open sessions (tabs) at most; the least recently used is closed
 }
-UNWATCHED = 10.0                 # seconds a playing session trains with no event stream open before it pauses
-GRID = 64                        # the decision boundary is the network's output on a GRID × GRID lattice
+UNWATCHED = 10.0  # seconds a playing session trains with no event stream open before it pauses
+GRID = 64  # the decision boundary is the network's output on a GRID × GRID lattice
 
 
 class PlaygroundError(ValueError):
@@ -57,22 +59,22 @@ class PlaygroundError(ValueError):
 class Config:
     """What the learner builds; every field has a control on the page."""
 
-    dataset: str = "flower"                  # flower, moons, circles, xor, or csv (then `csv` holds the text)
-    n_samples: int = 400                     # m of a built-in dataset
-    seed: int = 0                            # data, split, initial weights, dropout, shuffling
-    hidden: tuple = (3,)                     # n_1 ... n_{L-1}
+    dataset: str = "flower"  # flower, moons, circles, xor, or csv (then `csv` holds the text)
+    n_samples: int = 400  # m of a built-in dataset
+    seed: int = 0  # data, split, initial weights, dropout, shuffling
+    hidden: tuple = (3,)  # n_1 ... n_{L-1}
     activations: tuple = ("tanh", "sigmoid")  # g for layers 1..L (the output's included)
-    loss: str = "binary_cross_entropy"       # binary_cross_entropy, categorical_cross_entropy or mse
-    initializer: str = "xavier"              # random (×0.01), he, xavier, glorot_uniform
-    learning_rate: float = 1.0               # α
-    optimizer: str = "gd"                    # gd, momentum, nesterov, rmsprop, adam, adamw
-    batch_size: int = 32                     # 0: batch gradient descent over all training examples
-    l2: float = 0.0                          # λ
-    keep_prob: float = 1.0                   # dropout keep probability of the hidden layers
-    validation_fraction: float = 0.2         # held out for the validation curve (0: none)
-    standardize: bool = True                 # (X − mean) / std, fitted on the training split
-    csv: str = ""                            # the learner's CSV text: x1,x2,label with a header row
-    csv_name: str = "data.csv"               # its file name, for the exported Python code
+    loss: str = "binary_cross_entropy"  # binary_cross_entropy, categorical_cross_entropy or mse
+    initializer: str = "xavier"  # random (×0.01), he, xavier, glorot_uniform
+    learning_rate: float = 1.0  # α
+    optimizer: str = "gd"  # gd, momentum, nesterov, rmsprop, adam, adamw
+    batch_size: int = 32  # 0: batch gradient descent over all training examples
+    l2: float = 0.0  # λ
+    keep_prob: float = 1.0  # dropout keep probability of the hidden layers
+    validation_fraction: float = 0.2  # held out for the validation curve (0: none)
+    standardize: bool = True  # (X − mean) / std, fitted on the training split
+    csv: str = ""  # the learner's CSV text: x1,x2,label with a header row
+    csv_name: str = "data.csv"  # its file name, for the exported Python code
 
 
 def _need(ok, message):
@@ -82,8 +84,10 @@ def _need(ok, message):
 
 def _int(d, key, default, low, high):
     value = d.get(key, default)
-    _need(isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
-          f"{key} must be an integer from {low} to {high}, got {value!r}")
+    _need(
+        isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+        f"{key} must be an integer from {low} to {high}, got {value!r}",
+    )
     return value
 
 
@@ -97,36 +101,48 @@ def _float(d, key, default, low, high, *, open_low=False):
 
 def _name(d, key, default, known, what):
     value = d.get(key, default)
-    _need(isinstance(value, str) and value in known,
-          f"unknown {what} {value!r}; expected one of: {', '.join(sorted(known))}")
+    _need(
+        isinstance(value, str) and value in known,
+        f"unknown {what} {value!r}; expected one of: {', '.join(sorted(known))}",
+    )
     return value
 
 
 def parse_config(d) -> Config:
     """A :class:`Config` from the page's JSON, every field checked (PlaygroundError says the fix)."""
-    _need(isinstance(d, dict), "the request body must be a JSON object of settings, e.g. {\"hidden\": [3]}")
+    _need(isinstance(d, dict), 'the request body must be a JSON object of settings, e.g. {"hidden": [3]}')
     unknown = sorted(set(d) - set(Config.__dataclass_fields__))
     _need(not unknown, f"unknown setting(s) {unknown}; expected some of: {', '.join(Config.__dataclass_fields__)}")
     base = Config()
     dataset = _name(d, "dataset", base.dataset, (*DATASETS, "csv"), "dataset")
     hidden = d.get("hidden", list(base.hidden))
-    _need(isinstance(hidden, (list, tuple)) and len(hidden) <= LIMITS["hidden_layers"],
-          f"hidden must be a list of at most {LIMITS['hidden_layers']} layer sizes, e.g. [3], got {hidden!r}")
+    _need(
+        isinstance(hidden, (list, tuple)) and len(hidden) <= LIMITS["hidden_layers"],
+        f"hidden must be a list of at most {LIMITS['hidden_layers']} layer sizes, e.g. [3], got {hidden!r}",
+    )
     for l, n in enumerate(hidden, start=1):
-        _need(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= LIMITS["units"],
-              f"layer {l} size n_{l} must be an integer from 1 to {LIMITS['units']}, got {n!r}")
+        _need(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= LIMITS["units"],
+            f"layer {l} size n_{l} must be an integer from 1 to {LIMITS['units']}, got {n!r}",
+        )
     activations = d.get("activations", list(base.activations))
     if isinstance(activations, str):
         activations = [activations] * len(hidden) + [base.activations[-1]]
-    _need(isinstance(activations, (list, tuple)) and len(activations) == len(hidden) + 1,
-          f"activations must list one name per layer 1..L = {len(hidden) + 1} (the output's included), "
-          f"got {activations!r}")
+    _need(
+        isinstance(activations, (list, tuple)) and len(activations) == len(hidden) + 1,
+        f"activations must list one name per layer 1..L = {len(hidden) + 1} (the output's included), "
+        f"got {activations!r}",
+    )
     for l, g in enumerate(activations, start=1):
-        _need(isinstance(g, str) and g in ACTIVATIONS,
-              f"unknown activation {g!r} for layer {l}; expected one of: {', '.join(sorted(ACTIVATIONS))}")
+        _need(
+            isinstance(g, str) and g in ACTIVATIONS,
+            f"unknown activation {g!r} for layer {l}; expected one of: {', '.join(sorted(ACTIVATIONS))}",
+        )
     csv = d.get("csv", "")
-    _need(isinstance(csv, str) and len(csv) <= LIMITS["csv_bytes"],
-          f"csv must be the text of a CSV file of at most {LIMITS['csv_bytes']} bytes")
+    _need(
+        isinstance(csv, str) and len(csv) <= LIMITS["csv_bytes"],
+        f"csv must be the text of a CSV file of at most {LIMITS['csv_bytes']} bytes",
+    )
     _need(dataset != "csv" or csv.strip(), "dataset 'csv' needs the file's text in 'csv' (choose a file first)")
     csv_name = d.get("csv_name", base.csv_name)
     _need(isinstance(csv_name, str) and 0 < len(csv_name) <= 200, "csv_name must be a short file name")
@@ -154,11 +170,19 @@ def parse_config(d) -> Config:
 
 def options() -> dict:
     """The choices the page offers (registries' names), the defaults and the limits."""
-    return {"datasets": [*DATASETS, "csv"], "activations": sorted(ACTIVATIONS), "losses": sorted(LOSSES),
-            "initializers": sorted(INITIALIZERS), "optimizers": sorted(OPTIMIZERS),
-            "defaults": {**asdict(replace(Config(), csv="")), "hidden": list(Config.hidden),
-                         "activations": list(Config.activations)},
-            "limits": dict(LIMITS)}
+    return {
+        "datasets": [*DATASETS, "csv"],
+        "activations": sorted(ACTIVATIONS),
+        "losses": sorted(LOSSES),
+        "initializers": sorted(INITIALIZERS),
+        "optimizers": sorted(OPTIMIZERS),
+        "defaults": {
+            **asdict(replace(Config(), csv="")),
+            "hidden": list(Config.hidden),
+            "activations": list(Config.activations),
+        },
+        "limits": dict(LIMITS),
+    }
 
 
 # ------------------------------------------------------------------------------------- data
@@ -172,22 +196,31 @@ def _load(config: Config):
             f.write(config.csv)
         try:
             ds = load_data_file(path, task="classification")
-        except ValueError as exc:     # DataFileError: "upload.csv:3:2: ..." — say the learner's name instead
+        except ValueError as exc:  # DataFileError: "upload.csv:3:2: ..." — say the learner's name instead
             raise PlaygroundError(str(exc).replace(path, config.csv_name).splitlines()[0]) from None
-    _need(ds.n_features == 2, f"{config.csv_name}: the playground draws 2-D data, so the CSV needs exactly two "
-          f"feature columns and a label column last; it has {ds.n_features} feature columns")
-    _need(ds.m <= LIMITS["examples"], f"{config.csv_name}: {ds.m} rows; the playground takes at most "
-          f"{LIMITS['examples']}")
-    _need(ds.n_classes <= LIMITS["classes"], f"{config.csv_name}: {ds.n_classes} classes; the playground takes "
-          f"at most {LIMITS['classes']}")
+    _need(
+        ds.n_features == 2,
+        f"{config.csv_name}: the playground draws 2-D data, so the CSV needs exactly two "
+        f"feature columns and a label column last; it has {ds.n_features} feature columns",
+    )
+    _need(
+        ds.m <= LIMITS["examples"], f"{config.csv_name}: {ds.m} rows; the playground takes at most {LIMITS['examples']}"
+    )
+    _need(
+        ds.n_classes <= LIMITS["classes"],
+        f"{config.csv_name}: {ds.n_classes} classes; the playground takes at most {LIMITS['classes']}",
+    )
     return ds
 
 
 def _n_outputs(loss: str, n_classes: int) -> int:
     """n_L: one sigmoid unit for two classes with binary cross-entropy, else one unit per class."""
     if loss == "binary_cross_entropy":
-        _need(n_classes == 2, f"binary_cross_entropy is for two classes and the data has {n_classes}; "
-              "choose categorical_cross_entropy with a softmax output")
+        _need(
+            n_classes == 2,
+            f"binary_cross_entropy is for two classes and the data has {n_classes}; "
+            "choose categorical_cross_entropy with a softmax output",
+        )
         return 1
     return 1 if (loss == "mse" and n_classes == 2) else n_classes
 
@@ -236,8 +269,11 @@ class Session:
         n_L = _n_outputs(config.loss, ds.n_classes)
         self.layer_dims = [2, *config.hidden, n_L]
         n_params = sum(n * p + n for p, n in zip(self.layer_dims[:-1], self.layer_dims[1:]))
-        _need(n_params <= LIMITS["params"], f"the network {self.layer_dims} has {n_params} parameters; the "
-              f"playground draws every one and takes at most {LIMITS['params']} (make the layers smaller)")
+        _need(
+            n_params <= LIMITS["params"],
+            f"the network {self.layer_dims} has {n_params} parameters; the "
+            f"playground draws every one and takes at most {LIMITS['params']} (make the layers smaller)",
+        )
         self.X_train, self.Y_train = self._xy(train, n_L)
         self.X_val, self.Y_val = self._xy(val, n_L) if val is not None else (None, None)
         m = self.X_train.shape[1]
@@ -279,13 +315,23 @@ class Session:
         with self.lock:
             ds, n_val = self.dataset, 0 if self.val_set is None else self.val_set.m
             return {
-                "session": self.id, "config": {**asdict(self.config), "csv": ""},
-                "layer_dims": self.layer_dims, "L": self.net.L, "n_params": self.net.n_params,
-                "activations": [g.name for g in self.net.activations], "loss": self.net.loss.name,
-                "classes": list(ds.target_names), "m": ds.m, "m_train": self.train_set.m, "m_val": n_val,
-                "batch_size": self.batch_size, "n_batches": self.n_batches,
+                "session": self.id,
+                "config": {**asdict(self.config), "csv": ""},
+                "layer_dims": self.layer_dims,
+                "L": self.net.L,
+                "n_params": self.net.n_params,
+                "activations": [g.name for g in self.net.activations],
+                "loss": self.net.loss.name,
+                "classes": list(ds.target_names),
+                "m": ds.m,
+                "m_train": self.train_set.m,
+                "m_val": n_val,
+                "batch_size": self.batch_size,
+                "n_batches": self.n_batches,
                 "train_points": {"x": self.train_set.X.tolist(), "y": self.train_set.y.tolist()},
-                "val_points": None if self.val_set is None else {"x": self.val_set.X.tolist(), "y": self.val_set.y.tolist()},
+                "val_points": None
+                if self.val_set is None
+                else {"x": self.val_set.X.tolist(), "y": self.val_set.y.tolist()},
                 "table": self.table(),
                 "progress": self._progress(0),
             }
@@ -316,9 +362,11 @@ class Session:
 
     def _batch_arg(self, batch):
         k = self.batch_index if batch is None else batch
-        _need(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < self.n_batches,
-              f"batch must be an integer from 0 to {self.n_batches - 1} (there are {self.n_batches} "
-              f"mini-batches of {self.batch_size}), got {k!r}")
+        _need(
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k < self.n_batches,
+            f"batch must be an integer from 0 to {self.n_batches - 1} (there are {self.n_batches} "
+            f"mini-batches of {self.batch_size}), got {k!r}",
+        )
         return k
 
     def _pass(self, batch):
@@ -334,10 +382,22 @@ class Session:
         layers = []
         for l in range(1, net.L + 1):
             cache = net.caches[l]
-            layers.append({"l": l, "g": net.activations[l - 1].name, "W": net.params[f"W{l}"],
-                           "b": net.params[f"b{l}"], "A_prev": cache.A_prev, "Z": cache.Z, "A": cache.A,
-                           "D": cache.D, "dZ": grads[f"dZ{l}"], "dW": grads[f"dW{l}"], "db": grads[f"db{l}"],
-                           "dA_prev": grads.get(f"dA{l - 1}")})
+            layers.append(
+                {
+                    "l": l,
+                    "g": net.activations[l - 1].name,
+                    "W": net.params[f"W{l}"],
+                    "b": net.params[f"b{l}"],
+                    "A_prev": cache.A_prev,
+                    "Z": cache.Z,
+                    "A": cache.A,
+                    "D": cache.D,
+                    "dZ": grads[f"dZ{l}"],
+                    "dW": grads[f"dW{l}"],
+                    "db": grads[f"db{l}"],
+                    "dA_prev": grads.get(f"dA{l - 1}"),
+                }
+            )
         return k, cols, Xb, Yb, AL, J, layers
 
     def inspect(self, batch=None) -> dict:
@@ -345,33 +405,57 @@ class Session:
         every matrix with its values (see :meth:`_pass`)."""
         k, cols, Xb, Yb, AL, J, layers = self._pass(batch)
         numbers = sum(a.size for layer in layers for a in layer.values() if isinstance(a, np.ndarray))
-        _need(numbers <= LIMITS["numbers_shown"], f"mini-batch {k} of m = {Xb.shape[1]} examples through "
-              f"{self.layer_dims} would show {numbers} numbers, over the page's {LIMITS['numbers_shown']}; "
-              "choose a smaller batch size (or smaller layers) to step through it")
-        shown = [{key: (_matrix(v) if isinstance(v, np.ndarray) else v) for key, v in layer.items()}
-                 for layer in layers]
+        _need(
+            numbers <= LIMITS["numbers_shown"],
+            f"mini-batch {k} of m = {Xb.shape[1]} examples through "
+            f"{self.layer_dims} would show {numbers} numbers, over the page's {LIMITS['numbers_shown']}; "
+            "choose a smaller batch size (or smaller layers) to step through it",
+        )
+        shown = [
+            {key: (_matrix(v) if isinstance(v, np.ndarray) else v) for key, v in layer.items()} for layer in layers
+        ]
         net = self.net
-        return {"batch": k, "n_batches": self.n_batches, "columns": [cols.start, cols.stop], "m": Xb.shape[1],
-                "X": _matrix(Xb), "Y": _matrix(Yb), "AL": _matrix(AL), "cost": _finite(J), "loss": net.loss.name,
-                "fused_output": net.activations[-1].name == net.loss.canonical_activation,
-                "l2": self.config.l2, "keep_prob": self.keep_prob, "learning_rate": self.config.learning_rate,
-                "optimizer": self.config.optimizer, "layers": shown}
+        return {
+            "batch": k,
+            "n_batches": self.n_batches,
+            "columns": [cols.start, cols.stop],
+            "m": Xb.shape[1],
+            "X": _matrix(Xb),
+            "Y": _matrix(Yb),
+            "AL": _matrix(AL),
+            "cost": _finite(J),
+            "loss": net.loss.name,
+            "fused_output": net.activations[-1].name == net.loss.canonical_activation,
+            "l2": self.config.l2,
+            "keep_prob": self.keep_prob,
+            "learning_rate": self.config.learning_rate,
+            "optimizer": self.config.optimizer,
+            "layers": shown,
+        }
 
     def gradcheck(self, batch=None, epsilon: float = 1e-7) -> dict:
         """``vecprop.gradient_check`` on one mini-batch, with each parameter's backprop and
         finite-difference gradients in full (dropout is off, as the course prescribes)."""
-        _need(isinstance(epsilon, (int, float)) and not isinstance(epsilon, bool) and 1e-10 <= epsilon <= 1e-2,
-              f"epsilon must be a number from 1e-10 to 1e-2, got {epsilon!r}")
+        _need(
+            isinstance(epsilon, (int, float)) and not isinstance(epsilon, bool) and 1e-10 <= epsilon <= 1e-2,
+            f"epsilon must be a number from 1e-10 to 1e-2, got {epsilon!r}",
+        )
         with self.lock:
             k = self._batch_arg(batch)
             net = self.net.copy()
-        _need(net.n_params <= LIMITS["gradcheck_params"], f"the gradient check takes two forward passes per "
-              f"parameter, so the playground runs it for at most {LIMITS['gradcheck_params']} parameters "
-              f"(this network has {net.n_params}); use `vecprop gradcheck` for larger ones")
+        _need(
+            net.n_params <= LIMITS["gradcheck_params"],
+            f"the gradient check takes two forward passes per "
+            f"parameter, so the playground runs it for at most {LIMITS['gradcheck_params']} parameters "
+            f"(this network has {net.n_params}); use `vecprop gradcheck` for larger ones",
+        )
         Xb, Yb, _ = self._batch(k)
-        _need(Xb.shape[1] <= LIMITS["gradcheck_examples"], f"the gradient check in the playground takes "
-              f"mini-batches of at most {LIMITS['gradcheck_examples']} examples (this one has {Xb.shape[1]}); "
-              "choose a smaller batch size")
+        _need(
+            Xb.shape[1] <= LIMITS["gradcheck_examples"],
+            f"the gradient check in the playground takes "
+            f"mini-batches of at most {LIMITS['gradcheck_examples']} examples (this one has {Xb.shape[1]}); "
+            "choose a smaller batch size",
+        )
         l2 = self.config.l2
         result = gradient_check(net, Xb, Yb, epsilon, l2=l2)
         net.forward(Xb)
@@ -380,12 +464,27 @@ class Session:
         params = []
         for name, check in result.parameters.items():
             g, g_hat = grads["d" + name], numeric["d" + name]
-            params.append({"name": name, "difference": _finite(check.difference),
-                           "worst_index": list(check.worst_index), "analytic_at_worst": _finite(check.analytic),
-                           "numeric_at_worst": _finite(check.numeric), "backprop": _matrix(g),
-                           "numeric": _matrix(g_hat), "difference_shown": _finite(relative_difference(g, g_hat))})
-        return {"batch": k, "m": Xb.shape[1], "epsilon": epsilon, "threshold": result.threshold,
-                "difference": _finite(result.difference), "passed": bool(result.passed), "parameters": params}
+            params.append(
+                {
+                    "name": name,
+                    "difference": _finite(check.difference),
+                    "worst_index": list(check.worst_index),
+                    "analytic_at_worst": _finite(check.analytic),
+                    "numeric_at_worst": _finite(check.numeric),
+                    "backprop": _matrix(g),
+                    "numeric": _matrix(g_hat),
+                    "difference_shown": _finite(relative_difference(g, g_hat)),
+                }
+            )
+        return {
+            "batch": k,
+            "m": Xb.shape[1],
+            "epsilon": epsilon,
+            "threshold": result.threshold,
+            "difference": _finite(result.difference),
+            "passed": bool(result.passed),
+            "parameters": params,
+        }
 
     def boundary(self) -> dict:
         """The network's output on a GRID × GRID lattice over the data (in the data's own units):
@@ -393,23 +492,32 @@ class Session:
         with self.lock:
             lo, hi = self.bounds
             gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
-            P = np.vstack([gx.ravel(), gy.ravel()])                       # (2, GRID²): row-major lattice
+            P = np.vstack([gx.ravel(), gy.ravel()])  # (2, GRID²): row-major lattice
             if self.scaler is not None:
                 P = self.scaler.transform(P)
-            AL = self.net.predict_output(P)                                # (n_L, GRID²)
+            AL = self.net.predict_output(P)  # (n_L, GRID²)
         if AL.shape[0] == 1:
             predicted, output = (AL[0] > 0.5).astype(int), AL[0]
         else:
             predicted, output = AL.argmax(axis=0), AL.max(axis=0)
         output = np.where(np.isfinite(output), output, 0.5)
-        return {"x": [float(lo[0]), float(hi[0])], "y": [float(lo[1]), float(hi[1])], "n": GRID,
-                "predicted": predicted.tolist(), "output": np.round(output, 4).tolist()}
+        return {
+            "x": [float(lo[0]), float(hi[0])],
+            "y": [float(lo[1]), float(hi[1])],
+            "n": GRID,
+            "predicted": predicted.tolist(),
+            "output": np.round(output, 4).tolist(),
+        }
 
     def _point(self) -> dict:
         """Cost (with its L2 term) and accuracy on the training and validation sets now."""
         net, l2 = self.net, self.config.l2
-        p = {"i": len(getattr(self, "points", [])), "epoch": self.updates / self.n_batches,
-             "updates": self.updates, "loss": _finite(net.compute_cost(self.X_train, self.Y_train, l2=l2))}
+        p = {
+            "i": len(getattr(self, "points", [])),
+            "epoch": self.updates / self.n_batches,
+            "updates": self.updates,
+            "loss": _finite(net.compute_cost(self.X_train, self.Y_train, l2=l2)),
+        }
         if self.is_classifier:
             p["accuracy"] = net.accuracy(self.X_train, self.Y_train)
         if self.X_val is not None:
@@ -419,17 +527,33 @@ class Session:
         return p
 
     def _progress(self, since: int) -> dict:
-        return {"points": self.points[since:], "boundary": self.boundary(), "running": self.running,
-                "updates": self.updates, "epochs": self.epochs, "steps": self.steps,
-                "batch": self.batch_index, "message": self.message}
+        return {
+            "points": self.points[since:],
+            "boundary": self.boundary(),
+            "running": self.running,
+            "updates": self.updates,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "batch": self.batch_index,
+            "message": self.message,
+        }
 
     # --------------------------------------------------------------------------------- training
     def _fit(self, X, Y, batch_size):
         c = self.config
         try:
-            self.net.fit(X, Y, epochs=1, learning_rate=c.learning_rate, optimizer=c.optimizer,
-                         batch_size=batch_size, l2=c.l2, keep_prob=self.keep_prob or 1.0, verbose=0)
-        except ValueError as exc:      # DivergenceError: the network keeps its last finite parameters
+            self.net.fit(
+                X,
+                Y,
+                epochs=1,
+                learning_rate=c.learning_rate,
+                optimizer=c.optimizer,
+                batch_size=batch_size,
+                l2=c.l2,
+                keep_prob=self.keep_prob or 1.0,
+                verbose=0,
+            )
+        except ValueError as exc:  # DivergenceError: the network keeps its last finite parameters
             raise PlaygroundError(str(exc).splitlines()[0]) from None
 
     def _step(self):
@@ -450,10 +574,14 @@ class Session:
 
     def train(self, action: str, speed: float = 0.0) -> dict:
         """step | epoch | play | pause | reset; returns the progress (points since the last answer)."""
-        _need(action in ("step", "epoch", "play", "pause", "reset"),
-              f"unknown action {action!r}; expected one of: step, epoch, play, pause, reset")
-        _need(isinstance(speed, (int, float)) and not isinstance(speed, bool) and 0 <= speed <= 1000,
-              f"speed must be epochs per second from 0 (as fast as possible) to 1000, got {speed!r}")
+        _need(
+            action in ("step", "epoch", "play", "pause", "reset"),
+            f"unknown action {action!r}; expected one of: step, epoch, play, pause, reset",
+        )
+        _need(
+            isinstance(speed, (int, float)) and not isinstance(speed, bool) and 0 <= speed <= 1000,
+            f"speed must be epochs per second from 0 (as fast as possible) to 1000, got {speed!r}",
+        )
         if action in ("pause", "reset"):
             self.pause()
         if action == "play":
@@ -478,8 +606,9 @@ class Session:
             if not self.running:
                 self.running, self.message = True, ""
                 self._stop.clear()
-                self._thread = threading.Thread(target=self._run, args=(speed,), daemon=True,
-                                                name=f"vecprop-playground-{self.id}")
+                self._thread = threading.Thread(
+                    target=self._run, args=(speed,), daemon=True, name=f"vecprop-playground-{self.id}"
+                )
                 self._thread.start()
             return self._progress(len(self.points))
 
@@ -503,7 +632,7 @@ class Session:
                         self._stop.set()
                     if self._listeners:
                         watched = start
-                    elif start - watched > UNWATCHED:     # the tab was closed: stop spending the CPU
+                    elif start - watched > UNWATCHED:  # the tab was closed: stop spending the CPU
                         self.message = f"paused: no page has been watching for {UNWATCHED:g} s"
                         self._stop.set()
                 except PlaygroundError as exc:
@@ -534,10 +663,8 @@ class Session:
 
     def _publish(self, event: str, data: dict) -> None:
         for q in list(self._listeners):
-            try:
+            with contextlib.suppress(queue.Full):  # a stalled tab misses updates rather than stalling training
                 q.put_nowait((event, data))
-            except queue.Full:        # a stalled tab misses updates rather than stalling training
-                pass
 
     def close(self) -> None:
         self.pause()
@@ -549,8 +676,15 @@ class Session:
         with self.lock:
             net = self.net.copy()
         ds = self.dataset
-        net.metadata.update({"task": "classification", "dataset": ds.name, "target_names": list(ds.target_names),
-                             "feature_names": list(ds.feature_names), "target": None})
+        net.metadata.update(
+            {
+                "task": "classification",
+                "dataset": ds.name,
+                "target_names": list(ds.target_names),
+                "feature_names": list(ds.feature_names),
+                "target": None,
+            }
+        )
         if self.scaler is not None:
             net.metadata["standardizer"] = self.scaler.to_dict()
         with tempfile.TemporaryDirectory(prefix="vecprop-playground-") as tmp:
@@ -558,8 +692,9 @@ class Session:
             try:
                 net.save(path)
             except ImportError as exc:
-                raise PlaygroundError(f"saving a model file needs safetensors ({exc}); "
-                                      "pip install 'vecprop[io]'") from None
+                raise PlaygroundError(
+                    f"saving a model file needs safetensors ({exc}); pip install 'vecprop[io]'"
+                ) from None
             with open(path, "rb") as f:
                 return f.read()
 
@@ -567,7 +702,7 @@ class Session:
         """A script that rebuilds this network and trains it for the epochs trained here."""
         c = self.config
         if c.dataset == "csv":
-            load = [f"ds = vecprop.datasets.load_data_file({c.csv_name!r}, task=\"classification\")  # your CSV"]
+            load = [f'ds = vecprop.datasets.load_data_file({c.csv_name!r}, task="classification")  # your CSV']
         else:
             load = [f"ds = vecprop.load_dataset({c.dataset!r}, seed={c.seed}, n_samples={c.n_samples})"]
         sets = ["train", "val"] if self.val_set is not None else ["train"]
@@ -587,16 +722,22 @@ class Session:
             load += [f"Y_{s} = vecprop.one_hot({s}.y, {self.n_classes})   # ({n_L}, m), one-hot" for s in sets]
         batch = self.batch_size if self.n_batches > 1 else None
         val = "validation_data=(X_val, Y_val), " if self.val_set is not None else ""
-        steps = (f"\n# (the playground also took {self.steps} single mini-batch step(s), not replayed here)"
-                 if self.steps else "")
+        steps = (
+            f"\n# (the playground also took {self.steps} single mini-batch step(s), not replayed here)"
+            if self.steps
+            else ""
+        )
         lines = "\n".join(load)
-        imports = "import vecprop\n" + ("import vecprop.datasets\n" if c.dataset == "csv" else "") + (
-            "from vecprop.datasets import Standardizer\n" if self.scaler is not None else "")
+        imports = (
+            "import vecprop\n"
+            + ("import vecprop.datasets\n" if c.dataset == "csv" else "")
+            + ("from vecprop.datasets import Standardizer\n" if self.scaler is not None else "")
+        )
         epochs = self.epochs or 100
         untrained = "   # not trained on the page yet: 100 to start" if not self.epochs else ""
         return f'''"""Rebuild the network made in the vecprop playground, and train it.
 
-Network {self.layer_dims}, g = {', '.join(c.activations)}; {c.loss}; {c.optimizer}, learning rate {c.learning_rate:g}.
+Network {self.layer_dims}, g = {", ".join(c.activations)}; {c.loss}; {c.optimizer}, learning rate {c.learning_rate:g}.
 """
 {imports}
 {lines}
@@ -633,8 +774,9 @@ class Playground:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None:
-                raise PlaygroundError(f"no session {session_id!r} (the server restarted or it was closed); "
-                                      "build the network again")
+                raise PlaygroundError(
+                    f"no session {session_id!r} (the server restarted or it was closed); build the network again"
+                )
             self._sessions.move_to_end(session_id)
             return session
 

@@ -6,6 +6,7 @@ worker thread. Every API call needs the token printed in the URL (as Jupyter doe
 query parameter or the ``X-Vecprop-Token`` header. Bad input is answered ``400 {"error": message}``;
 no request can take the server down or print a traceback.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -24,8 +25,8 @@ from .api import Playground, PlaygroundError, options
 
 __all__ = ["make_server", "serve"]
 
-MAX_BODY = 4_000_000        # bytes of a request body (a CSV of at most LIMITS["csv_bytes"] fits)
-KEEPALIVE = 15.0            # seconds between comments on an idle event stream
+MAX_BODY = 4_000_000  # bytes of a request body (a CSV of at most LIMITS["csv_bytes"] fits)
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 STATIC = ("index.html", "app.js", "style.css", "favicon.svg")
 
 
@@ -37,7 +38,7 @@ class _Server(ThreadingHTTPServer):
         self.token = token
         self.playground = Playground()
         self.closing = threading.Event()
-        super().__init__(address, _Handler)       # closes the socket itself (server_close) if bind fails
+        super().__init__(address, _Handler)  # closes the socket itself (server_close) if bind fails
 
     def handle_error(self, request, client_address):
         """A client that goes away mid-answer is normal; anything else is one line, never a traceback."""
@@ -56,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass                                # quiet: the terminal shows the URL and errors only
+        pass  # quiet: the terminal shows the URL and errors only
 
     # ------------------------------------------------------------------------------- answers
     def _send(self, status: int, body: bytes, content_type: str, extra=()):
@@ -87,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise PlaygroundError("bad Content-Length header") from None
         if length > MAX_BODY:
-            if length <= 16 * MAX_BODY:         # read it away, so that the client hears the answer
+            if length <= 16 * MAX_BODY:  # read it away, so that the client hears the answer
                 for start in range(0, length, 1 << 20):
                     self.rfile.read(min(1 << 20, length - start))
             else:
@@ -119,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._authorized(query):
                 return self._error(403, "missing or wrong token: open the URL that `vecprop serve` printed")
             return self._api(method, parts[1:], query)
-        except ValueError as exc:           # PlaygroundError, and the library's own messages (bad settings)
+        except ValueError as exc:  # PlaygroundError, and the library's own messages (bad settings)
             status = 404 if str(exc).startswith("no session") else 400
             return self._error(status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except (ConnectionError, TimeoutError):
@@ -158,11 +159,19 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "events":
             return self._events(session)
         elif action == "model":
-            return self._send(200, session.model_file(), "application/octet-stream",
-                              [("Content-Disposition", 'attachment; filename="playground.safetensors"')])
+            return self._send(
+                200,
+                session.model_file(),
+                "application/octet-stream",
+                [("Content-Disposition", 'attachment; filename="playground.safetensors"')],
+            )
         elif action == "python":
-            return self._send(200, session.python_code().encode(), "text/x-python; charset=utf-8",
-                              [("Content-Disposition", 'attachment; filename="playground.py"')])
+            return self._send(
+                200,
+                session.python_code().encode(),
+                "text/x-python; charset=utf-8",
+                [("Content-Disposition", 'attachment; filename="playground.py"')],
+            )
         elif action == "describe":
             return self._json(200, session.describe())
         return self._error(404, f"no API route {method} /api/session/<id>/{action}; see docs/playground.md")
