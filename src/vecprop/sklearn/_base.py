@@ -22,7 +22,7 @@ from vecprop.lbfgs import minimize_lbfgs
 from vecprop.network import Network
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
-from vecprop.sklearn._stopping import Progress, SklearnStopping
+from vecprop.sklearn._stopping import OutputMeanLoss, Progress, SklearnStopping
 from vecprop.training import DivergenceError
 
 try:  # scikit-learn >= 1.6
@@ -184,10 +184,13 @@ class BaseDNN(BaseEstimator):
         if w is not None and np.all(w == w[0]):
             w = None                                  # uniform weights: the unweighted fit, bit for bit
         progress = Progress(self, first_pass)
-        rule = SklearnStopping(self, progress, m, validation, l2, self._mean_outputs(Y))
+        k = self._mean_outputs(Y)
+        output_mean = OutputMeanLoss(k, l2) if k > 1 else None      # scikit-learn's loss scale, measured
+        rule = SklearnStopping(self, progress, m, validation, output_mean)
         options = dict(learning_rate=plan.learning_rate, optimizer=plan.optimizer,
                        batch_size=None if batch_size >= m else batch_size, schedule=plan.schedule,
                        l2=l2, keep_prob=plan.keep_prob, stopping=[rule], verbose=0,
+                       callbacks=[] if output_mean is None else [output_mean],
                        validation_data=None if validation is None else (validation[0], validation[3]))
         net_rng = net.rng
         net.rng = SklearnOrder(net_rng, rs, m)    # each epoch's order: scikit-learn's shuffle from rs

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from vecprop.callbacks import Callback
 from vecprop.schedules import MLPLearningRate
 from vecprop.stopping import NoImprovement
 
-__all__ = ["Progress", "SklearnStopping"]
+__all__ = ["Progress", "OutputMeanLoss", "SklearnStopping"]
 
 
 class Progress:
@@ -42,14 +43,44 @@ def _list_or_none(values):
     return None if values is None else list(values)
 
 
+class OutputMeanLoss(Callback):
+    """scikit-learn's loss with k > 1 squared-error outputs: the data term averaged over the outputs.
+
+    The cost the engine reports is J = Σ_k ½(a − y)² averaged over the batch + λ/(2 m_b)·Σ‖W‖²; per batch
+    this measures (J − penalty)/k + penalty with the penalty at the weights that batch's cost saw, and
+    :meth:`epoch_loss` averages the epoch over its examples, as scikit-learn accumulates its loss.
+    It only measures; :class:`SklearnStopping` reads it.
+    """
+
+    def __init__(self, k: int, l2: float):
+        self.k, self.l2 = k, l2
+        self._loss_sum = self._sq = 0.0
+
+    def _sum_sq(self, trainer):
+        return sum(float(np.vdot(W, W)) for k, W in trainer.net.params.items() if k[0] == "W") if self.l2 else 0.0
+
+    def on_train_begin(self, trainer):
+        self._loss_sum, self._sq = 0.0, self._sum_sq(trainer)
+
+    def on_batch_end(self, trainer, batch, logs):
+        n_b = logs["size"]
+        penalty = self.l2 / (2 * n_b) * self._sq          # the penalty at the weights the cost saw
+        self._loss_sum += ((logs["loss"] - penalty) / self.k + penalty) * n_b
+        self._sq = self._sum_sq(trainer)
+
+    def epoch_loss(self, n_samples: int) -> float:
+        loss, self._loss_sum = self._loss_sum / n_samples, 0.0
+        return loss
+
+
 class SklearnStopping(NoImprovement):
     """scikit-learn's ``tol``/``n_iter_no_change`` rule on its own numbers, recording them in a Progress.
 
-    After every epoch: ``n_iter_``, ``t_``, ``loss_`` (squared error averaged over k > 1 outputs, the
-    penalty at the weights each batch's cost saw), the validation score when early stopping; the
-    count and the best value (NoImprovement's); the invscaling rate; the adaptive rate's division by 5
-    on a plateau. With early stopping the best score's weights are restored at the end, also after a
-    divergence, which records its epoch as a NaN loss and score.
+    After every epoch: ``n_iter_``, ``t_``, ``loss_`` (with k > 1 squared-error outputs from an
+    :class:`OutputMeanLoss`), the validation score when early stopping; the count and the best value
+    (NoImprovement's); the invscaling rate; the adaptive rate's division by 5 on a plateau. With early
+    stopping the best score's weights are restored at the end, also after a divergence, which records
+    its epoch as a NaN loss and score.
 
     Parameters
     ----------
@@ -57,45 +88,21 @@ class SklearnStopping(NoImprovement):
     progress : Progress
     n_samples : training examples per epoch
     validation : (X_val (n_x, m_v), labels or targets, weights, Y_val) or None
-    l2 : the λ the cost uses
-    mean_outputs : k when scikit-learn's loss averages over k outputs, else 1
+    output_mean : OutputMeanLoss (k > 1 squared-error outputs) or None (the cost is scikit-learn's loss)
     """
 
-    def __init__(self, est, progress, n_samples, validation, l2, mean_outputs):
+    def __init__(self, est, progress, n_samples, validation, output_mean=None):
         early = validation is not None
         super().__init__(est.tol, est.n_iter_no_change, reduce_rate=self._reduce_rate, restore_best=early,
                          best=progress.best_validation_score if early else -progress.best_loss,
                          no_improvement=progress.no_improvement, best_theta=progress.best_theta if early else None)
         self.est, self.progress, self.n_samples = est, progress, n_samples
-        self.validation, self.l2, self.mean_outputs = validation, l2, mean_outputs
-        self._penalty = self._sq = 0.0
-
-    def _sum_sq(self, trainer):
-        return sum(float(np.vdot(W, W)) for k, W in trainer.net.params.items() if k[0] == "W") if self.l2 else 0.0
-
-    def on_train_begin(self, trainer):
-        super().on_train_begin(trainer)
-        self._penalty, self._sq = 0.0, self._sum_sq(trainer)
-
-    def batch_reason(self, trainer):
-        """Sum the L2 term of each batch's cost (λ/(2 m_b)·Σ‖W‖²·m_b) at the weights that cost saw."""
-        if self.mean_outputs > 1 and self.l2:
-            self._penalty += self.l2 / 2 * self._sq
-            self._sq = self._sum_sq(trainer)
-        return None
-
-    def _loss(self, logs) -> float:
-        """The epoch's loss on scikit-learn's scale: with k > 1 squared-error outputs the data term / k."""
-        if self.mean_outputs == 1:
-            return logs["loss"]
-        penalty = self._penalty / self.n_samples
-        self._penalty = 0.0
-        return (logs["loss"] - penalty) / self.mean_outputs + penalty
+        self.validation, self.output_mean = validation, output_mean
 
     def value(self, trainer, logs) -> float:
         """Record the epoch as scikit-learn does; the value NoImprovement maximizes (score, or −loss)."""
         p, verbose = self.progress, self.est.verbose
-        loss = self._loss(logs)
+        loss = logs["loss"] if self.output_mean is None else self.output_mean.epoch_loss(self.n_samples)
         p.n_iter += 1
         p.t += self.n_samples
         p.loss = loss
