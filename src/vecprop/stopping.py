@@ -118,7 +118,8 @@ class NoImprovement(StoppingRule):
     def on_train_begin(self, trainer):
         self.converged = False
         if self.restore_best:
-            self.best_theta = trainer.theta.copy() if self.best_theta is None else np.array(self.best_theta)
+            start = trainer.theta if self.best_theta is None else self.best_theta
+            self.best_theta = trainer.engine.copy_params(start)       # a copy: a given best stays as it was
 
     def value(self, trainer, logs) -> float:
         """The epoch's value to maximize: ``score(trainer, logs)``, or −loss."""
@@ -130,7 +131,7 @@ class NoImprovement(StoppingRule):
         if value > self.best:
             self.best, self.best_epoch = value, epoch
             if self.restore_best:
-                np.copyto(self.best_theta, trainer.theta)
+                trainer.engine.copy_into(self.best_theta, trainer.theta)
 
     def epoch_reason(self, trainer, epoch, logs):
         if self.no_improvement <= self.n_iter_no_change:
@@ -143,7 +144,7 @@ class NoImprovement(StoppingRule):
 
     def on_train_end(self, trainer):
         if self.restore_best:
-            np.copyto(trainer.theta, self.best_theta)
+            trainer.engine.copy_into(trainer.theta, self.best_theta)
             if self.best_epoch is not None:
                 trainer.history.best_epoch = self.best_epoch
 
