@@ -20,7 +20,7 @@ LAYERS = {
     2: ["network", "gradcheck"],                                          # the model
     3: ["io", "datasets", "datasets.dataset", "datasets.builtin", "datasets.files", "datasets.preprocessing",
         "predictor", "course", "shards"],                                           # files and data
-    4: ["estimators", "sklearn", "sklearn._params", "sklearn._monitor", "sklearn._persist", "sklearn._base",
+    4: ["estimators", "sklearn", "sklearn._params", "sklearn._stopping", "sklearn._persist", "sklearn._base",
         "sklearn.classifier", "sklearn.regressor", "onnx_export", "playground", "playground.api",
         "playground.server", "cli", "cli_mpi", "__main__", ""],                      # on top ("" is the package itself)
 }

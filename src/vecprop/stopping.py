@@ -88,8 +88,12 @@ class EarlyStopping(StoppingRule):
 
 
 class NoImprovement(StoppingRule):
-    """scikit-learn's MLP rule: stop when ``score`` has not improved by more than ``tol`` for more than
-    ``n_iter_no_change`` consecutive epochs — unless an adaptive learning rate can still be divided.
+    """scikit-learn's MLP rule: stop when the epoch's value has not improved by more than ``tol`` for more
+    than ``n_iter_no_change`` consecutive epochs — unless an adaptive learning rate can still be divided.
+
+    The value is maximized: ``score(trainer, logs)`` (scikit-learn's validation accuracy or R² when it
+    stops early), or −``loss`` (its training loss otherwise). An epoch counts as no improvement when its
+    value is below ``best + tol``; ``best`` is the largest value so far.
 
     Parameters
     ----------
@@ -98,20 +102,36 @@ class NoImprovement(StoppingRule):
     reduce_rate : callable ``(trainer) -> bool``, optional — called on a plateau; returns True when it
         lowered the learning rate (scikit-learn's ``learning_rate="adaptive"``), which resets the count
         instead of stopping
+    restore_best : bool — keep the parameters of the best value and put them back at the end, also after
+        a divergence or Ctrl-C (scikit-learn's early stopping; the starting parameters if none improved)
+    best, no_improvement, best_theta : the state to continue from (a warm start): the best value, the
+        count, and the parameters at that best (``restore_best`` only)
     """
 
-    def __init__(self, tol=1e-4, n_iter_no_change=10, score=None, reduce_rate=None):
+    def __init__(self, tol=1e-4, n_iter_no_change=10, score=None, reduce_rate=None, *, restore_best=False,
+                 best=-math.inf, no_improvement=0, best_theta=None):
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.score, self.reduce_rate = score, reduce_rate
-        self.best, self.no_improvement, self.converged = -math.inf, 0, False
+        self.score, self.reduce_rate, self.restore_best = score, reduce_rate, restore_best
+        self.best, self.no_improvement, self.converged = best, no_improvement, False
+        self.best_theta, self.best_epoch = best_theta, None
 
     def on_train_begin(self, trainer):
         self.converged = False
+        if self.restore_best:
+            start = trainer.theta if self.best_theta is None else self.best_theta
+            self.best_theta = trainer.engine.copy_params(start)       # a copy: a given best stays as it was
+
+    def value(self, trainer, logs) -> float:
+        """The epoch's value to maximize: ``score(trainer, logs)``, or −loss."""
+        return self.score(trainer, logs) if self.score is not None else -logs["loss"]
 
     def observe(self, trainer, epoch, logs):
-        value = self.score(trainer, logs) if self.score is not None else -logs["loss"]
+        value = self.value(trainer, logs)
         self.no_improvement = self.no_improvement + 1 if value < self.best + self.tol else 0
-        self.best = max(self.best, value)
+        if value > self.best:
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best:
+                trainer.engine.copy_into(self.best_theta, trainer.theta)
 
     def epoch_reason(self, trainer, epoch, logs):
         if self.no_improvement <= self.n_iter_no_change:
@@ -121,6 +141,12 @@ class NoImprovement(StoppingRule):
             return None
         self.converged = True
         return "converged"
+
+    def on_train_end(self, trainer):
+        if self.restore_best:
+            trainer.engine.copy_into(trainer.theta, self.best_theta)
+            if self.best_epoch is not None:
+                trainer.history.best_epoch = self.best_epoch
 
 
 class CallbackStop(StoppingRule):

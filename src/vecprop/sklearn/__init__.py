@@ -5,10 +5,10 @@ meanings) and train a :class:`vecprop.Network` through its public ``fit``; there
 backpropagation here. All imports in this package are absolute (``from sklearn...`` is scikit-learn,
 ``from vecprop.sklearn...`` this package).
 
-Modules: ``_params`` (the parameter table, declared once, and its resolution), ``_monitor``
-(scikit-learn's convergence bookkeeping), ``_persist`` (model files through :mod:`vecprop.io`),
-``_base`` (fit, partial_fit, scikit-learn's initial weights and order of draws, L-BFGS),
-``classifier``, ``regressor``.
+Modules: ``_params`` (the parameter table, declared once, and its resolution), ``_stopping``
+(scikit-learn's convergence rule, a stopping rule on the Trainer's loop), ``_persist`` (model files
+through :mod:`vecprop.io`), ``_base`` (fit, partial_fit, scikit-learn's initial weights and order of
+draws, L-BFGS), ``classifier``, ``regressor``.
 
 Same model as scikit-learn
 --------------------------

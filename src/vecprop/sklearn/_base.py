@@ -20,9 +20,9 @@ from vecprop import propagation
 from vecprop.activations import get_activation
 from vecprop.lbfgs import minimize_lbfgs
 from vecprop.network import Network
-from vecprop.sklearn._monitor import Progress, SklearnMonitor
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
+from vecprop.sklearn._stopping import OutputMeanLoss, Progress, SklearnStopping
 from vecprop.training import DivergenceError
 
 try:  # scikit-learn >= 1.6
@@ -183,11 +183,14 @@ class BaseDNN(BaseEstimator):
         l2 = alpha if w is None else alpha * m / float(w.sum())
         if w is not None and np.all(w == w[0]):
             w = None                                  # uniform weights: the unweighted fit, bit for bit
-        progress = Progress(self, first_pass, net.params)
-        monitor = SklearnMonitor(self, progress, m, validation, l2, self._mean_outputs(Y))
+        progress = Progress(self, first_pass)
+        k = self._mean_outputs(Y)
+        output_mean = OutputMeanLoss(k, l2) if k > 1 else None      # scikit-learn's loss scale, measured
+        rule = SklearnStopping(self, progress, m, validation, output_mean)
         options = dict(learning_rate=plan.learning_rate, optimizer=plan.optimizer,
                        batch_size=None if batch_size >= m else batch_size, schedule=plan.schedule,
-                       l2=l2, keep_prob=plan.keep_prob, callbacks=[monitor], verbose=0,
+                       l2=l2, keep_prob=plan.keep_prob, stopping=[rule], verbose=0,
+                       callbacks=[] if output_mean is None else [output_mean],
                        validation_data=None if validation is None else (validation[0], validation[3]))
         net_rng = net.rng
         net.rng = SklearnOrder(net_rng, rs, m)    # each epoch's order: scikit-learn's shuffle from rs
@@ -198,20 +201,15 @@ class BaseDNN(BaseEstimator):
             if history.stop_reason == "interrupted":
                 warnings.warn("Training interrupted by user.", stacklevel=4)
         except DivergenceError as exc:
-            if not self.early_stopping:
+            if not self.early_stopping:           # with it, the rule recorded a NaN epoch and restored the best
                 if not first_pass:
                     self._commit(net, progress)   # the network moved: keep its record in step with it
                 raise DivergenceError(f"{NON_FINITE} {name}: {exc}; e.g. Pipeline(StandardScaler(), "
                                       f"{name}()), or lower learning_rate_init") from exc
-            progress.n_iter += 1                      # scikit-learn records the diverged epoch's NaN score
-            progress.loss_curve.append(float("nan"))
-            progress.validation_scores.append(float("nan"))
         finally:
             net.rng = net_rng
         if validation is not None:
-            for k, v in progress.best_params.items():      # early stopping restores the best weights
-                np.copyto(net.params[k], v)
-            self._best_params = progress.best_params
+            self._best_params = progress.best_theta
         if (history is None or history.stop_reason != "interrupted") and not incremental \
                 and not progress.converged and progress.n_iter == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
@@ -246,7 +244,7 @@ class BaseDNN(BaseEstimator):
                                     max_fun=self.max_fun, tol=self.tol, callback=record)
         if not np.all(np.isfinite(result.x)):
             raise DivergenceError(NON_FINITE)
-        progress = Progress(self, True, {})
+        progress = Progress(self, True)
         progress.n_iter = _check_optimize_result("lbfgs", result, self.max_iter)
         progress.loss = scale(float(result.fun))
         progress.loss_curve = [scale(J) for J in sq]
