@@ -3,6 +3,7 @@
 Every registered activation is checked against central finite differences of its own forward rule;
 sigmoid and softmax are checked for overflow at |Z| = 1e4 in float32 and float64.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -133,9 +134,7 @@ def test_sigmoid_is_finite_and_warning_free_up_to_1e4(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_is_finite_and_warning_free_up_to_1e4(dtype):
-    Z = np.array([[1e4, -1e4, 0.0, 1e4],
-                  [-1e4, -1e4, 0.0, 1e4],
-                  [0.0, 1e4, 0.0, 1e4]], dtype=dtype)
+    Z = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 0.0, 1e4], [0.0, 1e4, 0.0, 1e4]], dtype=dtype)
     g = get_activation("softmax")
     with strict_fp():
         A = g.forward(Z)
@@ -230,8 +229,9 @@ def test_register_activation_softplus_trains_and_passes_gradient_check(registry_
     # its own derivative against finite differences
     Z = np.linspace(-4, 4, 17)[None, :]
     eps = 1e-6
-    np.testing.assert_allclose(act.derivative(Z, act.forward(Z)),
-                               (act.forward(Z + eps) - act.forward(Z - eps)) / (2 * eps), rtol=1e-7)
+    np.testing.assert_allclose(
+        act.derivative(Z, act.forward(Z)), (act.forward(Z + eps) - act.forward(Z - eps)) / (2 * eps), rtol=1e-7
+    )
     # in a network, by name, hidden layers only and output included
     rng = np.random.default_rng(4)
     X = rng.standard_normal((3, 6))

@@ -4,6 +4,7 @@ Every module's imports are read with ``ast`` — including imports inside functi
 ``import_module("literal")`` calls — and the test fails on any import circle and on any module importing
 one from a layer above it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,16 +14,67 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "vecprop"
 
 # lower numbers are lower layers; a module may import its own layer or any layer below
 LAYERS = {
-    0: ["registry", "checks", "activations", "losses", "head", "initializers", "propagation", "optimizers", "schedules",
-        "modelfile", "engines", "engines.base", "engines.reference", "engines.numpy_engine", "memory", "_html",
-        "engines.numba_engine", "engines.numba_kernels", "engines.xp_engine", "engines.xp_propagation"],
-    1: ["callbacks", "reducers", "stopping", "training", "lbfgs", "distributed", "plots"],  # training, beside the model (plots: a leaf)
-    2: ["network", "gradcheck"],                                          # the model
-    3: ["io", "datasets", "datasets.dataset", "datasets.builtin", "datasets.files", "datasets.preprocessing",
-        "predictor", "course", "shards"],                                           # files and data
-    4: ["estimators", "sklearn", "sklearn._params", "sklearn._stopping", "sklearn._persist", "sklearn._base",
-        "sklearn.classifier", "sklearn.regressor", "onnx_export", "playground", "playground.api",
-        "playground.server", "cli", "cli_mpi", "__main__", ""],                      # on top ("" is the package itself)
+    0: [
+        "registry",
+        "checks",
+        "activations",
+        "losses",
+        "head",
+        "initializers",
+        "propagation",
+        "optimizers",
+        "schedules",
+        "modelfile",
+        "engines",
+        "engines.base",
+        "engines.reference",
+        "engines.numpy_engine",
+        "memory",
+        "_html",
+        "engines.numba_engine",
+        "engines.numba_kernels",
+        "engines.xp_engine",
+        "engines.xp_propagation",
+    ],
+    1: [
+        "callbacks",
+        "reducers",
+        "stopping",
+        "training",
+        "lbfgs",
+        "distributed",
+        "plots",
+    ],  # training, beside the model (plots: a leaf)
+    2: ["network", "gradcheck"],  # the model
+    3: [
+        "io",
+        "datasets",
+        "datasets.dataset",
+        "datasets.builtin",
+        "datasets.files",
+        "datasets.preprocessing",
+        "predictor",
+        "course",
+        "shards",
+    ],  # files and data
+    4: [
+        "estimators",
+        "sklearn",
+        "sklearn._params",
+        "sklearn._stopping",
+        "sklearn._persist",
+        "sklearn._base",
+        "sklearn.classifier",
+        "sklearn.regressor",
+        "onnx_export",
+        "playground",
+        "playground.api",
+        "playground.server",
+        "cli",
+        "cli_mpi",
+        "__main__",
+        "",
+    ],  # on top ("" is the package itself)
 }
 LAYER = {f"vecprop.{m}" if m else "vecprop": level for level, mods in LAYERS.items() for m in mods}
 
@@ -56,12 +108,19 @@ def _edges(path: Path, modules: set) -> set:
         elif isinstance(node, ast.ImportFrom):
             target = _resolve(module, is_package, node.level, node.module) if node.level else node.module
             targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names]
-        elif (isinstance(node, ast.Call)
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             name = node.args[0].value
-            targets = [_resolve(module, is_package, len(name) - len(name.lstrip(".")), name.lstrip(".") or None)
-                       if name.startswith(".") else name]
+            targets = [
+                _resolve(module, is_package, len(name) - len(name.lstrip(".")), name.lstrip(".") or None)
+                if name.startswith(".")
+                else name
+            ]
         found.update((module, t) for t in targets if t in modules and t != module)
     return found
 
@@ -94,7 +153,7 @@ def test_there_is_no_import_circle():
         stack.append(m)
         for n in graph[m]:
             if state.get(n) == "open":
-                raise AssertionError("import circle: " + " -> ".join(stack[stack.index(n):] + [n]))
+                raise AssertionError("import circle: " + " -> ".join(stack[stack.index(n) :] + [n]))
             if n not in state:
                 visit(n)
         stack.pop()

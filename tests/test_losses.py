@@ -1,4 +1,5 @@
 """Losses L(y, a), the cost J of eq. (3), and the gradients that start backpropagation."""
+
 from __future__ import annotations
 
 import contextlib
@@ -157,8 +158,12 @@ def test_fused_dZL_matches_finite_differences_through_the_canonical_output(name)
 def _saturated_binary(dtype):
     """2-3-1 tanh/sigmoid net with W[2] huge: Z[2] = ±1e4 (to float32 rounding)."""
     net = Network([2, 3, 1], ["tanh", "sigmoid"], seed=0, dtype=dtype)
-    net.params = {"W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]), "b1": np.zeros((3, 1)),
-                  "W2": np.array([[1e4, 0.0, 0.0]]), "b2": np.zeros((1, 1))}
+    net.params = {
+        "W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]),
+        "b1": np.zeros((3, 1)),
+        "W2": np.array([[1e4, 0.0, 0.0]]),
+        "b2": np.zeros((1, 1)),
+    }
     X = np.array([[4.0, -4.0, 4.0, -4.0], [1.0, 1.0, -1.0, -1.0]], dtype=dtype)
     return net, X
 
@@ -190,8 +195,12 @@ def test_network_cost_and_backward_finite_when_sigmoid_output_saturates(dtype):
 def test_network_cost_and_backward_finite_when_softmax_output_saturates(dtype):
     net = Network([2, 3, 3], ["tanh", "softmax"], seed=0, dtype=dtype)
     assert net.loss.name == "categorical_cross_entropy"
-    net.params = {"W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]), "b1": np.zeros((3, 1)),
-                  "W2": 1e4 * np.eye(3), "b2": np.zeros((3, 1))}
+    net.params = {
+        "W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]),
+        "b1": np.zeros((3, 1)),
+        "W2": 1e4 * np.eye(3),
+        "b2": np.zeros((3, 1)),
+    }
     X = np.array([[4.0, -4.0, 4.0], [1.0, 1.0, -1.0]], dtype=dtype)
     Y = one_hot([0, 1, 1], 3)
     with strict_fp():
@@ -205,13 +214,16 @@ def test_network_cost_and_backward_finite_when_softmax_output_saturates(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("output,loss", [("softmax", "binary_cross_entropy"),
-                                          ("sigmoid", "categorical_cross_entropy")])
+@pytest.mark.parametrize("output,loss", [("softmax", "binary_cross_entropy"), ("sigmoid", "categorical_cross_entropy")])
 def test_non_canonical_pairs_stay_finite_when_saturated(dtype, output, loss):
     """Through dA[L] and BP4 the saturated gradient may vanish, but it never overflows or turns NaN."""
     net = Network([2, 3, 2], ["tanh", output], loss=loss, seed=0, dtype=dtype)
-    net.params = {"W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]), "b1": np.zeros((3, 1)),
-                  "W2": np.array([[1e4, 0, 0], [-1e4, 0, 0]]), "b2": np.zeros((2, 1))}
+    net.params = {
+        "W1": np.array([[5.0, 0.0], [0.0, 5.0], [1.0, 1.0]]),
+        "b1": np.zeros((3, 1)),
+        "W2": np.array([[1e4, 0, 0], [-1e4, 0, 0]]),
+        "b2": np.zeros((2, 1)),
+    }
     X = np.array([[4.0, -4.0], [1.0, 1.0]], dtype=dtype)
     Y = one_hot([1, 0], 2)
     with strict_fp():
@@ -251,7 +263,6 @@ def test_loss_instances_keep_their_valid_activations():
     assert get_loss("binary_cross_entropy").valid_activations == ("sigmoid", "softmax")
     assert set(get_loss("categorical_cross_entropy").valid_activations) == {"softmax", "sigmoid"}
     assert get_loss("mse").valid_activations == ()
-
 
 
 @pytest.mark.parametrize("bad", [1.5, -0.5])

@@ -58,6 +58,7 @@ def test_scalar_worked_by_hand(name):
 
 # --- arrays: an independent float64 reference, written as the course writes it ----------------
 
+
 def reference(name, hp, params, grads_seq, alpha):
     """Run the course's formulas step by step on copies; return the params after each step."""
     W = {k: v.astype(np.float64).copy() for k, v in params.items()}
@@ -76,13 +77,13 @@ def reference(name, hp, params, grads_seq, alpha):
                 v[k] = hp["beta"] * v[k] + (1 - hp["beta"]) * dW
                 W[k] = W[k] - alpha * (hp["beta"] * v[k] + (1 - hp["beta"]) * dW)
             elif name == "rmsprop":
-                s[k] = hp["beta"] * s[k] + (1 - hp["beta"]) * dW ** 2
+                s[k] = hp["beta"] * s[k] + (1 - hp["beta"]) * dW**2
                 W[k] = W[k] - alpha * dW / (np.sqrt(s[k]) + hp["epsilon"])
             elif name in ("adam", "adamw"):
                 if name == "adamw" and k.startswith("W"):
                     W[k] = W[k] - alpha * hp["weight_decay"] * W[k]
                 v[k] = hp["beta1"] * v[k] + (1 - hp["beta1"]) * dW
-                s[k] = hp["beta2"] * s[k] + (1 - hp["beta2"]) * dW ** 2
+                s[k] = hp["beta2"] * s[k] + (1 - hp["beta2"]) * dW**2
                 v_c = v[k] / (1 - hp["beta1"] ** t)
                 s_c = s[k] / (1 - hp["beta2"] ** t)
                 W[k] = W[k] - alpha * v_c / (np.sqrt(s_c) + hp["epsilon"])
@@ -106,24 +107,30 @@ NON_DEFAULT = {
 def tiny_problem(dtype=np.float64):
     """A 2-layer parameter set and three gradient dicts with explicit numbers."""
     params = {
-        "W1": np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]], dtype=dtype),   # (2, 3)
-        "b1": np.array([[0.1], [-0.2]], dtype=dtype),                       # (2, 1)
-        "W2": np.array([[1.0, -2.0]], dtype=dtype),                          # (1, 2)
-        "b2": np.array([[0.3]], dtype=dtype),                                # (1, 1)
+        "W1": np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]], dtype=dtype),  # (2, 3)
+        "b1": np.array([[0.1], [-0.2]], dtype=dtype),  # (2, 1)
+        "W2": np.array([[1.0, -2.0]], dtype=dtype),  # (1, 2)
+        "b2": np.array([[0.3]], dtype=dtype),  # (1, 1)
     }
     grads_seq = [
-        {"dW1": np.array([[0.2, -0.1, 0.0], [1.0, 0.5, -0.3]]),
-         "db1": np.array([[0.05], [-0.4]]),
-         "dW2": np.array([[-0.7, 0.25]]),
-         "db2": np.array([[0.9]])},
-        {"dW1": np.array([[-0.3, 0.2, 0.1], [0.4, -0.6, 0.0]]),
-         "db1": np.array([[0.0], [0.3]]),
-         "dW2": np.array([[0.1, -0.5]]),
-         "db2": np.array([[-0.2]])},
-        {"dW1": np.array([[1.0, 1.0, -1.0], [0.0, 0.2, 0.7]]),
-         "db1": np.array([[-0.8], [0.1]]),
-         "dW2": np.array([[0.6, 0.6]]),
-         "db2": np.array([[0.05]])},
+        {
+            "dW1": np.array([[0.2, -0.1, 0.0], [1.0, 0.5, -0.3]]),
+            "db1": np.array([[0.05], [-0.4]]),
+            "dW2": np.array([[-0.7, 0.25]]),
+            "db2": np.array([[0.9]]),
+        },
+        {
+            "dW1": np.array([[-0.3, 0.2, 0.1], [0.4, -0.6, 0.0]]),
+            "db1": np.array([[0.0], [0.3]]),
+            "dW2": np.array([[0.1, -0.5]]),
+            "db2": np.array([[-0.2]]),
+        },
+        {
+            "dW1": np.array([[1.0, 1.0, -1.0], [0.0, 0.2, 0.7]]),
+            "db1": np.array([[-0.8], [0.1]]),
+            "dW2": np.array([[0.6, 0.6]]),
+            "db2": np.array([[0.05]]),
+        },
     ]
     grads_seq = [{k: g.astype(dtype) for k, g in grads.items()} for grads in grads_seq]
     return params, grads_seq
@@ -156,7 +163,7 @@ def test_adamw_decays_weights_not_biases():
     params = {"W1": np.array([[2.0, -4.0]]), "b1": np.array([[3.0]])}
     state = opt.init(params)
     opt.update(params, {"dW1": np.zeros((1, 2)), "db1": np.zeros((1, 1))}, state, 0.1)
-    np.testing.assert_array_equal(params["W1"], [[1.9, -3.8]])    # W - 0.1 * 0.5 * W
+    np.testing.assert_array_equal(params["W1"], [[1.9, -3.8]])  # W - 0.1 * 0.5 * W
     np.testing.assert_array_equal(params["b1"], [[3.0]])
 
 
@@ -164,8 +171,7 @@ def test_adamw_decays_weights_not_biases():
 def test_state_keys_follow_the_course(name):
     params, _ = tiny_problem()
     state = get_optimizer(name).init(params)
-    moments = {"gd": "", "momentum": "v", "nesterov": "v", "rmsprop": "s",
-               "adam": "vs", "adamw": "vs"}[name]
+    moments = {"gd": "", "momentum": "v", "nesterov": "v", "rmsprop": "s", "adam": "vs", "adamw": "vs"}[name]
     expected = {"t"} | {f"{m}d{k}" for m in moments for k in params}
     saved = {k for k in state if not k.startswith("_")}
     assert saved == expected
@@ -185,8 +191,7 @@ def test_float32_stays_float32_in_place(name):
     for key, value in state.items():
         if isinstance(value, np.ndarray):
             assert value.dtype == np.float32, key
-    expected = reference(name, {k: v for k, v in opt.get_config().items() if k != "name"},
-                         params, grads_seq, 0.05)
+    expected = reference(name, {k: v for k, v in opt.get_config().items() if k != "name"}, params, grads_seq, 0.05)
     for grads in grads_seq:
         opt.update(params, grads, state, np.float64(0.05))
     for k in params:
@@ -269,8 +274,11 @@ def test_state_from_saved_rejects_a_mismatch():
     with pytest.raises(ValueError, match=r"unexpected \['vdW1'"):
         state_from_saved(get_optimizer("rmsprop"), params, arrays, scalars)
     bad = dict(arrays, vdW1=np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"'vdW1' has shape \(3, 2\) but the parameter "
-                                         r"needs \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'vdW1' has shape \(3, 2\) but the parameter "
+        r"needs \(2, 3\)",
+    ):
         state_from_saved(get_optimizer("adam"), params, bad, scalars)
     with pytest.raises(ValueError, match=r"'t', a non-negative integer step count; got -1"):
         state_from_saved(get_optimizer("adam"), params, arrays, {"t": -1})
@@ -279,18 +287,19 @@ def test_state_from_saved_rejects_a_mismatch():
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(BUILTIN),
-       layer_dims=st.lists(st.integers(1, 4), min_size=2, max_size=4),
-       seed=st.integers(0, 2**32 - 1),
-       alpha=st.floats(1e-4, 1.0))
+@given(
+    name=st.sampled_from(BUILTIN),
+    layer_dims=st.lists(st.integers(1, 4), min_size=2, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+    alpha=st.floats(1e-4, 1.0),
+)
 def test_any_architecture_matches_reference(name, layer_dims, seed, alpha):
     rng = np.random.default_rng(seed)
     params = {}
     for l in range(1, len(layer_dims)):
         params[f"W{l}"] = rng.standard_normal((layer_dims[l], layer_dims[l - 1]))
         params[f"b{l}"] = rng.standard_normal((layer_dims[l], 1))
-    grads_seq = [{"d" + k: rng.standard_normal(v.shape) for k, v in params.items()}
-                 for _ in range(3)]
+    grads_seq = [{"d" + k: rng.standard_normal(v.shape) for k, v in params.items()} for _ in range(3)]
     opt = get_optimizer(name)
     hp = {k: v for k, v in opt.get_config().items() if k != "name"}
     expected = reference(name, hp, params, grads_seq, alpha)
@@ -302,6 +311,7 @@ def test_any_architecture_matches_reference(name, layer_dims, seed, alpha):
 
 
 # --- specs, configs and the registry ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_config_round_trips_through_json(name):
@@ -320,7 +330,12 @@ def test_specs_and_overrides():
     assert get_optimizer(Adam(beta2=0.9), epsilon=1e-6) == Adam(beta2=0.9, epsilon=1e-6)
     assert get_optimizer("momentum").get_config() == {"name": "momentum", "beta": 0.9}
     assert get_optimizer("adamw").get_config() == {
-        "name": "adamw", "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.01}
+        "name": "adamw",
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-8,
+        "weight_decay": 0.01,
+    }
     assert get_optimizer("rmsprop", beta=np.float32(0.5)).beta == 0.5
     assert type(get_optimizer("rmsprop", beta=np.float32(0.5)).beta) is float
 
@@ -332,8 +347,11 @@ def test_optimizers_are_frozen():
 
 
 def test_unknown_optimizer():
-    with pytest.raises(ValueError, match=rf"^unknown optimizer 'adm'; expected one of: "
-                                         rf"{EXPECTED_LIST}$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^unknown optimizer 'adm'; expected one of: "
+        rf"{EXPECTED_LIST}$",
+    ):
         get_optimizer("adm")
     with pytest.raises(ValueError, match=r"unknown optimizer 'sgd'"):
         get_optimizer({"name": "sgd"})
@@ -343,22 +361,37 @@ def test_unknown_optimizer():
         get_optimizer(3)
 
 
-@pytest.mark.parametrize("name, kwargs, message", [
-    ("momentum", {"beta": 1.0}, r"optimizer 'momentum': beta must be a number in \[0, 1\), "
-                                r"got 1\.0"),
-    ("nesterov", {"beta": -0.1}, r"beta must be a number in \[0, 1\), got -0\.1"),
-    ("nesterov", {"beta": math.nan}, r"beta must be a number in \[0, 1\), got nan"),
-    ("rmsprop", {"epsilon": -1e-8}, r"epsilon must be a number in \(0, inf\), got -1e-08"),
-    ("rmsprop", {"epsilon": 0.0}, r"epsilon must be a number in \(0, inf\), got 0\.0"),
-    ("adam", {"beta1": 1.5}, r"optimizer 'adam': beta1 must be a number in \[0, 1\)"),
-    ("adam", {"beta2": "0.999"}, r"beta2 must be a number in \[0, 1\), got '0\.999'"),
-    ("adamw", {"weight_decay": -0.01}, r"weight_decay must be a number in \[0, inf\)"),
-    ("adam", {"beta1": True}, r"beta1 must be a number"),
-    ("gd", {"beta": 0.9}, r"unknown hyperparameter 'beta' for optimizer 'gd'; "
-                          r"expected one of: \(none\)"),
-    ("adam", {"beta": 0.9}, r"unknown hyperparameter 'beta' for optimizer 'adam'; "
-                            r"expected one of: beta1, beta2, epsilon"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        (
+            "momentum",
+            {"beta": 1.0},
+            r"optimizer 'momentum': beta must be a number in \[0, 1\), "
+            r"got 1\.0",
+        ),
+        ("nesterov", {"beta": -0.1}, r"beta must be a number in \[0, 1\), got -0\.1"),
+        ("nesterov", {"beta": math.nan}, r"beta must be a number in \[0, 1\), got nan"),
+        ("rmsprop", {"epsilon": -1e-8}, r"epsilon must be a number in \(0, inf\), got -1e-08"),
+        ("rmsprop", {"epsilon": 0.0}, r"epsilon must be a number in \(0, inf\), got 0\.0"),
+        ("adam", {"beta1": 1.5}, r"optimizer 'adam': beta1 must be a number in \[0, 1\)"),
+        ("adam", {"beta2": "0.999"}, r"beta2 must be a number in \[0, 1\), got '0\.999'"),
+        ("adamw", {"weight_decay": -0.01}, r"weight_decay must be a number in \[0, inf\)"),
+        ("adam", {"beta1": True}, r"beta1 must be a number"),
+        (
+            "gd",
+            {"beta": 0.9},
+            r"unknown hyperparameter 'beta' for optimizer 'gd'; "
+            r"expected one of: \(none\)",
+        ),
+        (
+            "adam",
+            {"beta": 0.9},
+            r"unknown hyperparameter 'beta' for optimizer 'adam'; "
+            r"expected one of: beta1, beta2, epsilon",
+        ),
+    ],
+)
 def test_bad_hyperparameters(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         get_optimizer(name, **kwargs)

@@ -4,6 +4,7 @@ The instances are the default constructors, the L-BFGS solver and the Poisson lo
 checks clone them, so what passes here is what ``MLPClassifier()`` / ``MLPRegressor()`` users get.
 One check is an expected failure, for the Poisson loss only (below).
 """
+
 import pytest
 
 pytest.importorskip("sklearn")
@@ -27,9 +28,15 @@ def _one_blas_thread():
 POISSON_NEGATIVE_Y = {"check_regressor_multioutput": "feeds y < 0 to a Poisson loss despite positive_only"}
 
 
-@parametrize_with_checks([DNNClassifier(), DNNRegressor(), DNNClassifier(solver="lbfgs"),
-                          DNNRegressor(solver="lbfgs"), DNNRegressor(loss="poisson")],
-                         expected_failed_checks=lambda est: POISSON_NEGATIVE_Y if est.get_params().get("loss")
-                         == "poisson" else {})
+@parametrize_with_checks(
+    [
+        DNNClassifier(),
+        DNNRegressor(),
+        DNNClassifier(solver="lbfgs"),
+        DNNRegressor(solver="lbfgs"),
+        DNNRegressor(loss="poisson"),
+    ],
+    expected_failed_checks=lambda est: POISSON_NEGATIVE_Y if est.get_params().get("loss") == "poisson" else {},
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -7,6 +7,7 @@ changes; its tests are then collected here as this module's own. Expected failur
 that read scikit-learn's private internals, which vecprop's estimators do not have (docs/sklearn.md):
 they are strict xfails, so one starting to pass is reported.
 """
+
 from pathlib import Path
 
 import pytest
@@ -38,14 +39,15 @@ def _load():
     return compile(code.replace(ORIGINAL, SWAPPED), f"{SOURCE} (import swapped for vecprop)", "exec")
 
 
-exec(_load(), globals())    # noqa: S102 - the test suite of the installed scikit-learn, run unchanged
+exec(_load(), globals())  # noqa: S102 - the test suite of the installed scikit-learn, run unchanged
 
 for _name, _why in PRIVATE.items():
-    globals()[_name] = pytest.mark.xfail(raises=AttributeError, strict=True,
-                                         reason=f"reads scikit-learn's private {_why}")(globals()[_name])
+    globals()[_name] = pytest.mark.xfail(
+        raises=AttributeError, strict=True, reason=f"reads scikit-learn's private {_why}"
+    )(globals()[_name])
 
 
 def test_the_swap_took_effect():
-    assert MLPClassifier.__module__ == "vecprop.sklearn.classifier"     # noqa: F821 - defined by the exec
-    assert MLPRegressor.__module__ == "vecprop.sklearn.regressor"       # noqa: F821
+    assert MLPClassifier.__module__ == "vecprop.sklearn.classifier"  # noqa: F821 - defined by the exec
+    assert MLPRegressor.__module__ == "vecprop.sklearn.regressor"  # noqa: F821
     assert len([k for k in globals() if k.startswith("test_")]) >= 40

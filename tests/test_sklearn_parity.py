@@ -6,6 +6,7 @@ same per-epoch shuffles, and sgd/adam take the same steps: the trained weights a
 Also here: scikit-learn's optimizer rules against scikit-learn's own optimizer objects, and the
 L-BFGS cost's gradient (L2, sample weights, Poisson) against finite differences.
 """
+
 import warnings
 
 import numpy as np
@@ -58,14 +59,17 @@ def _max_relative_gap(a, b):
 
 
 # ------------------------------------------------------------------------------------------ same start
-@pytest.mark.parametrize("Ours, Theirs, data, params", [
-    (DNNClassifier, MLPClassifier, "digits", dict(hidden_layer_sizes=(20, 7))),
-    (DNNClassifier, MLPClassifier, "binary", dict(hidden_layer_sizes=(5,), activation="logistic")),
-    (DNNClassifier, MLPClassifier, "multilabel", dict(hidden_layer_sizes=(6,), activation="tanh")),
-    (DNNRegressor, MLPRegressor, "regression", dict(hidden_layer_sizes=(9, 4), activation="identity")),
-    (DNNRegressor, MLPRegressor, "regression", dict(hidden_layer_sizes=(3,), loss="poisson")),
-    (DNNClassifier, MLPClassifier, "digits32", dict(hidden_layer_sizes=(8,))),
-])
+@pytest.mark.parametrize(
+    "Ours, Theirs, data, params",
+    [
+        (DNNClassifier, MLPClassifier, "digits", dict(hidden_layer_sizes=(20, 7))),
+        (DNNClassifier, MLPClassifier, "binary", dict(hidden_layer_sizes=(5,), activation="logistic")),
+        (DNNClassifier, MLPClassifier, "multilabel", dict(hidden_layer_sizes=(6,), activation="tanh")),
+        (DNNRegressor, MLPRegressor, "regression", dict(hidden_layer_sizes=(9, 4), activation="identity")),
+        (DNNRegressor, MLPRegressor, "regression", dict(hidden_layer_sizes=(3,), loss="poisson")),
+        (DNNClassifier, MLPClassifier, "digits32", dict(hidden_layer_sizes=(8,))),
+    ],
+)
 @pytest.mark.parametrize("random_state", [0, 12345, "RandomState"])
 def test_same_random_state_gives_the_same_initial_weights(Ours, Theirs, data, params, random_state):
     X, y = _digits()
@@ -79,8 +83,16 @@ def test_same_random_state_gives_the_same_initial_weights(Ours, Theirs, data, pa
     elif data == "digits32":
         X = X.astype(np.float32)
     rs = (lambda: np.random.RandomState(7)) if random_state == "RandomState" else (lambda: random_state)
-    common = dict(solver="sgd", learning_rate_init=1e-300, momentum=0.0, max_iter=1, batch_size=len(X),
-                  shuffle=False, alpha=0.0, **params)
+    common = dict(
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        max_iter=1,
+        batch_size=len(X),
+        shuffle=False,
+        alpha=0.0,
+        **params,
+    )
     ours = Ours(random_state=rs(), **common).fit(X, y)
     theirs = Theirs(random_state=rs(), **common).fit(X, y)
     # one step of size 1e-300 leaves every weight where it started (the update is below half an ulp)
@@ -89,14 +101,18 @@ def test_same_random_state_gives_the_same_initial_weights(Ours, Theirs, data, pa
 
 
 # ------------------------------------------------------------------------------------------ same training
-@pytest.mark.parametrize("Ours, Theirs, data", [(DNNClassifier, MLPClassifier, "digits"),
-                                                (DNNRegressor, MLPRegressor, "regression")])
-@pytest.mark.parametrize("params", [
-    dict(solver="sgd", learning_rate_init=0.05),                                           # nesterov
-    dict(solver="sgd", learning_rate_init=0.05, nesterovs_momentum=False, learning_rate="invscaling"),
-    dict(solver="adam", learning_rate_init=0.01),
-    dict(solver="adam", learning_rate_init=0.01, early_stopping=True, n_iter_no_change=3),
-])
+@pytest.mark.parametrize(
+    "Ours, Theirs, data", [(DNNClassifier, MLPClassifier, "digits"), (DNNRegressor, MLPRegressor, "regression")]
+)
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="sgd", learning_rate_init=0.05),  # nesterov
+        dict(solver="sgd", learning_rate_init=0.05, nesterovs_momentum=False, learning_rate="invscaling"),
+        dict(solver="adam", learning_rate_init=0.01),
+        dict(solver="adam", learning_rate_init=0.01, early_stopping=True, n_iter_no_change=3),
+    ],
+)
 def test_sgd_and_adam_train_the_same_weights_as_sklearn(Ours, Theirs, data, params):
     """Shuffled mini-batches from scikit-learn's RandomState, its split, its update rules: 1e-10."""
     X, y = _digits() if data == "digits" else _regression()
@@ -117,7 +133,7 @@ def test_lbfgs_reaches_sklearn_lbfgs_model():
     common = dict(solver="lbfgs", hidden_layer_sizes=(16,), max_iter=60, random_state=0, alpha=1e-3)
     ours = DNNClassifier(**common).fit(X, y)
     theirs = MLPClassifier(**common).fit(X, y)
-    assert ours.n_iter_ == theirs.n_iter_ < 60                        # both converge (gtol = tol)
+    assert ours.n_iter_ == theirs.n_iter_ < 60  # both converge (gtol = tol)
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
     assert ours.score(X, y) == theirs.score(X, y)
 
@@ -171,16 +187,19 @@ def test_sklearn_adam_is_sklearns_adam_optimizer():
     rng.standard_normal((4, 3))
     for _ in range(7):
         course.update(course_W, {"dW": rng.standard_normal(W.shape) * 1e-3}, course_state, 0.01)
-    assert np.abs(course_W["W"] - ours["W"]).max() > 1e-6          # the course puts ε elsewhere
+    assert np.abs(course_W["W"] - ours["W"]).max() > 1e-6  # the course puts ε elsewhere
 
 
 # ------------------------------------------------------------------------------------------ L-BFGS's gradient
-@pytest.mark.parametrize("layers, loss", [
-    (["tanh", "sigmoid"], "binary_cross_entropy"),
-    (["relu", "softmax"], "categorical_cross_entropy"),
-    (["sigmoid", "linear"], "mse"),
-    (["tanh", "exp"], "poisson"),
-])
+@pytest.mark.parametrize(
+    "layers, loss",
+    [
+        (["tanh", "sigmoid"], "binary_cross_entropy"),
+        (["relu", "softmax"], "categorical_cross_entropy"),
+        (["sigmoid", "linear"], "mse"),
+        (["tanh", "exp"], "poisson"),
+    ],
+)
 def test_lbfgs_cost_gradient_is_the_finite_difference_gradient(layers, loss):
     """∇J of the flat vector L-BFGS sees, with L2 and sample weights, against central differences (float64)."""
     rng = np.random.default_rng(5)
@@ -200,17 +219,17 @@ def test_lbfgs_cost_gradient_is_the_finite_difference_gradient(layers, loss):
     f = cost_and_gradient(net, X, Y, sample_weight=w, l2=0.7)
     theta = rng.uniform(-0.5, 0.5, net.n_params)
     J, grad = f(theta)
-    probe = {"theta": theta.copy()}                                # perturbed in place, entry by entry
+    probe = {"theta": theta.copy()}  # perturbed in place, entry by entry
     numeric = numeric_gradient(lambda: f(probe["theta"])[0], probe, 1e-6)["dtheta"]
     assert np.linalg.norm(grad - numeric) / (np.linalg.norm(grad) + np.linalg.norm(numeric)) < 1e-8
     J_plain, _ = cost_and_gradient(net, X, Y)(theta)
-    assert abs(J - J_plain) > 1e-3                                 # the weights and λ do enter
+    assert abs(J - J_plain) > 1e-3  # the weights and λ do enter
 
 
 def test_network_fit_lbfgs_full_batch():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 200))
-    Y = (X[0:1] * X[1:2] > 0).astype(float)                        # XOR-like: needs the hidden layer
+    Y = (X[0:1] * X[1:2] > 0).astype(float)  # XOR-like: needs the hidden layer
     net = Network([2, 8, 1], "tanh", seed=0)
     history = net.fit(X, Y, optimizer="lbfgs", epochs=150, l2=1e-3)
     assert 1 <= len(history.loss) <= 150 and history.loss[-1] < history.loss[0] / 5

@@ -2,6 +2,7 @@
 
 ``from vecprop.estimators import DNNClassifier`` keeps working.
 """
+
 from __future__ import annotations
 
 from vecprop.sklearn import DNNClassifier, DNNRegressor, MLPLearningRate

@@ -18,6 +18,7 @@ The Trainer asks its rules in order and stops at the first reason. Built in: :cl
 Trainer's own check after every step: it restores the last finite parameters and raises
 :class:`vecprop.training.DivergenceError`.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,7 +63,7 @@ class EarlyStopping(StoppingRule):
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best=True, stop=True):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore_best, self.stop = restore_best, stop
-        self.sign = -1.0 if monitor.endswith("accuracy") else 1.0      # minimize sign·value
+        self.sign = -1.0 if monitor.endswith("accuracy") else 1.0  # minimize sign·value
         self.best_value, self.best_epoch, self.wait, self.best = math.inf, None, 0, None
 
     def on_train_begin(self, trainer):
@@ -108,8 +109,18 @@ class NoImprovement(StoppingRule):
         count, and the parameters at that best (``restore_best`` only)
     """
 
-    def __init__(self, tol=1e-4, n_iter_no_change=10, score=None, reduce_rate=None, *, restore_best=False,
-                 best=-math.inf, no_improvement=0, best_theta=None):
+    def __init__(
+        self,
+        tol=1e-4,
+        n_iter_no_change=10,
+        score=None,
+        reduce_rate=None,
+        *,
+        restore_best=False,
+        best=-math.inf,
+        no_improvement=0,
+        best_theta=None,
+    ):
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.score, self.reduce_rate, self.restore_best = score, reduce_rate, restore_best
         self.best, self.no_improvement, self.converged = best, no_improvement, False
@@ -119,7 +130,7 @@ class NoImprovement(StoppingRule):
         self.converged = False
         if self.restore_best:
             start = trainer.theta if self.best_theta is None else self.best_theta
-            self.best_theta = trainer.engine.copy_params(start)       # a copy: a given best stays as it was
+            self.best_theta = trainer.engine.copy_params(start)  # a copy: a given best stays as it was
 
     def value(self, trainer, logs) -> float:
         """The epoch's value to maximize: ``score(trainer, logs)``, or −loss."""

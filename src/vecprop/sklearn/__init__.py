@@ -30,6 +30,7 @@ Same model as scikit-learn
   conventions (α = learning_rate_init; momentum/nesterov β = momentum, rmsprop β = beta_2, adamw
   beta_1/beta_2/epsilon with ``alpha`` as its decoupled weight decay).
 """
+
 from __future__ import annotations
 
 from vecprop.schedules import MLPLearningRate

@@ -5,6 +5,7 @@ This module is the ONLY place where rows become columns: scikit-learn's ``X`` of
 (n_samples, n_features) enters the network as ``X.T``, the course's (n_x, m), and outputs ``A[L]`` of
 shape (n_L, m) leave as ``A[L].T``, (n_samples, n_outputs).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,13 +29,17 @@ from vecprop.training import DivergenceError
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
 except ImportError:  # pragma: no cover - older scikit-learn
+
     def validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
 
+
 __all__ = ["BaseDNN", "validate_data", "NON_FINITE"]
 
-NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
-              "to be preprocessed.")   # scikit-learn's words
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values and need "
+    "to be preprocessed."
+)  # scikit-learn's words
 
 
 def _sample_weight(sample_weight, X):
@@ -73,8 +78,8 @@ class SklearnOrder:
     def permutation(self, m):
         if m != self._sample_idx.size:
             raise ValueError(f"expected a permutation of {self._sample_idx.size} samples, got {m}")
-        order = np.arange(m)                          # sklearn.utils.shuffle's draws, without its per-call
-        self._rs.shuffle(order)                       # parameter validation (milliseconds an epoch)
+        order = np.arange(m)  # sklearn.utils.shuffle's draws, without its per-call
+        self._rs.shuffle(order)  # parameter validation (milliseconds an epoch)
         self._sample_idx = self._sample_idx[order]
         return self._sample_idx
 
@@ -92,8 +97,9 @@ class BaseDNN(BaseEstimator):
     def _check_solver(self) -> bool:
         """partial_fit exists for the stochastic solvers only (scikit-learn's ``available_if``)."""
         if self.solver == "lbfgs":
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is "
-                                 "not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     def _check_extra_params(self) -> None:
@@ -105,31 +111,33 @@ class BaseDNN(BaseEstimator):
         self._check_extra_params()
         name = type(self).__name__
         if incremental and self.early_stopping:
-            raise ValueError(f"{name}: partial_fit does not support early_stopping=True (as in scikit-learn); "
-                             "set early_stopping=False or call fit")
+            raise ValueError(
+                f"{name}: partial_fit does not support early_stopping=True (as in scikit-learn); "
+                "set early_stopping=False or call fit"
+            )
         has_weights = "network_" in self.__dict__ or "_coefs_set" in self.__dict__
         first_pass = not has_weights or (not self.warm_start and not incremental)
         X, Y, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
-        X = X.toarray() if hasattr(X, "toarray") else X   # the core is dense: sparse input is densified
+        X = X.toarray() if hasattr(X, "toarray") else X  # the core is dense: sparse input is densified
         if sample_weight is not None:
             sample_weight = _sample_weight(sample_weight, X)
         sample_weight = self._apply_class_weight(sample_weight, y_labels, X.dtype, incremental)
-        rs = check_random_state(self.random_state)        # scikit-learn's draws: weights, split, shuffles
+        rs = check_random_state(self.random_state)  # scikit-learn's draws: weights, split, shuffles
         net = self._network(plan, X, Y, rs, first_pass)
         X, Y = X.astype(net.dtype, copy=False), Y.astype(net.dtype, copy=False)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
-            keep = sample_weight > 0            # weight 0: the row is absent (batches as without it)
+            keep = sample_weight > 0  # weight 0: the row is absent (batches as without it)
             if not keep.any():
-                raise ValueError(f"{name}: sample weights must contain at least one non-zero number "
-                                 "(after class_weight)")
+                raise ValueError(
+                    f"{name}: sample weights must contain at least one non-zero number (after class_weight)"
+                )
             if not keep.all():
                 X, Y, y_labels, sample_weight = X[keep], Y[keep], y_labels[keep], sample_weight[keep]
         if self.solver == "lbfgs":
             progress = self._fit_lbfgs(net, X, Y, sample_weight)
         else:
-            progress = self._fit_stochastic(net, plan, X, Y, y_labels, sample_weight, rs, first_pass,
-                                            incremental)
+            progress = self._fit_stochastic(net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental)
         self._commit(net, progress)
         return self
 
@@ -144,24 +152,33 @@ class BaseDNN(BaseEstimator):
             self.__dict__.pop("_intercepts_set", None)
             self.__dict__.pop("_best_params", None)
             seed = int(self.random_state) if is_int(self.random_state) else None
-            net = Network(layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed,
-                          dtype=X.dtype)
+            net = Network(
+                layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed, dtype=X.dtype
+            )
             if plan.initializer is None:
                 net.params = sklearn_initial_params(layer_dims, plan.init_factor, rs, X.dtype)
             if seed is None and self.random_state is not None and np.any(np.asarray(plan.keep_prob) != 1):
                 net.rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))  # dropout masks
             return net
-        if "network_" not in self.__dict__:                   # coefs_/intercepts_ assigned before any fit
-            net = Network(layer_dims, acts, loss, initializer="glorot_uniform",
-                          seed=int(self.random_state) if is_int(self.random_state) else None, dtype=X.dtype)
+        if "network_" not in self.__dict__:  # coefs_/intercepts_ assigned before any fit
+            net = Network(
+                layer_dims,
+                acts,
+                loss,
+                initializer="glorot_uniform",
+                seed=int(self.random_state) if is_int(self.random_state) else None,
+                dtype=X.dtype,
+            )
             self.network_ = net
         self._sync_weights()
         net = self.network_
         wanted = [get_activation(a).name for a in acts]
         if net.layer_dims != layer_dims or [g.name for g in net.activations] != wanted:
-            raise ValueError(f"{name}: warm_start/partial_fit continue the fitted network {net.layer_dims} "
-                             f"({[g.name for g in net.activations]}) but the parameters and data now describe "
-                             f"{layer_dims} ({wanted}); set warm_start=False to start afresh")
+            raise ValueError(
+                f"{name}: warm_start/partial_fit continue the fitted network {net.layer_dims} "
+                f"({[g.name for g in net.activations]}) but the parameters and data now describe "
+                f"{layer_dims} ({wanted}); set warm_start=False to start afresh"
+            )
         return net
 
     def _fit_stochastic(self, net, plan, X, Y, y_labels, w, rs, first_pass, incremental):
@@ -175,45 +192,71 @@ class BaseDNN(BaseEstimator):
             batch_size = min(200, m)
         else:
             if self.batch_size > m:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                              stacklevel=4)
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4
+                )
             batch_size = int(np.clip(self.batch_size, 1, m))
         alpha = float(self.alpha) if plan.l2_on else 0.0
         # scikit-learn's penalty is alpha/(2 Σw)·Σ‖W‖² where the core's is λ/(2m)·Σ‖W‖²: λ = alpha·m/Σw
         l2 = alpha if w is None else alpha * m / float(w.sum())
         if w is not None and np.all(w == w[0]):
-            w = None                                  # uniform weights: the unweighted fit, bit for bit
+            w = None  # uniform weights: the unweighted fit, bit for bit
         progress = Progress(self, first_pass)
         k = self._mean_outputs(Y)
-        output_mean = OutputMeanLoss(k, l2) if k > 1 else None      # scikit-learn's loss scale, measured
+        output_mean = OutputMeanLoss(k, l2) if k > 1 else None  # scikit-learn's loss scale, measured
         rule = SklearnStopping(self, progress, m, validation, output_mean)
-        options = dict(learning_rate=plan.learning_rate, optimizer=plan.optimizer,
-                       batch_size=None if batch_size >= m else batch_size, schedule=plan.schedule,
-                       l2=l2, keep_prob=plan.keep_prob, stopping=[rule], verbose=0,
-                       callbacks=[] if output_mean is None else [output_mean],
-                       validation_data=None if validation is None else (validation[0], validation[3]))
+        options = dict(
+            learning_rate=plan.learning_rate,
+            optimizer=plan.optimizer,
+            batch_size=None if batch_size >= m else batch_size,
+            schedule=plan.schedule,
+            l2=l2,
+            keep_prob=plan.keep_prob,
+            stopping=[rule],
+            verbose=0,
+            callbacks=[] if output_mean is None else [output_mean],
+            validation_data=None if validation is None else (validation[0], validation[3]),
+        )
         net_rng = net.rng
-        net.rng = SklearnOrder(net_rng, rs, m)    # each epoch's order: scikit-learn's shuffle from rs
+        net.rng = SklearnOrder(net_rng, rs, m)  # each epoch's order: scikit-learn's shuffle from rs
         history = None
         try:
-            history = net.fit(X.T, Y.T, epochs=1 if incremental else int(self.max_iter), sample_weight=w,
-                              shuffle=bool(self.shuffle), reset=not incremental, engine=self.engine, **options)
+            history = net.fit(
+                X.T,
+                Y.T,
+                epochs=1 if incremental else int(self.max_iter),
+                sample_weight=w,
+                shuffle=bool(self.shuffle),
+                reset=not incremental,
+                engine=self.engine,
+                **options,
+            )
             if history.stop_reason == "interrupted":
                 warnings.warn("Training interrupted by user.", stacklevel=4)
         except DivergenceError as exc:
-            if not self.early_stopping:           # with it, the rule recorded a NaN epoch and restored the best
+            if not self.early_stopping:  # with it, the rule recorded a NaN epoch and restored the best
                 if not first_pass:
-                    self._commit(net, progress)   # the network moved: keep its record in step with it
-                raise DivergenceError(f"{NON_FINITE} {name}: {exc}; e.g. Pipeline(StandardScaler(), "
-                                      f"{name}()), or lower learning_rate_init") from exc
+                    self._commit(net, progress)  # the network moved: keep its record in step with it
+                raise DivergenceError(
+                    f"{NON_FINITE} {name}: {exc}; e.g. Pipeline(StandardScaler(), "
+                    f"{name}()), or lower learning_rate_init"
+                ) from exc
         finally:
             net.rng = net_rng
         if validation is not None:
             self._best_params = progress.best_theta
-        if (history is None or history.stop_reason != "interrupted") and not incremental \
-                and not progress.converged and progress.n_iter == self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+        if (
+            (history is None or history.stop_reason != "interrupted")
+            and not incremental
+            and not progress.converged
+            and progress.n_iter == self.max_iter
+        ):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         return progress
 
     def _fit_lbfgs(self, net, X, Y, w):
@@ -238,10 +281,18 @@ class BaseDNN(BaseEstimator):
                 print(f"Iteration {iteration}, loss = {J:.8f}")
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)           # overflow on the way to inf
-            result = minimize_lbfgs(net, np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T),
-                                    sample_weight=None if w is None else w, l2=l2, max_iter=self.max_iter,
-                                    max_fun=self.max_fun, tol=self.tol, callback=record)
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to inf
+            result = minimize_lbfgs(
+                net,
+                np.ascontiguousarray(X.T),
+                np.ascontiguousarray(Y.T),
+                sample_weight=None if w is None else w,
+                l2=l2,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                callback=record,
+            )
         if not np.all(np.isfinite(result.x)):
             raise DivergenceError(NON_FINITE)
         progress = Progress(self, True)
@@ -274,8 +325,9 @@ class BaseDNN(BaseEstimator):
         idx = np.arange(X.shape[0])
         train, val = train_test_split(idx, random_state=rs, test_size=self.validation_fraction, stratify=stratify)
         if val.size < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of "
-                             "your dataset.")
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
         w_val = None if sample_weight is None else sample_weight[val]
         w_train = None if sample_weight is None else sample_weight[train]
         validation = (np.ascontiguousarray(X[val].T), y_labels[val], w_val, np.ascontiguousarray(Y[val].T))
@@ -352,7 +404,7 @@ class BaseDNN(BaseEstimator):
     def coefs_(self, coefs):
         self.__dict__["_coefs_set"] = coefs
         if "network_" in self.__dict__:
-            self._sync_weights()                      # fitted: written (and checked) at once
+            self._sync_weights()  # fitted: written (and checked) at once
 
     @property
     def intercepts_(self):
@@ -389,24 +441,28 @@ class BaseDNN(BaseEstimator):
         if net is None or (coefs is None and intercepts is None):
             return
         new = dict(net.params)
-        for key, values, to_column in (("W", coefs, lambda c: np.asarray(c).T),
-                                       ("b", intercepts, lambda c: np.asarray(c).reshape(-1, 1))):
+        for key, values, to_column in (
+            ("W", coefs, lambda c: np.asarray(c).T),
+            ("b", intercepts, lambda c: np.asarray(c).reshape(-1, 1)),
+        ):
             if values is None:
                 continue
             values = list(values)
             if len(values) != net.L:
-                raise ValueError(f"expected {net.L} arrays in {'coefs_' if key == 'W' else 'intercepts_'} "
-                                 f"(one per layer), got {len(values)}")
+                raise ValueError(
+                    f"expected {net.L} arrays in {'coefs_' if key == 'W' else 'intercepts_'} "
+                    f"(one per layer), got {len(values)}"
+                )
             for l, v in enumerate(values, start=1):
                 new[f"{key}{l}"] = to_column(v)
-        net.params = new                              # the setter checks shapes and finiteness
+        net.params = new  # the setter checks shapes and finiteness
 
     def __sklearn_is_fitted__(self):
         return "network_" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True                 # accepted and densified for the core
+        tags.input_tags.sparse = True  # accepted and densified for the core
         return tags
 
     # -------------------------------------------------------------------------- persistence
@@ -425,6 +481,7 @@ class BaseDNN(BaseEstimator):
     def load(cls, path):
         """Read a file written by :meth:`save`; ValueError if it holds another kind of model."""
         from vecprop.io import load
+
         obj = load(path)
         if not isinstance(obj, cls):
             raise ValueError(f"{path} holds a {type(obj).__name__}, not a {cls.__name__}; use vecprop.load")

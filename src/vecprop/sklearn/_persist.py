@@ -1,5 +1,6 @@
 """Estimator model files through :mod:`vecprop.io`: the JSON codec for parameters and fitted values,
 and the two directions, estimator -> (tensors, metadata) -> estimator. Nothing is pickled."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,17 @@ from vecprop.sklearn._params import activation_label
 __all__ = ["ESTIMATOR_FILE_VERSION", "save_estimator", "estimator_from_model_file", "to_json", "from_json"]
 
 ESTIMATOR_FILE_VERSION = 1
-_FITTED = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
-           "validation_loss_curve_", "_no_improvement_count")
+_FITTED = (
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "validation_loss_curve_",
+    "_no_improvement_count",
+)
 
 
 def to_json(obj):
@@ -41,7 +51,7 @@ def to_json(obj):
             return {k: to_json(v) for k, v in obj.items()}
         return {"__items__": [[to_json(k), to_json(v)] for k, v in obj.items()]}
     if isinstance(obj, (np.random.RandomState, np.random.Generator)):
-        return None                                   # a generator object is not stored; refit to reseed
+        return None  # a generator object is not stored; refit to reseed
     if hasattr(obj, "get_config"):
         return to_json(obj.get_config())
     raise TypeError(f"cannot store {type(obj).__name__} {obj!r} in a model file")
@@ -78,8 +88,9 @@ def save_estimator(est, path, *, include_training_state: bool = True) -> None:
         tensors.update({STATE_PREFIX + k: np.asarray(v) for k, v in arrays.items()})
     fitted = {
         "n_features_in_": int(est.n_features_in_),
-        "feature_names_in_": (None if not hasattr(est, "feature_names_in_")
-                              else [str(f) for f in est.feature_names_in_]),
+        "feature_names_in_": (
+            None if not hasattr(est, "feature_names_in_") else [str(f) for f in est.feature_names_in_]
+        ),
         **{key: getattr(est, key, None) for key in _FITTED},
         **est._fitted_extra(),
     }
@@ -101,16 +112,18 @@ def estimator_from_model_file(cls, tensors, metadata):
     try:
         version = metadata.get("estimator_format", 1)
         if not isinstance(version, int) or version > ESTIMATOR_FILE_VERSION:
-            raise ModelFileError(f"estimator file format {version!r} is newer than this vecprop reads "
-                                 f"({ESTIMATOR_FILE_VERSION}); upgrade vecprop")
+            raise ModelFileError(
+                f"estimator file format {version!r} is newer than this vecprop reads "
+                f"({ESTIMATOR_FILE_VERSION}); upgrade vecprop"
+            )
         est = cls(**from_json(metadata["estimator_params"]))
         net = Network.from_config(metadata["config"])
         net.params = {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}
         net.metadata = from_json(metadata.get("metadata") or {})
         info = metadata.get("training_state")
         if info is not None:
-            arrays = {k[len(STATE_PREFIX):]: v for k, v in tensors.items() if k.startswith(STATE_PREFIX)}
-            saved = metadata.get("sklearn_schedule")      # files written before MLPLearningRate was registered
+            arrays = {k[len(STATE_PREFIX) :]: v for k, v in tensors.items() if k.startswith(STATE_PREFIX)}
+            saved = metadata.get("sklearn_schedule")  # files written before MLPLearningRate was registered
             net.restore_training_state(arrays, info)
             if saved is not None:
                 config = {k: v for k, v in saved["config"].items() if k != "name"}

@@ -4,6 +4,7 @@ The rule is :class:`vecprop.stopping.NoImprovement` (``tol``/``n_iter_no_change`
 the best weights restored when stopping early) measured on scikit-learn's scale: the training loss with
 squared error averaged over the outputs, or the validation accuracy/R² when ``early_stopping``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ class Progress:
         self.best_validation_score = keep.get("best_validation_score_")
         self.validation_loss_curve = _list_or_none(keep.get("validation_loss_curve_"))
         self.best_loss = keep.get("best_loss_", np.inf)
-        if est.early_stopping and self.validation_scores is None:     # first pass, or early_stopping switched on
+        if est.early_stopping and self.validation_scores is None:  # first pass, or early_stopping switched on
             self.best_loss, self.validation_scores, self.best_validation_score = None, [], -np.inf
             self.validation_loss_curve = []
         elif not est.early_stopping and first_pass:
@@ -36,7 +37,7 @@ class Progress:
         if self.best_loss is None and not est.early_stopping:
             self.best_loss = np.inf
         self.converged = False
-        self.best_theta = keep.get("_best_params")      # the parameters at the best validation score so far
+        self.best_theta = keep.get("_best_params")  # the parameters at the best validation score so far
 
 
 def _list_or_none(values):
@@ -64,7 +65,7 @@ class OutputMeanLoss(Callback):
 
     def on_batch_end(self, trainer, batch, logs):
         n_b = logs["size"]
-        penalty = self.l2 / (2 * n_b) * self._sq          # the penalty at the weights the cost saw
+        penalty = self.l2 / (2 * n_b) * self._sq  # the penalty at the weights the cost saw
         self._loss_sum += ((logs["loss"] - penalty) / self.k + penalty) * n_b
         self._sq = self._sum_sq(trainer)
 
@@ -93,9 +94,15 @@ class SklearnStopping(NoImprovement):
 
     def __init__(self, est, progress, n_samples, validation, output_mean=None):
         early = validation is not None
-        super().__init__(est.tol, est.n_iter_no_change, reduce_rate=self._reduce_rate, restore_best=early,
-                         best=progress.best_validation_score if early else -progress.best_loss,
-                         no_improvement=progress.no_improvement, best_theta=progress.best_theta if early else None)
+        super().__init__(
+            est.tol,
+            est.n_iter_no_change,
+            reduce_rate=self._reduce_rate,
+            restore_best=early,
+            best=progress.best_validation_score if early else -progress.best_loss,
+            no_improvement=progress.no_improvement,
+            best_theta=progress.best_theta if early else None,
+        )
         self.est, self.progress, self.n_samples = est, progress, n_samples
         self.validation, self.output_mean = validation, output_mean
 
@@ -132,8 +139,7 @@ class SklearnStopping(NoImprovement):
 
     def _message(self) -> str:
         what = "Validation score" if self.validation is not None else "Training loss"
-        return (f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
-                "consecutive epochs.")
+        return f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive epochs."
 
     def _reduce_rate(self, trainer) -> bool:
         """scikit-learn's adaptive rate: α /= 5 on a plateau (True), unless already at its minimum."""
@@ -155,7 +161,7 @@ class SklearnStopping(NoImprovement):
 
     def on_train_end(self, trainer):
         if trainer.history.stop_reason == "diverged" and self.validation is not None:
-            p = self.progress                 # scikit-learn records the diverged epoch's NaN loss and score
+            p = self.progress  # scikit-learn records the diverged epoch's NaN loss and score
             p.n_iter += 1
             p.loss_curve.append(float("nan"))
             p.validation_scores.append(float("nan"))

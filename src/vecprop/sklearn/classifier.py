@@ -1,4 +1,5 @@
 """DNNClassifier: scikit-learn's ``MLPClassifier`` on vecprop's core."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,14 +49,39 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
     network_ : vecprop.Network — the trained network itself.
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, class_weight=None, output_activation=None, initializer=None,
-                 engine="auto"):
-        self._set_params_from({k: v for k, v in locals().items() if k not in ('self', '__class__')})
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        keep_prob=1.0,
+        class_weight=None,
+        output_activation=None,
+        initializer=None,
+        engine="auto",
+    ):
+        self._set_params_from({k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
     _score_function = staticmethod(accuracy_score)
 
@@ -81,24 +107,28 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
             self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
-                             f"{self.classes_!r}")
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call to partial_fit, {self.classes_!r}"
+            )
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _check_extra_params(self):
         cw = self.class_weight
         if not (cw is None or cw == "balanced" or isinstance(cw, dict)):
-            raise ValueError(f"DNNClassifier: class_weight must be None, 'balanced' or a dict {{label: weight}}, "
-                             f"got {cw!r}")
+            raise ValueError(
+                f"DNNClassifier: class_weight must be None, 'balanced' or a dict {{label: weight}}, got {cw!r}"
+            )
         if isinstance(cw, dict) and not all(is_real(w) and w >= 0 for w in cw.values()):
             raise ValueError(f"DNNClassifier: class_weight values must be numbers >= 0, got {cw!r}")
         if self.output_activation not in (None, "softmax", "sigmoid", "logistic"):
-            raise ValueError(f"DNNClassifier: output_activation must be None, 'sigmoid' or 'softmax', "
-                             f"got {self.output_activation!r}")
+            raise ValueError(
+                f"DNNClassifier: output_activation must be None, 'sigmoid' or 'softmax', got {self.output_activation!r}"
+            )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -110,11 +140,14 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
             classes = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(classes) != set(self.classes_):
-                    raise ValueError("warm_start can only be used where `y` has the same classes as in the "
-                                     f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
-                                 f"'y' has {classes}.")
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
         Y = self._label_binarizer.transform(y).astype(X.dtype)
         if self._two_unit_softmax():
             Y = np.hstack([1 - Y, Y])
@@ -134,12 +167,14 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         out = activation_name(self.output_activation)
         if kind == "multiclass":
             if out not in (None, "softmax"):
-                raise ValueError("DNNClassifier: multiclass targets need a softmax output; leave output_activation "
-                                 "None")
+                raise ValueError(
+                    "DNNClassifier: multiclass targets need a softmax output; leave output_activation None"
+                )
             return "softmax", "categorical_cross_entropy"
         if kind.startswith("multilabel") and out == "softmax":
-            raise ValueError("DNNClassifier: multilabel targets need sigmoid outputs (one per label); leave "
-                             "output_activation None")
+            raise ValueError(
+                "DNNClassifier: multilabel targets need sigmoid outputs (one per label); leave output_activation None"
+            )
         if out == "softmax":
             return "softmax", "categorical_cross_entropy"
         return "sigmoid", "binary_cross_entropy"
@@ -149,13 +184,16 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         if cw is None:
             return sample_weight
         if self._label_binarizer.y_type_.startswith("multilabel"):
-            raise ValueError("DNNClassifier: class_weight is not supported for multilabel targets; pass "
-                             "sample_weight instead")
+            raise ValueError(
+                "DNNClassifier: class_weight is not supported for multilabel targets; pass sample_weight instead"
+            )
         if cw == "balanced" and incremental:
-            raise ValueError("class_weight 'balanced' is not supported for partial_fit: the class frequencies of "
-                             "one batch are not those of the data. Compute them once with "
-                             "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, y=y) "
-                             "and pass class_weight as a dict")
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: the class frequencies of "
+                "one batch are not those of the data. Compute them once with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, y=y) "
+                "and pass class_weight as a dict"
+            )
         classes = self.classes_
         if cw == "balanced":
             present, counts = np.unique(y_labels, return_inverse=False, return_counts=True)
@@ -163,8 +201,10 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         else:
             unknown = [k for k in cw if k not in set(classes.tolist())]
             if unknown:
-                raise ValueError(f"DNNClassifier: class_weight names labels {unknown} that are not among the "
-                                 f"classes {classes.tolist()}")
+                raise ValueError(
+                    f"DNNClassifier: class_weight names labels {unknown} that are not among the "
+                    f"classes {classes.tolist()}"
+                )
             table = cw
         w = np.array([table.get(label, 1.0) for label in y_labels.tolist()], dtype=dtype)
         return w if sample_weight is None else sample_weight * w
@@ -185,7 +225,7 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         P, Z = self._forward(X)
         if self.n_outputs_ == 1:
             g = self.network_.activations[-1]
-            return np.hstack([g.forward(-Z), P])       # σ(−z) = 1 − σ(z), without the rounding of 1 − p
+            return np.hstack([g.forward(-Z), P])  # σ(−z) = 1 − σ(z), without the rounding of 1 − p
         if self.network_.activations[-1].name == "sigmoid":
             # multilabel: σ(z) lies strictly inside (0, 1); keep the rounded value there too (a float σ rounds
             # to exactly 1 for z > 37), so every label's probability says "not certain" as the model does

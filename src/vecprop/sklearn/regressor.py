@@ -1,4 +1,5 @@
 """DNNRegressor: scikit-learn's ``MLPRegressor`` on vecprop's core."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,14 +26,39 @@ class DNNRegressor(RegressorMixin, BaseDNN):
     Single- and multi-output targets.
     """
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 keep_prob=1.0, output_activation=None, initializer=None,
-                 engine="auto"):
-        self._set_params_from({k: v for k, v in locals().items() if k not in ('self', '__class__')})
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        keep_prob=1.0,
+        output_activation=None,
+        initializer=None,
+        engine="auto",
+    ):
+        self._set_params_from({k: v for k, v in locals().items() if k not in ("self", "__class__")})
 
     _score_function = staticmethod(r2_score)
 
@@ -59,18 +85,29 @@ class DNNRegressor(RegressorMixin, BaseDNN):
             if out == "softmax":
                 raise ValueError("DNNRegressor: softmax outputs are for classification; use DNNClassifier")
             if self.loss == "poisson" and get_activation(out).name != "exp":
-                raise ValueError(f"DNNRegressor: loss='poisson' needs the exp output (a log link); leave "
-                                 f"output_activation None, got {self.output_activation!r}")
+                raise ValueError(
+                    f"DNNRegressor: loss='poisson' needs the exp output (a log link); leave "
+                    f"output_activation None, got {self.output_activation!r}"
+                )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(X.dtype)
         if self.loss == "poisson" and Y.size and Y.min() < 0:
-            raise ValueError("DNNRegressor: loss='poisson' needs targets y >= 0 (counts or rates); got a minimum "
-                             f"of {Y.min():g}")
+            raise ValueError(
+                f"DNNRegressor: loss='poisson' needs targets y >= 0 (counts or rates); got a minimum of {Y.min():g}"
+            )
         return X, Y, Y
 
     def _output(self, Y):
@@ -94,7 +131,7 @@ class DNNRegressor(RegressorMixin, BaseDNN):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.target_tags.positive_only = self.loss == "poisson"     # Poisson targets are counts, y >= 0
+        tags.target_tags.positive_only = self.loss == "poisson"  # Poisson targets are counts, y >= 0
         # an exp output from a near-zero start learns scikit-learn's generic shifted targets slowly (R² < 0.5
         # after the default 200 adam epochs, for MLPRegressor(loss="poisson") too)
         tags.regressor_tags.poor_score = self.loss == "poisson"
