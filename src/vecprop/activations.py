@@ -6,8 +6,8 @@ not diagonal, overrides ``backward``. Users add their own with :func:`register_a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import numpy as np
 

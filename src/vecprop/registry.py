@@ -20,8 +20,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Iterable
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 __all__ = ["Registry", "check_int", "check_real"]
 
