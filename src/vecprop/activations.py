@@ -6,10 +6,12 @@ not diagonal, overrides ``backward``. Users add their own with :func:`register_a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import numpy as np
+
+from .registry import Registry
 
 __all__ = [
     "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Exp", "Softmax", "Elementwise",
@@ -211,10 +213,9 @@ class Elementwise(Activation):
         return self.label
 
 
-ACTIVATIONS: dict[str, Callable[..., Activation]] = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
-    "linear": Linear, "exp": Exp, "softmax": Softmax,
-}
+_REGISTRY: Registry[Activation] = Registry(
+    "activation", Activation, classes=(Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Exp, Softmax))
+ACTIVATIONS: dict[str, Callable[..., Activation]] = _REGISTRY.classes  # name -> factory
 
 
 def register_activation(name: str, g: Callable, g_prime: Callable, *, overwrite: bool = False) -> Activation:
@@ -240,10 +241,8 @@ def register_activation(name: str, g: Callable, g_prime: Callable, *, overwrite:
     """
     if not (callable(g) and callable(g_prime)):
         raise ValueError("register_activation needs two callables: g(Z) -> A and g_prime(Z) -> g'(Z)")
-    if name in ACTIVATIONS and not overwrite:
-        raise ValueError(f"activation '{name}' is already registered; pass overwrite=True to replace it")
     activation = Elementwise(label=name, g=g, g_prime=g_prime)
-    ACTIVATIONS[name] = lambda: activation
+    _REGISTRY.add(name, lambda: activation, overwrite=overwrite)
     return activation
 
 
@@ -261,9 +260,4 @@ def get_activation(spec) -> Activation:
     if isinstance(spec, dict):
         params = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")
-    if not isinstance(spec, str) or spec not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {spec!r}; expected one of: {', '.join(sorted(ACTIVATIONS))}")
-    try:
-        return ACTIVATIONS[spec](**params)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters {params} for activation '{spec}': {exc}") from None
+    return _REGISTRY.create(spec, params)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import Registry
+
 __all__ = ["INITIALIZERS", "initialize", "default_initializer"]
 
 
@@ -29,7 +31,11 @@ def _glorot_uniform(rng, n_l, n_prev):
     return rng.uniform(-limit, limit, size=(n_l, n_prev))
 
 
-INITIALIZERS = {"random": _random, "he": _he, "xavier": _xavier, "glorot_uniform": _glorot_uniform}
+# name -> initializer(rng, n_l, n_prev) -> W[l]; the base is what an initializer returns
+_REGISTRY: Registry[np.ndarray] = Registry(
+    "initializer", np.ndarray,
+    classes={"random": _random, "he": _he, "xavier": _xavier, "glorot_uniform": _glorot_uniform})
+INITIALIZERS = _REGISTRY.classes
 
 
 def default_initializer(hidden_activation: str) -> str:
@@ -54,8 +60,7 @@ def initialize(layer_dims, initializer, rng: np.random.Generator, dtype=np.float
     params = {}
     for l in range(1, L + 1):
         name = names[l - 1]
-        if name not in INITIALIZERS:
-            raise ValueError(f"unknown initializer {name!r}; expected one of: {', '.join(sorted(INITIALIZERS))}")
-        params[f"W{l}"] = INITIALIZERS[name](rng, layer_dims[l], layer_dims[l - 1]).astype(dtype)
+        init = _REGISTRY.lookup(name)
+        params[f"W{l}"] = init(rng, layer_dims[l], layer_dims[l - 1]).astype(dtype)
         params[f"b{l}"] = np.zeros((layer_dims[l], 1), dtype=dtype)
     return params

@@ -16,6 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from .registry import Registry
+
 __all__ = ["Loss", "BinaryCrossEntropy", "CategoricalCrossEntropy", "MSE", "Poisson", "LOSSES", "get_loss",
            "register_loss"]
 
@@ -149,21 +151,16 @@ class Poisson(Loss):
                              "targets that can be negative")
 
 
-LOSSES: dict[str, type[Loss]] = {
-    "binary_cross_entropy": BinaryCrossEntropy,
-    "categorical_cross_entropy": CategoricalCrossEntropy,
-    "mse": MSE,
-    "poisson": Poisson,
-}
+_REGISTRY: Registry[Loss] = Registry(
+    "loss", Loss, classes=(BinaryCrossEntropy, CategoricalCrossEntropy, MSE, Poisson))
+LOSSES: dict[str, type[Loss]] = _REGISTRY.classes  # name -> factory
 
 
 def register_loss(loss: Loss, *, overwrite: bool = False) -> Loss:
     """Add a Loss instance (a subclass implementing ``per_example`` and ``dAL``) to the registry."""
     if not isinstance(loss, Loss):
         raise ValueError("register_loss needs a vecprop.losses.Loss instance")
-    if loss.name in LOSSES and not overwrite:
-        raise ValueError(f"loss '{loss.name}' is already registered; pass overwrite=True to replace it")
-    LOSSES[loss.name] = lambda: loss
+    _REGISTRY.add(loss.name, lambda: loss, overwrite=overwrite)
     return loss
 
 
@@ -171,6 +168,4 @@ def get_loss(spec) -> Loss:
     """Turn a name or a Loss into a Loss; an unknown name raises ValueError listing the known ones."""
     if isinstance(spec, Loss):
         return spec
-    if not isinstance(spec, str) or spec not in LOSSES:
-        raise ValueError(f"unknown loss {spec!r}; expected one of: {', '.join(sorted(LOSSES))}")
-    return LOSSES[spec]()
+    return _REGISTRY.create(spec)

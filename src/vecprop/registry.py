@@ -1,12 +1,18 @@
-"""Name -> class registries of frozen-dataclass components, and their hyperparameter checks.
+"""The one registry style of vecprop's named components, and their hyperparameter checks.
 
-``optimizers`` and ``schedules`` each keep one ``Registry``; it owns the plain dict of
-classes (``OPTIMIZERS``, ``SCHEDULES``), registration, and the lookup that turns a spec
-(None, a name, an instance or a ``{"name": ...}`` dict) into an instance::
+Activations, losses, initializers, engines, optimizers and schedules each keep one ``Registry``;
+it owns the plain dict the module exposes (``ACTIVATIONS``, ``LOSSES``, ``INITIALIZERS``,
+``ENGINES``, ``OPTIMIZERS``, ``SCHEDULES``), registration, and the lookup of a name::
 
     _REGISTRY = Registry("optimizer", Optimizer, "gd", (GD, Adam), "a name, an Optimizer or a dict")
     OPTIMIZERS = _REGISTRY.classes
     _REGISTRY.get({"name": "adam", "beta1": 0.8})   # Adam(beta1=0.8, ...)
+
+Optimizers and schedules register frozen-dataclass classes (``register``) and are looked up
+case-insensitively with checked hyperparameters (``get``/``build``). Activations, losses,
+initializers and engines register any factory under a name (``add``: a class, a parametrised
+dataclass such as ``LeakyReLU``, or a function returning a user's registered instance) and are
+looked up by their exact name (``lookup``/``create``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Registry", "check_int", "check_real"]
@@ -94,29 +100,31 @@ class Registry(Generic[T]):
     Parameters
     ----------
     kind : str
-        What the components are, for messages (``"optimizer"``, ``"schedule"``).
+        What the components are, for messages (``"optimizer"``, ``"activation"``).
     base : type
-        The base class every registered class must subclass.
-    default : str
-        The name that a ``None`` spec builds.
-    classes : iterable of type
-        The built-in classes, registered under their ``name``.
+        The base class every registered class (or instance a factory returns) belongs to.
+    default : str or None
+        The name that a ``None`` spec builds (``get`` only).
+    classes : iterable of type, or dict of str to callable
+        The built-ins: classes registered under their ``name``, or a ``{name: factory}`` dict.
     accepted : str
-        The accepted spec types for the TypeError message (``"a name, an Optimizer or a dict"``).
+        The accepted spec types for ``get``'s TypeError (``"a name, an Optimizer or a dict"``).
 
     Attributes
     ----------
-    classes : dict of str to type
-        The registry itself, a plain dict that callers may expose and mutate.
+    classes : dict of str to type or callable
+        The registry itself, a plain dict that callers may expose, read and mutate.
     """
 
-    def __init__(self, kind: str, base: type[T], default: str, classes: Iterable[type[T]],
-                 accepted: str) -> None:
+    def __init__(self, kind: str, base: type[T], default: str | None = None,
+                 classes: Iterable[type[T]] | dict[str, Callable[..., Any]] = (),
+                 accepted: str = "a name") -> None:
         self.kind = kind
         self.base = base
         self.default = default
         self.accepted = accepted
-        self.classes: dict[str, type[T]] = {cls.name: cls for cls in classes}
+        self.classes: dict[str, Any] = (dict(classes) if isinstance(classes, dict)
+                                        else {cls.name: cls for cls in classes})
 
     def _expected(self) -> str:
         """The sorted registered names, comma-separated."""
@@ -156,6 +164,61 @@ class Registry(Generic[T]):
                              f"(to {self.classes[name].__name__}); choose another name")
         self.classes[name] = cls
         return cls
+
+    def add(self, name: str, factory: Callable[..., Any], *, overwrite: bool = False) -> Callable[..., Any]:
+        """Add ``factory`` (a class, or a callable returning a component) under ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The registry key, looked up exactly (case-sensitive).
+        factory : callable
+            What ``create(name, params)`` calls with ``**params``.
+        overwrite : bool
+            Replace an entry already under ``name``.
+
+        Returns
+        -------
+        factory : unchanged.
+
+        Raises
+        ------
+        ValueError
+            ``"<kind> '<name>' is already registered; pass overwrite=True to replace it"``.
+        """
+        if name in self.classes and not overwrite:
+            raise ValueError(f"{self.kind} '{name}' is already registered; pass overwrite=True to "
+                             "replace it")
+        self.classes[name] = factory
+        return factory
+
+    def lookup(self, name: Any) -> Callable[..., Any]:
+        """The entry registered under exactly ``name``.
+
+        Raises
+        ------
+        ValueError
+            ``"unknown <kind> <name!r>; expected one of: <sorted names>"``.
+        """
+        if not isinstance(name, str) or name not in self.classes:
+            raise ValueError(f"unknown {self.kind} {name!r}; expected one of: {self._expected()}")
+        return self.classes[name]
+
+    def create(self, name: Any, params: dict[str, Any] | None = None) -> T:
+        """Call the entry registered under exactly ``name`` with ``**params``.
+
+        Raises
+        ------
+        ValueError
+            As ``lookup``, or ``"bad parameters <params> for <kind> '<name>': ..."`` when the
+            entry does not take ``params``.
+        """
+        factory = self.lookup(name)
+        params = params or {}
+        try:
+            return factory(**params)
+        except TypeError as exc:
+            raise ValueError(f"bad parameters {params} for {self.kind} '{name}': {exc}") from None
 
     def build(self, name: Any, hyperparams: dict[str, Any]) -> T:
         """Construct the registered class ``name`` (case-insensitive) with ``hyperparams``.

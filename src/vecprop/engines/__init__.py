@@ -10,6 +10,7 @@ import importlib
 
 import numpy as np
 
+from ..registry import Registry
 from .base import N_SCALARS, Engine, clip_global_norm
 from .numpy_engine import NumpyEngine
 from .reference import ReferenceEngine
@@ -18,7 +19,8 @@ from .xp_engine import XPEngine
 __all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "available_engines",
            "ReferenceEngine", "NumpyEngine", "XPEngine", "clip_global_norm"]
 
-ENGINES: dict[str, type[Engine]] = {"reference": ReferenceEngine, "numpy": NumpyEngine, "xp": XPEngine}
+_REGISTRY: Registry[Engine] = Registry("engine", Engine, classes=(ReferenceEngine, NumpyEngine, XPEngine))
+ENGINES: dict[str, type[Engine]] = _REGISTRY.classes
 AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model
 # engines of optional extras, imported (and registered) on first use: name -> (module, class, extra)
 _OPTIONAL = {"numba": ("numba_engine", "NumbaEngine", "fast")}
@@ -30,7 +32,7 @@ def _load_optional(name: str) -> bool:
     if name not in ENGINES and name in _OPTIONAL and name not in _UNAVAILABLE:
         module, cls, _ = _OPTIONAL[name]
         try:
-            ENGINES[name] = getattr(importlib.import_module(f".{module}", __name__), cls)
+            _REGISTRY.add(name, getattr(importlib.import_module(f".{module}", __name__), cls))
         except ImportError:
             _UNAVAILABLE.add(name)
     return name in ENGINES
@@ -40,10 +42,7 @@ def register_engine(name: str, cls: type[Engine], *, overwrite: bool = False) ->
     """Make ``cls`` (an Engine subclass) available as ``engine=name``; returns ``cls``."""
     if not (isinstance(cls, type) and issubclass(cls, Engine)):
         raise ValueError(f"register_engine needs an Engine subclass, got {cls!r}")
-    if name in ENGINES and not overwrite and ENGINES[name] is not cls:
-        raise ValueError(f"an engine named {name!r} is already registered; pass overwrite=True to replace it")
-    ENGINES[name] = cls
-    return cls
+    return _REGISTRY.add(name, cls, overwrite=overwrite or ENGINES.get(name) is cls)
 
 
 def available_engines() -> list[str]:
