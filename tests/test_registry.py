@@ -4,6 +4,7 @@ Optimizers and schedules have their own tests of ``register``/``get``; these tes
 (``add``/``lookup``/``create``) that activations, losses, initializers and engines use, and that each
 family's public dict is the live registry: what users add there, the lookups see.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_add_lookup_create_and_messages(reg):
     assert reg.create("leaky_relu", {"slope": 0.2}) == LeakyReLU(slope=0.2)
     assert reg.create("leaky_relu") == LeakyReLU()
     with pytest.raises(ValueError, match=r"^unknown activation 'Leaky_ReLU'; expected one of: leaky_relu$"):
-        reg.lookup("Leaky_ReLU")                       # exact names, unlike optimizers' case folding
+        reg.lookup("Leaky_ReLU")  # exact names, unlike optimizers' case folding
     with pytest.raises(ValueError, match=r"^unknown activation None; expected one of: leaky_relu$"):
         reg.create(None)
     with pytest.raises(ValueError, match=r"^bad parameters \{'alpha': 1\} for activation 'leaky_relu': "):
@@ -34,8 +35,11 @@ def test_add_lookup_create_and_messages(reg):
     cube = Activation()
     assert reg.add("cube", lambda: cube) is reg.classes["cube"]
     assert reg.create("cube") is cube
-    with pytest.raises(ValueError, match=r"^activation 'cube' is already registered; pass overwrite=True to "
-                                         r"replace it$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^activation 'cube' is already registered; pass overwrite=True to "
+        r"replace it$",
+    ):
         reg.add("cube", lambda: cube)
     other = Activation()
     reg.add("cube", lambda: other, overwrite=True)
@@ -46,6 +50,7 @@ def test_add_lookup_create_and_messages(reg):
 def test_registry_dict_form_keeps_names_not_class_attributes():
     def zeros(rng, n_l, n_prev):
         return np.zeros((n_l, n_prev))
+
     reg = Registry("initializer", np.ndarray, classes={"zeros": zeros})
     assert reg.lookup("zeros") is zeros
     with pytest.raises(ValueError, match=r"^unknown initializer 'ones'; expected one of: zeros$"):
@@ -55,7 +60,7 @@ def test_registry_dict_form_keeps_names_not_class_attributes():
 def test_public_dicts_are_the_live_registries():
     leaky = get_activation({"name": "leaky_relu", "slope": 0.3})
     assert leaky == LeakyReLU(slope=0.3) and get_activation(leaky.get_config()) == leaky
-    cube = register_activation("cube_registry_test", lambda Z: Z ** 3, lambda Z: 3 * Z ** 2)
+    cube = register_activation("cube_registry_test", lambda Z: Z**3, lambda Z: 3 * Z**2)
     try:
         assert "cube_registry_test" in set(ACTIVATIONS) and get_activation("cube_registry_test") is cube
     finally:
@@ -65,18 +70,20 @@ def test_public_dicts_are_the_live_registries():
 
     class Half(MSE):
         name = "half_mse_registry_test"
+
     half = register_loss(Half())
     try:
         assert get_loss("half_mse_registry_test") is half and "half_mse_registry_test" in LOSSES
-        with pytest.raises(ValueError, match="^loss 'half_mse_registry_test' is already registered; pass "
-                                             "overwrite=True to replace it$"):
+        with pytest.raises(
+            ValueError, match="^loss 'half_mse_registry_test' is already registered; pass overwrite=True to replace it$"
+        ):
             register_loss(Half())
         again = register_loss(Half(), overwrite=True)
         assert get_loss("half_mse_registry_test") is again
     finally:
         LOSSES.pop("half_mse_registry_test")
     with pytest.raises(ValueError, match=r"unknown loss \{'name': 'mse'\}"):
-        get_loss({"name": "mse"})                      # losses take a name or an instance only, as before
+        get_loss({"name": "mse"})  # losses take a name or an instance only, as before
 
     INITIALIZERS["ones_registry_test"] = lambda rng, n_l, n_prev: np.ones((n_l, n_prev))
     try:
@@ -91,16 +98,17 @@ def test_public_dicts_are_the_live_registries():
 def test_register_engine_through_the_registry():
     class Mine(engines.NumpyEngine):
         name = "mine_registry_test"
+
     try:
         assert engines.register_engine("mine_registry_test", Mine) is Mine
-        assert engines.register_engine("mine_registry_test", Mine) is Mine   # the same class again is fine
+        assert engines.register_engine("mine_registry_test", Mine) is Mine  # the same class again is fine
         assert engines.get_engine("mine_registry_test") is Mine
         assert "mine_registry_test" in engines.available_engines()
 
         class Other(engines.NumpyEngine):
             name = "mine_registry_test"
-        with pytest.raises(ValueError, match="engine 'mine_registry_test' is already registered; pass "
-                                             "overwrite=True"):
+
+        with pytest.raises(ValueError, match="engine 'mine_registry_test' is already registered; pass overwrite=True"):
             engines.register_engine("mine_registry_test", Other)
         assert engines.register_engine("mine_registry_test", Other, overwrite=True) is Other
         assert engines.ENGINES["mine_registry_test"] is Other

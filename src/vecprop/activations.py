@@ -4,6 +4,7 @@ Each activation maps Z[l] of shape (n_l, m) to A[l] = g(Z[l]) (eq. 1) and suppli
 BP4, ``dZ = dA * g'(Z)``. Elementwise activations only define ``derivative``; softmax, whose Jacobian is
 not diagonal, overrides ``backward``. Users add their own with :func:`register_activation`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,8 +15,18 @@ import numpy as np
 from .registry import Registry
 
 __all__ = [
-    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Exp", "Softmax", "Elementwise",
-    "ACTIVATIONS", "get_activation", "register_activation",
+    "Activation",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Linear",
+    "Exp",
+    "Softmax",
+    "Elementwise",
+    "ACTIVATIONS",
+    "get_activation",
+    "register_activation",
 ]
 
 
@@ -60,9 +71,9 @@ class Sigmoid(Activation):
         return A * (1.0 - A)
 
     def backward(self, dA, Z, A, out=None):
-        dZ = np.subtract(1.0, A, out=out)          # 1 − A
-        dZ *= A                                    # g'(Z) = A (1 − A)
-        dZ *= dA                                   # BP4
+        dZ = np.subtract(1.0, A, out=out)  # 1 − A
+        dZ *= A  # g'(Z) = A (1 − A)
+        dZ *= dA  # BP4
         return dZ
 
 
@@ -80,8 +91,8 @@ class Tanh(Activation):
 
     def backward(self, dA, Z, A, out=None):
         dZ = np.multiply(A, A, out=out)
-        np.subtract(1.0, dZ, out=dZ)               # g'(Z) = 1 − A²
-        dZ *= dA                                   # BP4
+        np.subtract(1.0, dZ, out=dZ)  # g'(Z) = 1 − A²
+        dZ *= dA  # BP4
         return dZ
 
 
@@ -99,7 +110,7 @@ class ReLU(Activation):
 
     def backward(self, dA, Z, A, out=None):
         dZ = np.greater(Z, 0, out=np.empty_like(dA) if out is None else out)
-        dZ *= dA                                   # BP4: dA * g'(Z), g'(Z) = 1 where Z > 0, else 0
+        dZ *= dA  # BP4: dA * g'(Z), g'(Z) = 1 where Z > 0, else 0
         return dZ
 
 
@@ -116,7 +127,7 @@ class LeakyReLU(Activation):
             raise ValueError(f"leaky_relu slope must be in [0, 1), got {self.slope!r}")
 
     def forward(self, Z, out=None):
-        A = np.multiply(Z, self.slope, out=out)    # slope·Z, then max(Z, slope·Z) as slope < 1
+        A = np.multiply(Z, self.slope, out=out)  # slope·Z, then max(Z, slope·Z) as slope < 1
         return np.maximum(Z, A, out=A)
 
     def derivative(self, Z, A):
@@ -124,8 +135,8 @@ class LeakyReLU(Activation):
 
     def backward(self, dA, Z, A, out=None):
         dZ = np.greater(Z, 0, out=np.empty_like(dA) if out is None else out)
-        np.maximum(dZ, self.slope, out=dZ)         # g'(Z): 1 where Z > 0, else slope (exactly)
-        dZ *= dA                                   # BP4
+        np.maximum(dZ, self.slope, out=dZ)  # g'(Z): 1 where Z > 0, else slope (exactly)
+        dZ *= dA  # BP4
         return dZ
 
 
@@ -155,7 +166,7 @@ class Exp(Activation):
     name = "exp"
 
     def forward(self, Z, out=None):
-        cap = np.log(np.finfo(Z.dtype).max) * (1 - 1e-6)   # just below overflow in float32 and float64
+        cap = np.log(np.finfo(Z.dtype).max) * (1 - 1e-6)  # just below overflow in float32 and float64
         A = np.minimum(Z, Z.dtype.type(cap), out=out)
         return np.exp(A, out=A)
 
@@ -183,7 +194,7 @@ class Softmax(Activation):
 
     def backward(self, dA, Z, A, out=None):
         dZ = np.multiply(A, dA, out=out)
-        np.subtract(dA, dZ.sum(axis=0, keepdims=True), out=dZ)   # dA − Σ_k A_k dA_k
+        np.subtract(dA, dZ.sum(axis=0, keepdims=True), out=dZ)  # dA − Σ_k A_k dA_k
         dZ *= A
         return dZ
 
@@ -214,7 +225,8 @@ class Elementwise(Activation):
 
 
 _REGISTRY: Registry[Activation] = Registry(
-    "activation", Activation, classes=(Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Exp, Softmax))
+    "activation", Activation, classes=(Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Exp, Softmax)
+)
 ACTIVATIONS: dict[str, Callable[..., Activation]] = _REGISTRY.classes  # name -> factory
 
 

@@ -5,6 +5,7 @@
 - ``xavier``: ``randn × sqrt(1 / n_{l-1})``, the course's Xavier, for tanh/sigmoid;
 - ``glorot_uniform``: ``U(±sqrt(6 / (n_{l-1} + n_l)))``, Keras's default.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,10 @@ def _glorot_uniform(rng, n_l, n_prev):
 
 # name -> initializer(rng, n_l, n_prev) -> W[l]; the base is what an initializer returns
 _REGISTRY: Registry[np.ndarray] = Registry(
-    "initializer", np.ndarray,
-    classes={"random": _random, "he": _he, "xavier": _xavier, "glorot_uniform": _glorot_uniform})
+    "initializer",
+    np.ndarray,
+    classes={"random": _random, "he": _he, "xavier": _xavier, "glorot_uniform": _glorot_uniform},
+)
 INITIALIZERS = _REGISTRY.classes
 
 

@@ -9,6 +9,7 @@ Every loss has the same three methods:
   output activation; BP4 then gives dZ[L].
 - ``dZL(AL, Y) -> (n_L, m)``: the fused ∂L/∂Z[L] = A[L] − Y, valid for the canonical pair only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,16 @@ import numpy as np
 
 from .registry import Registry
 
-__all__ = ["Loss", "BinaryCrossEntropy", "CategoricalCrossEntropy", "MSE", "Poisson", "LOSSES", "get_loss",
-           "register_loss"]
+__all__ = [
+    "Loss",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "MSE",
+    "Poisson",
+    "LOSSES",
+    "get_loss",
+    "register_loss",
+]
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,10 @@ class BinaryCrossEntropy(Loss):
 
     def check_targets(self, Y):
         if Y.size and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError("binary_cross_entropy needs targets Y in [0, 1]; encode labels as 0/1 "
-                             "(or use loss='mse' for real-valued targets)")
+            raise ValueError(
+                "binary_cross_entropy needs targets Y in [0, 1]; encode labels as 0/1 "
+                "(or use loss='mse' for real-valued targets)"
+            )
 
 
 @dataclass(frozen=True)
@@ -106,8 +117,9 @@ class CategoricalCrossEntropy(Loss):
 
     def check_targets(self, Y):
         if Y.size and Y.min() < 0:
-            raise ValueError("categorical_cross_entropy needs non-negative targets: one-hot columns Y of "
-                             "shape (n_classes, m)")
+            raise ValueError(
+                "categorical_cross_entropy needs non-negative targets: one-hot columns Y of shape (n_classes, m)"
+            )
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,7 @@ class Poisson(Loss):
     valid_activations = ("exp",)
 
     def per_example(self, AL, Y, ZL=None):
-        y_log_y = Y * np.log(np.where(Y > 0, Y, 1))          # xlogy(Y, Y): 0 where Y = 0
+        y_log_y = Y * np.log(np.where(Y > 0, Y, 1))  # xlogy(Y, Y): 0 where Y = 0
         log_A = ZL if ZL is not None else np.log(np.maximum(AL, np.finfo(AL.dtype).tiny))
         return (y_log_y - Y * log_A - Y + AL).sum(axis=0)
 
@@ -147,12 +159,13 @@ class Poisson(Loss):
 
     def check_targets(self, Y):
         if Y.size and Y.min() < 0:
-            raise ValueError("poisson needs non-negative targets Y (counts or rates); use loss='mse' for "
-                             "targets that can be negative")
+            raise ValueError(
+                "poisson needs non-negative targets Y (counts or rates); use loss='mse' for "
+                "targets that can be negative"
+            )
 
 
-_REGISTRY: Registry[Loss] = Registry(
-    "loss", Loss, classes=(BinaryCrossEntropy, CategoricalCrossEntropy, MSE, Poisson))
+_REGISTRY: Registry[Loss] = Registry("loss", Loss, classes=(BinaryCrossEntropy, CategoricalCrossEntropy, MSE, Poisson))
 LOSSES: dict[str, type[Loss]] = _REGISTRY.classes  # name -> factory
 
 

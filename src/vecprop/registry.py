@@ -28,8 +28,7 @@ __all__ = ["Registry", "check_int", "check_real"]
 T = TypeVar("T")
 
 
-def check_real(owner: str, name: str, value: Any, low: float, high: float,
-               low_open: bool, high_open: bool) -> float:
+def check_real(owner: str, name: str, value: Any, low: float, high: float, low_open: bool, high_open: bool) -> float:
     """Return ``value`` as a Python float, or raise ValueError naming it and its valid range.
 
     Parameters
@@ -116,15 +115,21 @@ class Registry(Generic[T]):
         The registry itself, a plain dict that callers may expose, read and mutate.
     """
 
-    def __init__(self, kind: str, base: type[T], default: str | None = None,
-                 classes: Iterable[type[T]] | dict[str, Callable[..., Any]] = (),
-                 accepted: str = "a name") -> None:
+    def __init__(
+        self,
+        kind: str,
+        base: type[T],
+        default: str | None = None,
+        classes: Iterable[type[T]] | dict[str, Callable[..., Any]] = (),
+        accepted: str = "a name",
+    ) -> None:
         self.kind = kind
         self.base = base
         self.default = default
         self.accepted = accepted
-        self.classes: dict[str, Any] = (dict(classes) if isinstance(classes, dict)
-                                        else {cls.name: cls for cls in classes})
+        self.classes: dict[str, Any] = (
+            dict(classes) if isinstance(classes, dict) else {cls.name: cls for cls in classes}
+        )
 
     def _expected(self) -> str:
         """The sorted registered names, comma-separated."""
@@ -151,17 +156,21 @@ class Registry(Generic[T]):
             ``name`` is already registered.
         """
         kind, base = self.kind, self.base
-        if not (isinstance(cls, type) and issubclass(cls, base)
-                and dataclasses.is_dataclass(cls)):
-            raise ValueError(f"cannot register {cls!r} as {kind} '{name}': it must be a "
-                             f"@dataclass(frozen=True) subclass of "
-                             f"{base.__module__}.{base.__qualname__}")
+        if not (isinstance(cls, type) and issubclass(cls, base) and dataclasses.is_dataclass(cls)):
+            raise ValueError(
+                f"cannot register {cls!r} as {kind} '{name}': it must be a "
+                f"@dataclass(frozen=True) subclass of "
+                f"{base.__module__}.{base.__qualname__}"
+            )
         if cls.name != name:
-            raise ValueError(f"cannot register {cls.__name__} as {kind} '{name}': its class "
-                             f"attribute name is {cls.name!r}; set name = {name!r} on the class")
+            raise ValueError(
+                f"cannot register {cls.__name__} as {kind} '{name}': its class "
+                f"attribute name is {cls.name!r}; set name = {name!r} on the class"
+            )
         if name in self.classes:
-            raise ValueError(f"{kind} '{name}' is already registered "
-                             f"(to {self.classes[name].__name__}); choose another name")
+            raise ValueError(
+                f"{kind} '{name}' is already registered (to {self.classes[name].__name__}); choose another name"
+            )
         self.classes[name] = cls
         return cls
 
@@ -187,8 +196,7 @@ class Registry(Generic[T]):
             ``"<kind> '<name>' is already registered; pass overwrite=True to replace it"``.
         """
         if name in self.classes and not overwrite:
-            raise ValueError(f"{self.kind} '{name}' is already registered; pass overwrite=True to "
-                             "replace it")
+            raise ValueError(f"{self.kind} '{name}' is already registered; pass overwrite=True to replace it")
         self.classes[name] = factory
         return factory
 
@@ -241,14 +249,15 @@ class Registry(Generic[T]):
         """
         key = name.lower() if isinstance(name, str) else name
         if key not in self.classes:
-            raise ValueError(f"unknown {self.kind} {name!r}; expected one of: "
-                             f"{self._expected()}")
+            raise ValueError(f"unknown {self.kind} {name!r}; expected one of: {self._expected()}")
         cls = self.classes[key]
         allowed = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(hyperparams) - set(allowed))
         if unknown:
-            raise ValueError(f"unknown hyperparameter {unknown[0]!r} for {self.kind} '{key}'; "
-                             f"expected one of: {', '.join(allowed) or '(none)'}")
+            raise ValueError(
+                f"unknown hyperparameter {unknown[0]!r} for {self.kind} '{key}'; "
+                f"expected one of: {', '.join(allowed) or '(none)'}"
+            )
         return cls(**hyperparams)
 
     def get(self, spec: Any = None, **overrides: Any) -> T:
@@ -284,8 +293,7 @@ class Registry(Generic[T]):
             return self.build(spec, overrides)
         if isinstance(spec, dict):
             if "name" not in spec:
-                raise ValueError(f"{self.kind} spec {spec!r} has no 'name'; expected one of: "
-                                 f"{self._expected()}")
+                raise ValueError(f"{self.kind} spec {spec!r} has no 'name'; expected one of: {self._expected()}")
             hyperparams = {k: v for k, v in spec.items() if k != "name"}
             return self.build(spec["name"], {**hyperparams, **overrides})
         raise TypeError(f"{self.kind} must be {self.accepted}, got {type(spec).__name__}")

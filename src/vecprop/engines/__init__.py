@@ -4,6 +4,7 @@
 once registered), an :class:`Engine` subclass or an instance into what the Trainer uses;
 ``register_engine(name, cls)`` adds one. See :class:`vecprop.engines.base.Engine` for the contract.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,15 +17,25 @@ from .numpy_engine import NumpyEngine
 from .reference import ReferenceEngine
 from .xp_engine import XPEngine
 
-__all__ = ["Engine", "N_SCALARS", "ENGINES", "get_engine", "register_engine", "available_engines",
-           "ReferenceEngine", "NumpyEngine", "XPEngine", "clip_global_norm"]
+__all__ = [
+    "Engine",
+    "N_SCALARS",
+    "ENGINES",
+    "get_engine",
+    "register_engine",
+    "available_engines",
+    "ReferenceEngine",
+    "NumpyEngine",
+    "XPEngine",
+    "clip_global_norm",
+]
 
 _REGISTRY: Registry[Engine] = Registry("engine", Engine, classes=(ReferenceEngine, NumpyEngine, XPEngine))
 ENGINES: dict[str, type[Engine]] = _REGISTRY.classes
-AUTO_ORDER = ("numba", "numpy")        # "auto": the first registered engine that supports the model
+AUTO_ORDER = ("numba", "numpy")  # "auto": the first registered engine that supports the model
 # engines of optional extras, imported (and registered) on first use: name -> (module, class, extra)
 _OPTIONAL = {"numba": ("numba_engine", "NumbaEngine", "fast")}
-_UNAVAILABLE: set = set()              # optional engines whose library did not import (not tried again)
+_UNAVAILABLE: set = set()  # optional engines whose library did not import (not tried again)
 
 
 def _load_optional(name: str) -> bool:
@@ -61,7 +72,7 @@ def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
     """
     if isinstance(spec, Engine):
         return spec
-    foreign = model is not None and not isinstance(model.theta, np.ndarray)    # torch, cupy, ... parameters
+    foreign = model is not None and not isinstance(model.theta, np.ndarray)  # torch, cupy, ... parameters
     if foreign and (spec is None or spec == "auto"):
         cls = XPEngine
     elif spec is None or spec == "auto":
@@ -71,19 +82,26 @@ def get_engine(spec, model=None, keep_prob=None) -> Engine | type[Engine]:
     elif isinstance(spec, type) and issubclass(spec, Engine):
         cls = spec
     elif isinstance(spec, str) and spec in _OPTIONAL and not _load_optional(spec):
-        raise ValueError(f"engine {spec!r} needs {spec}, which does not import here; "
-                         f"pip install 'vecprop[{_OPTIONAL[spec][2]}]' or use engine='numpy'")
+        raise ValueError(
+            f"engine {spec!r} needs {spec}, which does not import here; "
+            f"pip install 'vecprop[{_OPTIONAL[spec][2]}]' or use engine='numpy'"
+        )
     elif isinstance(spec, str) and _load_optional(spec):
         cls = ENGINES[spec]
     else:
-        raise ValueError(f"unknown engine {spec!r}; expected one of {', '.join(available_engines())}, 'auto', "
-                         "an Engine subclass or instance")
+        raise ValueError(
+            f"unknown engine {spec!r}; expected one of {', '.join(available_engines())}, 'auto', "
+            "an Engine subclass or instance"
+        )
     if model is None:
         return cls
     if foreign and not cls.array_api:
-        raise ValueError(f"engine {cls.name!r} computes on NumPy arrays but the parameters are "
-                         f"{type(model.theta).__module__} arrays; use engine='xp' (or 'auto'), or net.to(numpy)")
+        raise ValueError(
+            f"engine {cls.name!r} computes on NumPy arrays but the parameters are "
+            f"{type(model.theta).__module__} arrays; use engine='xp' (or 'auto'), or net.to(numpy)"
+        )
     if not cls.supports(model):
-        raise ValueError(f"engine {cls.name!r} cannot train this network (e.g. a custom activation); "
-                         "use engine='numpy'")
+        raise ValueError(
+            f"engine {cls.name!r} cannot train this network (e.g. a custom activation); use engine='numpy'"
+        )
     return cls(model, keep_prob)
