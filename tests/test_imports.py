@@ -78,10 +78,8 @@ LAYERS = {
 }
 LAYER = {f"vecprop.{m}" if m else "vecprop": level for level, mods in LAYERS.items() for m in mods}
 
-# Edges the estimators'/datasets' owners (branches sklearn, reliability) are restructuring right now; the
-# lead removes this allowlist after merging them. io -> sklearn: io.load dispatches estimator files to
-# vecprop.sklearn.<class>._from_model_file.
-ALLOWED_UPWARD = {("vecprop.io", "vecprop.sklearn")}
+# No exceptions: io builds estimator files through classes that vecprop.sklearn registers with it.
+ALLOWED_UPWARD = set()
 
 
 def _module_name(path: Path) -> str:

@@ -79,6 +79,20 @@ def test_predict_in_chunks_equals_one_pass(monkeypatch):
     np.testing.assert_array_equal(net.predict(X), labels)
 
 
+def test_estimator_predicts_in_chunks_equal_to_one_pass(monkeypatch):
+    pytest.importorskip("sklearn")
+    from vecprop.estimators import DNNClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5000, 3)), rng.integers(0, 4, 5000)
+    clf = DNNClassifier(hidden_layer_sizes=(50, 20), max_iter=2, random_state=0).fit(X[:200], y[:200])
+    whole, labels = clf.predict_proba(X), clf.predict(X)
+    monkeypatch.setenv("VECPROP_MAX_MEMORY", "1M")
+    assert predict_chunk(clf.network_.layer_dims, 5000, clf.network_.dtype) < 5000  # chunks now
+    np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(clf.predict(X), labels)
+
+
 def test_estimator_too_large_is_a_value_error():
     pytest.importorskip("sklearn")
     from vecprop.estimators import DNNClassifier

@@ -44,7 +44,6 @@ __all__ = [
 
 # name -> (module, attribute): imported when first touched
 _LAZY = {
-    "load": ("io", "load"),
     "ModelFileError": ("io", "ModelFileError"),
     "MemoryLimitError": ("memory", "MemoryLimitError"),
     "DataFileError": ("datasets", "DataFileError"),
@@ -55,7 +54,6 @@ _LAZY = {
     "to_onnx": ("onnx_export", "to_onnx"),
     "register_skl2onnx": ("onnx_export", "register_skl2onnx"),
     "Predictor": ("predictor", "Predictor"),
-    "load_network": ("io", "load_network"),
 }
 # optional dependency -> the extra that installs it, for the message when one is missing
 _EXTRAS = {
@@ -66,6 +64,33 @@ _EXTRAS = {
     "mnist1d": "cli",
     "onnx": "onnx",
 }
+
+
+def load(path):
+    """The model in a vecprop model file: a Network, a Predictor (a file of ``vecprop train``) or an
+    estimator (DNNClassifier, DNNRegressor), validated before anything is built; see :func:`vecprop.io.load`.
+
+    Raises ModelFileError (a ValueError) for a bad file, ImportError naming the extra for an estimator
+    file without scikit-learn.
+    """
+    from . import io
+
+    try:
+        return io.load(path)
+    except io.UnregisteredEstimatorError:
+        try:
+            importlib.import_module(".sklearn", __name__)  # registers the estimator classes with io
+        except ModuleNotFoundError as exc:
+            raise ImportError(
+                f"{path} holds a vecprop estimator; loading it needs {exc.name}: pip install 'vecprop[sklearn]'"
+            ) from None
+        return io.load(path)
+
+
+def load_network(path):
+    """The bare Network inside any vecprop model file (a Predictor's or an estimator's network too)."""
+    model = load(path)
+    return getattr(model, "network", None) or getattr(model, "network_", None) or model
 
 
 def __getattr__(name):

@@ -452,7 +452,7 @@ def _rows(model, ds, data):
 
 def _load_predictor(path):
     """The Predictor in a model file; a bare Network file gets a plain one (features x1..xn, no scaling)."""
-    from .io import load
+    from . import load
     from .predictor import Predictor
 
     _require("safetensors", "io", "reading model files")
@@ -646,7 +646,7 @@ def _cmd_train(args):
 
 def _resumed(args, net):
     """(network, epochs done) from the checkpoint at --out, which must match the requested network."""
-    from .io import load_network
+    from . import load_network
 
     if not os.path.exists(args.out):
         print(f"no checkpoint at {args.out}; starting afresh")
@@ -781,7 +781,7 @@ def _cmd_gradcheck(args):
     from . import Network, gradient_check, one_hot
 
     if args.model:
-        from .io import load_network
+        from . import load_network
 
         _require("safetensors", "io", "reading model files")
         net = load_network(args.model)
@@ -806,7 +806,7 @@ def _cmd_summary(args):
     from . import Network
 
     if args.model:
-        from .io import load
+        from . import load
 
         _require("safetensors", "io", "reading model files")
         model = load(args.model)
@@ -822,7 +822,7 @@ def _cmd_summary(args):
 
 
 def _cmd_export(args):
-    from .io import load
+    from . import load
     from .onnx_export import to_onnx
 
     proto = to_onnx(load(args.model), args.out, dtype=args.dtype)

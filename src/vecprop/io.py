@@ -22,7 +22,6 @@ import json
 import math
 import os
 import re
-from importlib import import_module
 
 import numpy as np
 
@@ -344,24 +343,29 @@ def _network_from(path, tensors, metadata):
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
 
 
+class UnregisteredEstimatorError(ModelFileError):
+    """The file holds an estimator whose class has not registered itself (vecprop.sklearn not imported)."""
+
+
+# Estimator classes, by the name their files carry. The layer above registers them when it is imported
+# (vecprop.sklearn does, for DNNClassifier and DNNRegressor): files never import upward.
+ESTIMATORS: dict = {}
+
+
+def register_estimator(name: str, cls) -> None:
+    """Let :func:`load` build files whose metadata names ``name`` with ``cls._from_model_file``."""
+    ESTIMATORS[name] = cls
+
+
 def _load_estimator(path, tensors, metadata):
-    """Dispatch to vecprop.sklearn.<name>._from_model_file."""
+    """Dispatch to the registered <name>._from_model_file (vecprop.load imports vecprop.sklearn first)."""
     name = metadata["estimator"]
-    try:
-        module = import_module("vecprop.sklearn")
-    except ModuleNotFoundError as exc:
-        if exc.name != "vecprop.sklearn":
-            raise ImportError(
-                f"{path} holds a vecprop estimator ({name!r}); loading it needs {exc.name}: "
-                "pip install 'vecprop[sklearn]'"
-            ) from None
-        raise ModelFileError(
-            f"{path} holds a vecprop estimator ({name!r}) but this vecprop has no "
-            "vecprop.sklearn module; upgrade vecprop"
-        ) from None
-    cls = getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
-    if not (isinstance(cls, type) and hasattr(cls, "_from_model_file")):
-        raise ModelFileError(f"{path}: unknown estimator class {name!r} in vecprop.sklearn")
+    cls = ESTIMATORS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise UnregisteredEstimatorError(
+            f"{path} holds a vecprop estimator ({name!r}) of no registered class; load it with "
+            "vecprop.load(path), which imports vecprop.sklearn (pip install 'vecprop[sklearn]')"
+        )
     config = _check_config(path, metadata.get("config"))  # its network, checked before it is built
     _check_params(path, {k: v for k, v in tensors.items() if not k.startswith(STATE_PREFIX)}, config)
     try:

@@ -33,8 +33,12 @@ Same model as scikit-learn
 
 from __future__ import annotations
 
+from vecprop.io import register_estimator
 from vecprop.schedules import MLPLearningRate
 from vecprop.sklearn.classifier import DNNClassifier
 from vecprop.sklearn.regressor import DNNRegressor
 
 __all__ = ["DNNClassifier", "DNNRegressor", "MLPLearningRate"]
+
+for _cls in (DNNClassifier, DNNRegressor):  # so that vecprop.io.load builds their files
+    register_estimator(_cls.__name__, _cls)

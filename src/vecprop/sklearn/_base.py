@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from vecprop import propagation
+from vecprop.memory import predict_chunk
 from vecprop.activations import get_activation
 from vecprop.lbfgs import minimize_lbfgs
 from vecprop.network import Network
@@ -356,8 +357,14 @@ class BaseDNN(BaseEstimator):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
         net = self.network_
-        AL, caches = propagation.forward(np.asarray(X, dtype=net.dtype).T, net.params, net.activations)
-        return AL.T, caches[net.L].Z.T
+        X = np.asarray(X, dtype=net.dtype).T
+        step = predict_chunk(net.layer_dims, X.shape[1], net.dtype)  # bounded memory for many rows
+        AL, ZL = [], []
+        for start in range(0, X.shape[1], step):
+            A, caches = propagation.forward(X[:, start : start + step], net.params, net.activations)
+            AL.append(A.T)
+            ZL.append(caches[net.L].Z.T)
+        return np.vstack(AL), np.vstack(ZL)
 
     def hidden_activations(self, X, layer=None):
         """A[l] for rows X, in scikit-learn's row layout.
