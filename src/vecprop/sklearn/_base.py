@@ -18,9 +18,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from vecprop import propagation
-from vecprop.memory import predict_chunk
 from vecprop.activations import get_activation
 from vecprop.lbfgs import minimize_lbfgs
+from vecprop.memory import predict_chunk
 from vecprop.network import Network
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
