@@ -597,7 +597,7 @@ def _cmd_train(args):
     if args.distributed:  # data-parallel over MPI: docs/distributed.md
         from .cli_mpi import train_distributed
 
-        return train_distributed(args, _is_file, _network_for, _fit_options)
+        return train_distributed(args, _is_file, _network_for, _fit_options, _train_report)
     ds = _load(args.data, args.target, args.task)
     target = _target_name(args.data, args.target) if _is_file(args.data) else None
     from .datasets import Standardizer

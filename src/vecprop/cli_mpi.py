@@ -21,16 +21,17 @@ from .distributed import RankError, abort, block_range, get_reducer
 __all__ = ["train_distributed"]
 
 
-def train_distributed(args, is_file, network_for, fit_options) -> int:
+def train_distributed(args, is_file, network_for, fit_options, report) -> int:
     """Run ``vecprop train`` on every rank of ``MPI.COMM_WORLD``; returns the exit status.
 
-    ``is_file(data)``, ``network_for(args, ds)`` and ``fit_options(args, ds)`` are the CLI's own helpers
-    ("is --data a file", the Network for a Dataset, Network.fit's options), passed in so this module does
-    not import the CLI: the same options mean the same network and training on one rank or many.
+    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)`` and ``report(history, model, ds)``
+    are the CLI's own helpers ("is --data a file", the Network for a Dataset, Network.fit's options, the
+    final report's lines), passed in so this module does not import the CLI: the same options mean the
+    same network, training and report on one rank or many.
     """
     reducer = get_reducer("mpi")
     try:
-        return _train(args, reducer, is_file, network_for, fit_options)
+        return _train(args, reducer, is_file, network_for, fit_options, report)
     except RankError as exc:  # raised on every rank at once: say it once
         if getattr(args, "debug", False):
             raise
@@ -55,7 +56,7 @@ def _load(args, reducer, is_file):
     return ds.subset(np.arange(start, stop))
 
 
-def _train(args, reducer, is_file, network_for, fit_options):
+def _train(args, reducer, is_file, network_for, fit_options, report):
     from .predictor import Predictor, targets
     from .shards import global_standardizer
 
@@ -96,18 +97,7 @@ def _train(args, reducer, is_file, network_for, fit_options):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    last = {k: v[-1] for k, v in history.metrics.items()}
-    lines = [
-        f"Stopped after {len(history.loss)} epochs ({history.stop_reason})"
-        + (f"; restored the best epoch, {history.best_epoch}" if history.best_epoch is not None else ""),
-        f"  train loss      {history.loss[-1]:.4f}  (all ranks)",
-    ]
-    if "accuracy" in last:
-        lines.append(f"  train accuracy  {last['accuracy']:.4f}")
-    if history.val_loss:
-        lines.append(f"  val loss        {history.val_loss[-1]:.4f}")
-    if "val_accuracy" in last:
-        lines.append(f"  val accuracy    {last['val_accuracy']:.4f}")
+    lines = report(history, model, ds)  # the train command's own report (losses are over all ranks)
     lines.append(f"Model saved to {out}")
     if not args.no_plots:
         from . import plots
