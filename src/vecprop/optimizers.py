@@ -267,8 +267,8 @@ class Adam(Optimizer):
         "epsilon": (0.0, math.inf, True, True),
     }
 
-    def _step(self, key, W, dW, state, tmp, alpha, t):
-        """Adam step."""
+    def _moments(self, key, dW, state, tmp):
+        """Advance and return (v, s): v = beta1 v + (1 - beta1) dW; s = beta2 s + (1 - beta2) dW^2."""
         v = state["vd" + key]
         s = state["sd" + key]
         np.multiply(dW, 1.0 - self.beta1, out=tmp)
@@ -278,6 +278,11 @@ class Adam(Optimizer):
         tmp *= 1.0 - self.beta2
         s *= self.beta2
         s += tmp  # s = beta2 s + (1 - beta2) dW^2
+        return v, s
+
+    def _step(self, key, W, dW, state, tmp, alpha, t):
+        """Adam step."""
+        v, s = self._moments(key, dW, state, tmp)
         np.divide(s, 1.0 - self.beta2**t, out=tmp)  # s_c
         np.sqrt(tmp, out=tmp)
         tmp += self.epsilon  # sqrt(s_c) + epsilon
@@ -357,15 +362,7 @@ class SklearnAdam(Adam):
 
     def _step(self, key, W, dW, state, tmp, alpha, t):
         """scikit-learn's AdamOptimizer step."""
-        v = state["vd" + key]
-        s = state["sd" + key]
-        np.multiply(dW, 1.0 - self.beta1, out=tmp)
-        v *= self.beta1
-        v += tmp  # v = beta1 v + (1 - beta1) dW
-        np.multiply(dW, dW, out=tmp)
-        tmp *= 1.0 - self.beta2
-        s *= self.beta2
-        s += tmp  # s = beta2 s + (1 - beta2) dW^2
+        v, s = self._moments(key, dW, state, tmp)
         alpha_t = alpha * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         np.sqrt(s, out=tmp)
         tmp += self.epsilon  # sqrt(s) + epsilon
