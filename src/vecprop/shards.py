@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from .datasets import MAX_AUTO_CLASSES, DataFileError, Dataset, Standardizer
+from .datasets.files import target_index
 from .distributed import block_range
 
 __all__ = ["load_block", "global_standardizer"]
@@ -162,17 +163,10 @@ def _is_float(cell):
 
 
 def _target_column(path, header, target):
-    if target is None:
-        return len(header) - 1
+    """The target's column index: the CLI's --target may be a name or an index written as text."""
     if isinstance(target, str) and target.lstrip("-").isdigit() and target not in header:
         target = int(target)
-    if isinstance(target, int):
-        if -len(header) <= target < len(header):
-            return target % len(header)
-        raise DataFileError(f"{path}: target column index {target} out of range for {len(header)} columns")
-    if target in header:
-        return header.index(target)
-    raise DataFileError(f"{path}: no column named {target!r}; columns are: {', '.join(header)}")
+    return target_index(path, header, target)
 
 
 # ------------------------------------------------------------------------------------- targets

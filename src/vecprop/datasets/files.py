@@ -194,7 +194,7 @@ def _check_header(path, header):
         seen.add(col)
 
 
-def _target_index(path, header, target):
+def target_index(path, header, target):
     """Column index of the target in a CSV header."""
     if target is None:
         return len(header) - 1
@@ -217,7 +217,7 @@ def _load_csv(path, name, target, task, delimiter):
         )
     if not body:
         raise DataFileError(f"{path}: has a header but no data rows")
-    t = _target_index(path, header, target)
+    t = target_index(path, header, target)
     n = len(header)
     features = [j for j in range(n) if j != t]
     X = np.empty((len(features), len(body)))  # (n_x, m)
