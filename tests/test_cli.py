@@ -3,32 +3,18 @@
 import os
 import pickle
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import vecprop
+from cli_helpers import run
 
 pytest.importorskip("safetensors")
 pytest.importorskip("matplotlib")
 
 FAST = ["--epochs", "20", "--print-every", "10"]
-
-
-def run(*args, cwd, expect=0):
-    proc = subprocess.run(
-        [sys.executable, "-m", "vecprop", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc
 
 
 def png_size(path):

@@ -10,24 +10,12 @@ import numpy as np
 import pytest
 
 import vecprop
+from cli_helpers import run
 from vecprop.predictor import Predictor
 
 pytest.importorskip("safetensors")
 
 QUIET = ["--print-every", "5", "--no-plots"]
-
-
-def run(*args, cwd, expect=0):
-    proc = subprocess.run(
-        [sys.executable, "-m", "vecprop", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc
 
 
 def error_line(proc, *fragments):
