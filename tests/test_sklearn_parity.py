@@ -226,6 +226,33 @@ def test_lbfgs_cost_gradient_is_the_finite_difference_gradient(layers, loss):
     assert abs(J - J_plain) > 1e-3  # the weights and λ do enter
 
 
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "layers, loss", [(["relu", "softmax"], "categorical_cross_entropy"), (["tanh", "sigmoid"], "binary_cross_entropy")]
+)
+def test_lbfgs_objective_is_the_same_on_every_engine(engine, layers, loss):
+    """The objective runs through the engine seam: each engine equals the reference to 1e-12 (float64),
+    and the network's own parameters are left as they were."""
+    if engine == "numba":
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(9)
+    net = Network([5, 7, 3], layers, loss, seed=4)
+    X = rng.standard_normal((5, 23))
+    Y = (
+        np.eye(3)[:, rng.integers(0, 3, 23)]
+        if loss == "categorical_cross_entropy"
+        else (rng.random((3, 23)) < 0.5) * 1.0
+    )
+    w = rng.uniform(0.2, 3.0, 23)
+    before = net.theta.copy()
+    theta = rng.uniform(-0.5, 0.5, net.n_params)
+    J_ref, g_ref = cost_and_gradient(net, X, Y, sample_weight=w, l2=0.3, engine="reference")(theta)
+    J, g = cost_and_gradient(net, X, Y, sample_weight=w, l2=0.3, engine=engine)(theta)
+    assert abs(J - J_ref) <= 1e-12 * abs(J_ref)
+    assert np.linalg.norm(g - g_ref) <= 1e-12 * np.linalg.norm(g_ref)
+    np.testing.assert_array_equal(net.theta, before)
+
+
 def test_network_fit_lbfgs_full_batch():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 200))

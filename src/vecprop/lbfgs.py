@@ -2,23 +2,55 @@
 
 The cost J(θ) and its gradient are the package's own: forward (eqs. 1–2), the cost (eq. 3, with the
 course's L2 term λ/(2m)·Σ‖W[l]‖² and sample weights) and BP1–BP4, evaluated at a trial vector θ laid
-out as :func:`vecprop.propagation.param_layout` (``[W1..WL, b1..bL]``). SciPy is imported on first use
-(the ``sklearn`` extra installs it).
+out as ``net.theta`` (``[W1..WL, b1..bL]``, :func:`vecprop.propagation.param_layout`). One evaluation is
+one full-batch ``batch_sums`` of an engine (the seam the mini-batch Trainer uses, so ``engine=`` chooses
+the same numpy, compiled or reference code); J and ∇J are its sums over the m examples divided by Σw,
+plus the L2 term. SciPy is imported on first use (the ``sklearn`` extra installs it).
 """
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
 
 from vecprop import propagation
+from vecprop.engines import N_SCALARS, get_engine
 from vecprop.training import History
 
 __all__ = ["cost_and_gradient", "minimize_lbfgs"]
 
 
-def cost_and_gradient(net, X, Y, *, sample_weight=None, l2: float = 0.0):
+class _Objective:
+    """θ -> (J(θ), ∇J(θ)) on a private copy of the network, so the network itself is not touched."""
+
+    def __init__(self, net, X, Y, sample_weight, l2, engine):
+        self.trial = copy.deepcopy(net)
+        self.theta = self.trial.theta  # the engine reads the parameters as views of this vector
+        self.n_W = sum(n * n_prev for n_prev, n in zip(net.layer_dims[:-1], net.layer_dims[1:]))
+        self.engine = get_engine(engine, self.trial)
+        self.engine.bind(X, Y, sample_weight)
+        self.buf = self.engine.zeros(self.theta.size + N_SCALARS)
+        self.cols = slice(0, X.shape[1])
+        self.l2 = float(l2)
+
+    def __call__(self, theta):
+        n, n_W, buf = self.theta.size, self.n_W, self.buf
+        self.theta[...] = theta  # SciPy's float64 θ, in the network's dtype
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.engine.batch_sums(self.cols, buf)  # Σ_i w_i ∂L_i/∂θ, Σ w L, Σ w, m, #right
+        loss_sum, w_sum, count, _ = self.engine.scalars(buf[n:])
+        J = loss_sum / w_sum  # eq. (3), the weighted average
+        grad = np.divide(buf[:n], w_sum, dtype=np.float64)  # BP1–BP2's 1/m
+        if self.l2:  # [L2]: λ/(2m) Σ‖W‖² and its gradient (λ/m) W
+            W = self.theta[:n_W]
+            J += self.l2 / (2 * count) * float(np.vdot(W, W))
+            grad[:n_W] += (self.l2 / count) * W
+        return float(J), grad
+
+
+def cost_and_gradient(net, X, Y, *, sample_weight=None, l2: float = 0.0, engine="auto"):
     """The function θ -> (J(θ), ∇J(θ)) that L-BFGS minimizes, for validated (X, Y).
 
     Parameters
@@ -27,38 +59,13 @@ def cost_and_gradient(net, X, Y, *, sample_weight=None, l2: float = 0.0):
     X : ndarray of shape (n_0, m); Y : ndarray of shape (n_L, m)
     sample_weight : ndarray of shape (m,), optional
     l2 : float — λ of the course's L2 term
+    engine : str or Engine — who computes the full-batch sums ("auto", "numpy", "numba", "reference")
 
     Returns
     -------
     callable ``f(theta) -> (float, ndarray of shape (n_params,))``, theta of shape (n_params,)
     """
-    layout = propagation.param_layout(net.layer_dims)
-    canonical = net.activations[-1].name == net.loss.canonical_activation
-    L = net.L
-
-    def f(theta):
-        theta = np.asarray(theta, dtype=net.dtype)
-        params = propagation.param_views(theta, net.layer_dims)
-        with np.errstate(over="ignore", invalid="ignore"):
-            AL, caches = propagation.forward(X, params, net.activations)
-            J = propagation.cost(
-                AL,
-                Y,
-                net.loss,
-                ZL=caches[L].Z if canonical else None,
-                sample_weight=sample_weight,
-                params=params,
-                l2=l2,
-            )
-            grads = propagation.backward(
-                AL, Y, caches, params, net.activations, net.loss, sample_weight=sample_weight, l2=l2, need_dA0=False
-            )
-        grad = np.empty(theta.size, dtype=np.float64)
-        for key, (start, (rows, cols)) in layout.items():
-            grad[start : start + rows * cols] = grads["d" + key].ravel()
-        return J, grad
-
-    return f
+    return _Objective(net, X, Y, sample_weight, l2, engine)
 
 
 def minimize_lbfgs(
@@ -72,6 +79,7 @@ def minimize_lbfgs(
     max_fun: int = 15000,
     tol: float = 1e-5,
     callback=None,
+    engine="auto",
 ):
     """Minimize J over the network's parameters with L-BFGS-B, starting from (and writing back to) them.
 
@@ -82,6 +90,7 @@ def minimize_lbfgs(
     max_fun : int — evaluations of J (scikit-learn's ``max_fun``)
     tol : float — stop when the projected gradient's largest entry is below tol (SciPy's ``gtol``)
     callback : callable ``callback(iteration, J)``, optional — after every iteration
+    engine : str or Engine — as in :func:`cost_and_gradient`
 
     Returns
     -------
@@ -90,11 +99,7 @@ def minimize_lbfgs(
     """
     from scipy.optimize import minimize  # optional: only L-BFGS needs SciPy
 
-    layout = propagation.param_layout(net.layer_dims)
-    theta0 = np.empty(net.n_params, dtype=np.float64)
-    for key, (start, (rows, cols)) in layout.items():
-        theta0[start : start + rows * cols] = net.params[key].ravel()
-    f = cost_and_gradient(net, X, Y, sample_weight=sample_weight, l2=l2)
+    f = _Objective(net, X, Y, sample_weight, l2, engine)
     iteration = [0]
 
     def each_iteration(intermediate_result):
@@ -102,14 +107,15 @@ def minimize_lbfgs(
         if callback is not None:
             callback(iteration[0], float(intermediate_result.fun))
 
-    result = minimize(
-        f,
-        theta0,
-        method="L-BFGS-B",
-        jac=True,
-        callback=each_iteration,
-        options={"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)},
-    )
+    with f.engine.session(X.shape[1]):
+        result = minimize(
+            f,
+            net.theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=each_iteration,
+            options={"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)},
+        )
     if np.all(np.isfinite(result.x)):
         net.params = propagation.param_views(result.x.astype(net.dtype), net.layer_dims)
     return result
@@ -145,11 +151,12 @@ def fit_lbfgs(
         "callbacks": (),
         "reset": False,
         "print_every": None,
+        "engine": "auto",
     }
     for key, value in options.items():
         if key not in ignored:
             raise ValueError(f"fit(optimizer='lbfgs') got an unexpected option {key!r}")
-        if value != ignored[key] and key not in ("optimizer", "reset", "shuffle", "learning_rate"):
+        if value != ignored[key] and key not in ("optimizer", "reset", "shuffle", "learning_rate", "engine"):
             raise ValueError(
                 f"fit(optimizer='lbfgs') is full-batch L-BFGS: {key}={value!r} does not apply; "
                 f"leave it at {ignored[key]!r} or use a gradient-descent optimizer"
@@ -180,7 +187,16 @@ def fit_lbfgs(
             print(f"Iteration {iteration}, cost = {J:.8f}")
 
     result = minimize_lbfgs(
-        net, X, Y, sample_weight=sample_weight, l2=float(l2), max_iter=epochs, max_fun=max_fun, tol=tol, callback=record
+        net,
+        X,
+        Y,
+        sample_weight=sample_weight,
+        l2=float(l2),
+        max_iter=epochs,
+        max_fun=max_fun,
+        tol=tol,
+        callback=record,
+        engine=options.get("engine", "auto"),
     )
     history.stop_reason = "converged" if result.status == 0 else "epochs"
     net.metadata["training"] = {

@@ -342,7 +342,7 @@ class Network:
         :meth:`reset_training`) starts afresh with :func:`~vecprop.training.fit`'s defaults.
 
         ``optimizer="lbfgs"`` trains full batch with SciPy's L-BFGS instead (``epochs`` iterations, also
-        ``l2``, ``sample_weight``, ``tol``, ``max_fun``); see :func:`vecprop.lbfgs.fit_lbfgs`.
+        ``l2``, ``sample_weight``, ``tol``, ``max_fun``, ``engine``); see :func:`vecprop.lbfgs.fit_lbfgs`.
         """
         if kwargs.get("optimizer") == "lbfgs":
             return lbfgs.fit_lbfgs(self, X, Y, **kwargs)

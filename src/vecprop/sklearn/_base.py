@@ -293,6 +293,7 @@ class BaseDNN(BaseEstimator):
                 max_fun=self.max_fun,
                 tol=self.tol,
                 callback=record,
+                engine=self.engine,
             )
         if not np.all(np.isfinite(result.x)):
             raise DivergenceError(NON_FINITE)
