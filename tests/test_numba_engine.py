@@ -6,6 +6,9 @@ float64 only. Arrays are small: the numbers, not the speed, are tested here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -14,10 +17,12 @@ pytest.importorskip("numba")
 from vecprop import Network, one_hot, register_activation  # noqa: E402
 from vecprop import optimizers as opt  # noqa: E402
 from vecprop.activations import get_activation  # noqa: E402
+from vecprop.callbacks import Callback  # noqa: E402
 from vecprop.engines import numba_kernels as K  # noqa: E402
 from vecprop.engines.base import N_SCALARS, Engine  # noqa: E402
 from vecprop.engines.numba_engine import NumbaEngine  # noqa: E402
 from vecprop.engines.reference import ReferenceEngine  # noqa: E402
+from vecprop.stopping import StoppingRule  # noqa: E402
 
 HIDDEN = ["linear", "relu", "leaky_relu", "sigmoid", "tanh"]
 HEADS = [
@@ -28,7 +33,8 @@ HEADS = [
     ("softmax", "binary_cross_entropy"),
     ("tanh", "mse"),
 ]
-OPTIMIZERS = ["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
+OPTIMIZERS = ["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "sklearn_sgd", "sklearn_adam"]
+SKLEARN_SGD_PLAIN = {"name": "sklearn_sgd", "nesterov": False}  # scikit-learn's SGD without the look-ahead
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 
 
@@ -139,7 +145,7 @@ def _update_args(name, n_W, n, dtype, rng, l2=0.3, clip=0.5):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("name", [*OPTIMIZERS, SKLEARN_SGD_PLAIN])
 @pytest.mark.parametrize("l2, clip, w_sum", [(0.0, None, 7.0), (0.3, 0.5, 7.0), (0.0, None, 0.0)])
 def test_fused_update_equals_the_base_class_update(name, dtype, l2, clip, w_sum):
     """1/Σw, L2, clipping and the optimizer's formulas, fused, against Engine.update (NumPy)."""
@@ -438,3 +444,196 @@ def test_parallel_engine_equals_the_serial_engine(monkeypatch):
         sums.append(outs)
     for a, b in zip(*sums):
         assert np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------- many steps per call
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """The number of batches of every numba_kernels.train_batches call (the engine's steps), in order."""
+    calls = []
+    original = K.train_batches
+
+    def spy(*args):
+        calls.append(len(args[10]) - 1)  # starts: one more than the batches
+        return original(*args)
+
+    monkeypatch.setattr(K, "train_batches", spy)
+    return calls
+
+
+def _data(pair, dims, m, dtype, weighted, seed=12):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = targets(pair[1], dims[-1], m, rng, dtype)
+    return X, Y, (rng.random(m).astype(dtype) if weighted else None)
+
+
+def _fit_steps(engine, pair, hidden, dtype, optimizer, weighted, callbacks=(), dims=(5, 8, 6, 3), **kw):
+    """A random network fitted 3 epochs of ragged shuffled batches (45 = 16 + 16 + 13)."""
+    X, Y, w = _data(pair, dims, 45, dtype, weighted)
+    net = Network(list(dims), [*hidden, pair[0]], pair[1], seed=2, dtype=dtype)
+    options = dict(epochs=3, learning_rate=0.05, optimizer=optimizer, batch_size=16, verbose=0)
+    history = net.fit(X, Y, sample_weight=w, engine=engine, callbacks=list(callbacks), **{**options, **kw})
+    return net, history
+
+
+def _assert_same_fit(a, b, tol):
+    (net, hist), (ref, ref_hist) = a, b
+    assert rel_err(net.theta, ref.theta) <= tol
+    assert rel_err(hist.loss, ref_hist.loss) <= tol
+    assert hist.metrics.get("accuracy") == ref_hist.metrics.get("accuracy")
+    assert net._training.opt_state["t"] == ref._training.opt_state["t"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer", [*OPTIMIZERS, SKLEARN_SGD_PLAIN])
+def test_steps_equal_the_reference_engine_over_optimizers(optimizer, dtype, kernel_calls):
+    """One compiled call per epoch (the whole step: gather, forward, head, BP1–BP4, L2, clipping, the
+    optimizer) gives the reference engine's parameters, losses and accuracies."""
+    kw = dict(l2=0.1, clip_norm=2.0)
+    got = _fit_steps("numba", HEADS[0], ("relu", "tanh"), dtype, optimizer, True, **kw)
+    assert kernel_calls == [3, 3, 3]  # 16 + 16 + 13 examples per epoch, one call each
+    want = _fit_steps("reference", HEADS[0], ("relu", "tanh"), dtype, optimizer, True, **kw)
+    _assert_same_fit(got, want, TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pair", HEADS[:3])
+@pytest.mark.parametrize("hidden", [("linear", "relu"), ("leaky_relu", "sigmoid"), ("tanh",)])
+@pytest.mark.parametrize("weighted, l2", [(False, 0.0), (True, 0.3)])
+def test_steps_equal_the_reference_engine_over_heads_and_activations(pair, hidden, weighted, l2, dtype, kernel_calls):
+    dims = (5, *(7 for _ in hidden), 3)
+    got = _fit_steps("numba", pair, hidden, dtype, "momentum", weighted, dims=dims, l2=l2)
+    assert kernel_calls == [3, 3, 3]
+    want = _fit_steps("reference", pair, hidden, dtype, "momentum", weighted, dims=dims, l2=l2)
+    _assert_same_fit(got, want, TOL[dtype])
+
+
+def test_steps_full_batch_and_unshuffled_batches(kernel_calls):
+    """batch_size=None (the seed's batch gradient descent) and shuffle=False run as column ranges."""
+    for kw in (dict(batch_size=None), dict(shuffle=False)):
+        kernel_calls.clear()
+        got = _fit_steps("numba", HEADS[1], ("relu",), np.float64, "adam", True, dims=(5, 6, 2), **kw)
+        assert kernel_calls == ([1] * 3 if kw.get("batch_size", 16) is None else [3] * 3)
+        want = _fit_steps("reference", HEADS[1], ("relu",), np.float64, "adam", True, dims=(5, 6, 2), **kw)
+        _assert_same_fit(got, want, 1e-12)
+
+
+class _CountBatches(Callback):
+    def __init__(self):
+        self.batches = []
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.batches.append((batch, logs["size"]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_equal_the_per_batch_numba_path(dtype, kernel_calls):
+    """A callback's on_batch_end needs control after every batch: the per-batch path runs (no
+    train_batches call, the callback sees every batch) and gives the steps' numbers."""
+    spy = _CountBatches()
+    kw = dict(l2=0.2, clip_norm=1.0)
+    per_batch = _fit_steps("numba", HEADS[0], ("tanh", "relu"), dtype, "adamw", True, callbacks=[spy], **kw)
+    assert kernel_calls == []
+    assert spy.batches == [(0, 16), (1, 16), (2, 13)] * 3
+    steps = _fit_steps("numba", HEADS[0], ("tanh", "relu"), dtype, "adamw", True, **kw)
+    assert kernel_calls == [3, 3, 3]
+    _assert_same_fit(steps, per_batch, TOL[dtype])
+
+
+def test_fit_twice_continues_bit_for_bit_with_steps(kernel_calls):
+    once, _ = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True, epochs=4, l2=0.1)
+    twice, _ = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True, epochs=2, l2=0.1)
+    X, Y, w = _data(HEADS[0], (5, 8, 6, 3), 45, np.float64, True)
+    twice.fit(X, Y, sample_weight=w, epochs=2, learning_rate=0.05, optimizer="adam", batch_size=16, l2=0.1, verbose=0)
+    assert kernel_calls == [3] * 8
+    assert np.array_equal(twice.theta, once.theta)
+    assert twice._training.opt_state["t"] == once._training.opt_state["t"] == 12
+
+
+class _NeverStops(StoppingRule):
+    def batch_reason(self, trainer):
+        return None
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["dropout", "non-canonical head", "hidden softmax", "batch rule", "no scipy", "user optimizer"],
+)
+def test_steps_fall_back_to_the_per_batch_path(case, kernel_calls, monkeypatch):
+    """Where the steps would not give the same numbers or control, the per-batch path runs — and still
+    equals the reference engine."""
+    from vecprop.engines import numba_engine
+
+    pair, hidden, kw = HEADS[0], ("relu", "tanh"), {}
+    if case == "dropout":
+        kw = dict(keep_prob=0.8)
+    elif case == "non-canonical head":
+        pair = HEADS[3]
+    elif case == "hidden softmax":
+        hidden = ("relu", "softmax")
+    elif case == "batch rule":
+        kw = dict(stopping=[_NeverStops()])
+    elif case == "no scipy":
+        monkeypatch.setattr(numba_engine, "_HAS_SCIPY", False)
+    else:
+        kw = dict(optimizer=_PlainGD())
+    optimizer = kw.pop("optimizer", "nesterov")
+    got = _fit_steps("numba", pair, hidden, np.float64, optimizer, True, **kw)
+    assert kernel_calls == []
+    want = _fit_steps("reference", pair, hidden, np.float64, optimizer, True, **kw)
+    _assert_same_fit(got, want, 1e-12)
+
+
+@dataclass(frozen=True)
+class _PlainGD(opt.Optimizer):
+    """A user optimizer (not one the kernels know): W = W − α dW."""
+
+    name: ClassVar[str] = "plain_gd_numba_test"
+
+    def _step(self, key, W, dW, state, tmp, alpha, t):
+        W -= alpha * dW
+
+
+def test_steps_divergence_is_reported_at_the_reference_engines_epoch_and_batch(kernel_calls):
+    """A non-finite cost inside a call stops it before that batch's update; the Trainer names the same
+    epoch and batch as the reference engine."""
+    from vecprop.training import DivergenceError
+
+    results = []
+    for engine in ("numba", "reference"):
+        with pytest.raises(DivergenceError) as err:
+            _fit_steps(engine, HEADS[2], ("linear", "linear"), np.float64, "gd", False, learning_rate=3.0, epochs=20)
+        results.append(str(err.value))
+    assert kernel_calls and results[0] == results[1]
+    assert "batch" in results[0]
+
+
+def test_steps_run_in_chunks_and_ctrl_c_stops_after_the_chunk(kernel_calls, monkeypatch):
+    """Chunks of bounded work (STEPS_FLOP): here one batch per call; Ctrl-C during a call stops the fit
+    after that call, as 'interrupted', with the partial epoch unrecorded."""
+    import os
+    import signal
+
+    from vecprop import training
+
+    monkeypatch.setattr(training, "STEPS_FLOP", 1.0)
+    chunked = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True)
+    assert kernel_calls == [1] * 9
+    kernel_calls.clear()
+    whole = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True)
+    assert np.array_equal(chunked[0].theta, whole[0].theta)  # where the chunks end changes nothing
+
+    spied = K.train_batches
+
+    def interrupting(*args):
+        out = spied(*args)
+        if len(kernel_calls) == 5:  # epoch 2, batch 2
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(K, "train_batches", interrupting)
+    kernel_calls.clear()
+    _, history = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True)
+    assert kernel_calls == [1] * 5
+    assert history.stop_reason == "interrupted" and len(history.loss) == 1

@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 
+STEPS_FLOP = 2e9  # work of one engine.steps call (a few hundred ms): Ctrl-C stays responsive
+
+
 class DivergenceError(FloatingPointError, ValueError):
     """The cost became NaN or infinite; the network keeps its last finite parameters."""
 
@@ -407,8 +410,9 @@ class Trainer:
         lr = state.schedule.learning_rate(state.sched_state, epoch)
         perm, batches = self._batches(m)
         loss_sum = count = correct = 0.0
+        stepped = self._stepped(perm, batches, lr) if self._can_step() else None  # many batches per engine call
         for b, cols in enumerate(batches):
-            J, n_b, c = self.step(cols if perm is None else perm[cols], lr)
+            J, n_b, c = self.step(cols if perm is None else perm[cols], lr) if stepped is None else next(stepped)
             if not math.isfinite(J):
                 return (epoch, b, lr), None
             loss_sum, count, correct = loss_sum + J * n_b, count + n_b, correct + c
@@ -437,6 +441,47 @@ class Trainer:
         if self.reducer.size > 1:
             self._agree_on_stops()
         return None, next(filter(None, (r.epoch_reason(self, epoch, logs) for r in self.stopping)), None)
+
+    def _can_step(self) -> bool:
+        """Whether the engine's many-batch ``steps`` gives this fit's numbers: its own conditions
+        (``engine.can_step``), one process, and nothing that acts between batches (a callback's
+        ``on_batch_end``, a stopping rule's ``batch_reason`` other than Ctrl-C's and CallbackStop's)."""
+        return (
+            isinstance(self.reducer, LocalReducer)
+            and all(type(cb).on_batch_end is Callback.on_batch_end for cb in self.callbacks)
+            and all(type(r) in (Interrupt, CallbackStop) for r in self._batch_rules)
+            and self.engine.can_step(self.state.optimizer, self.state.opt_state)
+        )
+
+    def _stepped(self, perm, batches, lr):
+        """(J, examples, correct) of each batch, as :meth:`step` returns them, from ``engine.steps`` run
+        on chunks of about ``STEPS_FLOP`` floating-point operations (so Ctrl-C is noticed within about a
+        second: :class:`Interrupt` is asked after the chunk's first batch is reported)."""
+        dims, config = self.net.layer_dims, self.config
+        flop = 6 * batches[0].stop * sum(p * n for p, n in zip(dims[:-1], dims[1:]))  # eq. (2), BP1, BP3
+        chunk = max(1, int(STEPS_FLOP // max(flop, 1)))
+        idx = np.arange(batches[-1].stop) if perm is None else perm
+        starts = np.array([cols.start for cols in batches] + [batches[-1].stop], np.intp)
+        stats = np.empty((min(chunk, len(batches)), 5))
+        for b0 in range(0, len(batches), chunk):
+            b1 = min(b0 + chunk, len(batches))
+            done = self.engine.steps(
+                idx,
+                starts[b0 : b1 + 1],
+                lr,
+                n_W=self.n_W,
+                l2=config.l2,
+                clip_norm=config.clip_norm,
+                optimizer=self.state.optimizer,
+                opt_state=self.state.opt_state,
+                grads=self.buffer[: self.n],
+                stats=stats[: b1 - b0],
+            )
+            for loss_sum, w_sum, count, correct, ss in stats[:done].tolist():
+                J = loss_sum / w_sum if w_sum > 0 else 0.0  # eq. (3), as step computes it
+                if config.l2:
+                    J += config.l2 / (2 * count) * ss
+                yield J, count, correct
 
     def _batches(self, m):
         """This epoch's (permutation or None, slices): the course's mini-batches of this process's m

@@ -119,6 +119,23 @@ class Engine:
             clip_global_norm(grads, clip_norm)
         optimizer.update(groups[3], groups[4], opt_state, lr)
 
+    # Optional: many training steps in one call, for an engine whose per-call cost dominates small batches.
+    def can_step(self, optimizer, opt_state) -> bool:
+        """Whether :meth:`steps` can run this fit's steps with the same numbers (the base: never)."""
+        return False
+
+    def steps(self, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, grads, stats) -> int:
+        """Run the batches ``idx[starts[b] : starts[b+1]]`` in order, each one :meth:`batch_sums` and
+        :meth:`update` (learning rate ``lr``, ``grads`` (n,) the gradient scratch), in one call.
+
+        Fills ``stats`` (B, 5) float64 with each batch's loss sum, weight sum, count, number right and
+        Σ_l ‖W[l]‖² before its update (0 without L2), advances ``opt_state["t"]`` by the updates made, and
+        returns the number of batches run; it stops after a batch whose cost is not finite, without that
+        batch's update. The Trainer calls it only where :meth:`can_step` is True (one process, nothing
+        acting between batches; see ``Trainer._can_step``).
+        """
+        raise NotImplementedError(f"engine {self.name!r} has no many-batch steps; check can_step first")
+
     def _update_groups(self, theta, grads, n_W):
         g = self._groups
         if g is None or g[0] is not theta or g[1] is not grads:

@@ -21,11 +21,14 @@ for the output layer only. Compiled code is cached on disk (numba's ``cache=True
 
 from __future__ import annotations
 
+import importlib.util
+import math
+
 import numpy as np
 
 from ..activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from ..losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy
-from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop
+from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop, SklearnAdam, SklearnSGD
 from ..propagation import LayerCache, param_views
 from . import numba_kernels as K
 from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of
@@ -39,7 +42,17 @@ PARALLEL_MIN = 1 << 15  # elements from which a kernel runs on numba's threads (
 UPDATE_PARALLEL_MIN = 1 << 21
 _ACTIVATIONS = (Linear, ReLU, LeakyReLU, Sigmoid, Tanh)  # compiled for every layer
 _LOSSES = (BinaryCrossEntropy, CategoricalCrossEntropy, MSE)
-_OPTIMIZERS = {GD: "gd", Momentum: "momentum", Nesterov: "nesterov", RMSprop: "rmsprop", Adam: "adam", AdamW: "adamw"}
+_OPTIMIZERS = {
+    GD: "gd",
+    Momentum: "momentum",
+    Nesterov: "nesterov",
+    RMSprop: "rmsprop",
+    Adam: "adam",
+    AdamW: "adamw",
+    SklearnSGD: "sklearn_sgd",
+    SklearnAdam: "sklearn_adam",
+}
+_HAS_SCIPY = importlib.util.find_spec("scipy") is not None  # numba's np.dot needs SciPy's BLAS
 _NO_U = np.empty((0, 0))  # "no dropout" for the kernels (one compiled version either way)
 
 
@@ -92,6 +105,8 @@ class NumbaEngine(Engine):
         self._no_w = np.empty(0, model.dtype)
         self._last = None  # (buffers, X) of the last batch, for ``caches``
         self._parallel = False  # whether numba has more than one thread (read once per batch)
+        self._ws = None  # the workspace of steps()
+        self._step_args = None  # steps()' data and layer codes, built once per bind
 
     @property
     def caches(self) -> dict:
@@ -128,6 +143,7 @@ class NumbaEngine(Engine):
         self._Yt = np.ascontiguousarray(Y.T)  # (m, n_L)
         self._w = None if sample_weight is None else np.ascontiguousarray(sample_weight)
         self._buffers.clear()
+        self._step_args = None
 
     def session(self, batch_size):
         """The NumPy engine's BLAS thread policy (one BLAS thread while the GEMMs are small)."""
@@ -300,12 +316,20 @@ class NumbaEngine(Engine):
         return sums
 
     # ------------------------------------------------------------------------------------- update
+    def _fused(self, theta, optimizer, opt_state, n_W):
+        """(OPT code, moments vW, vb, sW, sb) when the fused kernels run ``optimizer`` on the Trainer's two
+        groups, else None (a user optimizer, or a state kept per layer)."""
+        code = _optimizer_code(optimizer)
+        moments = [opt_state.get(k, _empty(theta)) for k in ("vdW", "vdb", "sdW", "sdb")]
+        if code is None or any(a.size not in (0, size) for a, size in zip(moments, (n_W, theta.size - n_W) * 2)):
+            return None
+        return code, moments
+
     def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
         """The base class's update (1/Σw, L2, clipping, the optimizer) in one fused kernel for the
         built-in optimizers on the Trainer's two groups; anything else goes to the base class."""
-        name = _OPTIMIZERS.get(type(optimizer))
-        moments = [opt_state.get(k, _empty(theta)) for k in ("vdW", "vdb", "sdW", "sdb")]
-        if name is None or any(a.size not in (0, size) for a, size in zip(moments, (n_W, theta.size - n_W) * 2)):
+        fused = self._fused(theta, optimizer, opt_state, n_W)
+        if fused is None:
             return super().update(
                 theta,
                 grads,
@@ -318,11 +342,10 @@ class NumbaEngine(Engine):
                 opt_state=opt_state,
                 lr=lr,
             )
+        code, moments = fused
         opt_state["t"] += 1
         t, lr = opt_state["t"], float(lr)
-        beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", 0.0)))
-        beta2 = float(getattr(optimizer, "beta2", 0.0))
-        decay = 1.0 - lr * optimizer.weight_decay if name == "adamw" else 1.0
+        beta1, beta2, eps, decay = _constants(optimizer, lr)
         parallel = self.parallel and theta.size >= UPDATE_PARALLEL_MIN and _threads() > 1
         kernel = K.update_parallel if parallel else K.update
         kernel(
@@ -333,15 +356,104 @@ class NumbaEngine(Engine):
             float(w_sum),
             float(l2) / count if l2 else 0.0,
             float(clip_norm or 0.0),
-            K.OPT[name],
+            code,
             lr,
             beta1,
             beta2,
-            float(getattr(optimizer, "epsilon", 0.0)),
+            eps,
             decay,
             1.0 - beta1**t,
             1.0 - beta2**t,
         )
+
+    # ------------------------------------------------------------------------------------- many steps
+    def can_step(self, optimizer, opt_state) -> bool:
+        """Whether :meth:`steps` gives this fit's numbers: no dropout, hidden activations the kernels
+        compile (not softmax), the loss's canonical output activation, a built-in optimizer on the
+        Trainer's two groups, and SciPy (numba's ``np.dot`` calls BLAS through SciPy's cython_blas)."""
+        return (
+            _HAS_SCIPY
+            and self.keep_prob is None
+            and self._head is not None
+            and all(kind >= 0 for kind, _ in self._kinds[:-1])
+            and self._fused(self.model.theta, optimizer, opt_state, self._n_W()) is not None
+        )
+
+    def _n_W(self) -> int:
+        return sum(n * p for p, n in zip(self.model.layer_dims[:-1], self.model.layer_dims[1:]))
+
+    def steps(self, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, grads, stats) -> int:
+        """Many training steps in one compiled call (:func:`.numba_kernels.train_batches`).
+
+        Batch b is the columns ``idx[starts[b] : starts[b+1]]`` (idx: an int array, the epoch's
+        permutation or ``arange(m)``); each step is :meth:`batch_sums` then :meth:`update` with learning
+        rate ``lr`` (one value for every batch of the call), ``grads`` (n,) the gradient scratch. Fills
+        ``stats`` (B, 5) float64 with each batch's loss sum, weight sum, count, number right and Σ‖W‖²
+        (0 without L2), and returns how many batches ran: a batch whose cost J is not finite ends the call
+        without its update, as the Trainer's divergence check does. Only when :meth:`can_step` is True.
+        """
+        model, theta = self.model, self.model.theta
+        code, moments = self._fused(theta, optimizer, opt_state, n_W)
+        beta1, beta2, eps, decay = _constants(optimizer, float(lr))
+        m_max = int(np.max(np.diff(starts)))
+        size = K.train_batches_workspace(model.layer_dims, m_max)
+        if self._ws is None or self._ws.size < size:
+            self._ws = np.empty(size, model.dtype)
+        if self._step_args is None:
+            dims = np.asarray(model.layer_dims, np.int64)
+            kinds = np.array([k for k, _ in self._kinds[:-1]], np.int64)
+            slopes = np.array([s for _, s in self._kinds[:-1]], np.float64)
+            w = self._no_w if self._w is None else self._w
+            self._step_args = (self._Xt, self._Yt, w, dims, kinds, slopes, self._head)
+        self._last = None  # no batch's caches are kept
+        done = K.train_batches(
+            theta,
+            grads,
+            *moments,
+            *self._step_args[:3],
+            idx,
+            starts,
+            *self._step_args[3:],
+            self._ws,
+            n_W,
+            float(l2),
+            float(clip_norm or 0.0),
+            code,
+            float(lr),
+            beta1,
+            beta2,
+            eps,
+            decay,
+            opt_state["t"],
+            stats,
+        )
+        finite = done if math.isfinite(_cost(stats[done - 1], l2)) else done - 1
+        opt_state["t"] += finite
+        return done
+
+
+def _cost(row, l2) -> float:
+    """J of one batch from its stats row, as Trainer.step computes it."""
+    loss_sum, w_sum, count, _, ss = row.tolist()
+    J = loss_sum / w_sum if w_sum > 0 else 0.0
+    return J + l2 / (2 * count) * ss if l2 else J
+
+
+def _optimizer_code(optimizer):
+    """The kernels' OPT code of a built-in optimizer, or None."""
+    name = _OPTIMIZERS.get(type(optimizer))
+    if name == "sklearn_sgd" and optimizer.nesterov:
+        name = "sklearn_sgd_nesterov"
+    return None if name is None else K.OPT[name]
+
+
+def _constants(optimizer, lr):
+    """(β1, β2, ε, decay) for the kernels: β1 is also momentum's and RMSprop's β and scikit-learn SGD's μ;
+    decay is AdamW's 1 − α λ on the weights (1 otherwise)."""
+    beta1 = float(getattr(optimizer, "beta1", getattr(optimizer, "beta", getattr(optimizer, "momentum", 0.0))))
+    beta2 = float(getattr(optimizer, "beta2", 0.0))
+    decay = 1.0 - lr * optimizer.weight_decay if type(optimizer) is AdamW else 1.0
+    return beta1, beta2, float(getattr(optimizer, "epsilon", 0.0)), decay
 
 
 def _empty(theta):

@@ -51,7 +51,17 @@ ACT = {"linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4}
 # fused output heads: the canonical (output activation, loss) pairs
 OUT = {("softmax", "categorical_cross_entropy"): 0, ("sigmoid", "binary_cross_entropy"): 1, ("linear", "mse"): 2}
 # optimizer codes
-OPT = {"gd": 0, "momentum": 1, "nesterov": 2, "rmsprop": 3, "adam": 4, "adamw": 5}
+OPT = {
+    "gd": 0,
+    "momentum": 1,
+    "nesterov": 2,
+    "rmsprop": 3,
+    "adam": 4,
+    "adamw": 5,
+    "sklearn_sgd": 6,  # scikit-learn's SGD without Nesterov's look-ahead
+    "sklearn_sgd_nesterov": 7,
+    "sklearn_adam": 8,
+}
 BLOCK = 8  # rows per parallel work item (elementwise kernels); flat elements per item: BLOCK * 4096
 
 _opts = dict(cache=True, nogil=True)
@@ -341,7 +351,7 @@ def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, 
             si = s[i] * beta1 + (x * x) * (1.0 - beta1)  # s = β s + (1 − β) dW²
             s[i] = si
             theta[i] -= (x / (math.sqrt(si) + eps)) * lr  # W − α dW / (√s + ε)
-    else:
+    elif kind == 4 or kind == 5:
         for i in range(k0, k1):
             x = _grad(g, theta, i, w_sum, l2c, scale)
             g[i] = x
@@ -351,6 +361,25 @@ def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, 
             s[i] = si
             # AdamW first decays W by itself (W = W − α λ W; decay = 1 for Adam), then α v_c / (√s_c + ε)
             theta[i] = theta[i] * decay - (vi / (math.sqrt(si / bc2) + eps)) * (lr / bc1)
+    elif kind == 6 or kind == 7:  # scikit-learn's SGD, momentum μ = beta1
+        nesterov = kind == 7
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            step = x * lr
+            ui = v[i] * beta1 - step  # u = μ u − α dW
+            v[i] = ui
+            theta[i] += (ui * beta1 - step) if nesterov else ui  # W + (μ u − α dW), or W + u
+    else:  # scikit-learn's Adam: ε added to √s, the bias corrections folded into α_t
+        lr_t = lr * math.sqrt(bc2) / bc1  # α_t = α √(1 − β2^t) / (1 − β1^t)
+        for i in range(k0, k1):
+            x = _grad(g, theta, i, w_sum, l2c, scale)
+            g[i] = x
+            vi = v[i] * beta1 + x * (1.0 - beta1)
+            si = s[i] * beta2 + (x * x) * (1.0 - beta2)
+            v[i] = vi
+            s[i] = si
+            theta[i] -= (vi / (math.sqrt(si) + eps)) * lr_t  # W − α_t v / (√s + ε)
     return 0
 
 
@@ -433,3 +462,193 @@ def update_parallel(theta, g, vW, vb, sW, sb, n_W, w_sum, l2c, clip, kind, lr, b
                 k1 - n_W,
             )
     return 0
+
+
+# ------------------------------------------------------------------------------------- many steps in one call
+N_STATS = 5  # per batch: loss sum, weight sum, count, number right, Σ_l ‖W[l]‖² (before its update)
+
+
+@njit(**_opts)
+def _view(flat, start, rows, cols):
+    """flat[start : start + rows·cols] as a (rows, cols) C-ordered array (no copy)."""
+    return flat[start : start + rows * cols].reshape((rows, cols))
+
+
+@njit(**_opts)
+def train_batches(
+    theta,
+    g,
+    vW,
+    vb,
+    sW,
+    sb,
+    Xt,
+    Yt,
+    w,
+    idx,
+    starts,
+    dims,
+    kinds,
+    slopes,
+    head_kind,
+    ws,
+    n_W,
+    l2,
+    clip,
+    opt,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    decay,
+    t0,
+    stats,
+):
+    """Whole training steps, one per mini-batch, in one call: the Trainer's loop without the interpreter.
+
+    Batch b is the examples ``idx[starts[b] : starts[b+1]]``; for each: the gather of its rows of Xt
+    (m, n_0), Yt (m, n_L), w (m,) (w of length 0: unweighted); eq. (2) (``np.dot``: BLAS through SciPy)
+    and eq. (1) (:func:`_bias_act_rows`) for layers 1..L−1; the output layer (:func:`head`: g_L, the
+    loss sum, dZ[L] = w (A[L] − Y), BP2, the number right); BP1, BP3 (``np.dot``) and BP4 + BP2
+    (:func:`_bp4_rows`) from L down, as sums over the batch into ``g`` (laid out as θ); the cost
+    J = loss sum / Σw + λ/(2 m_b) Σ‖W‖²; and, when J is finite, :func:`update` (1/Σw, L2, clipping, the
+    optimizer ``opt`` with step count t0 + b + 1). A non-finite J stops the call before that batch's
+    update (the Trainer's divergence check).
+
+    theta, g : (n,) parameters [W1..WL, b1..bL] and the gradient buffer; vW, vb, sW, sb : the moments
+    (length 0 where not kept); dims : (L+1,) n_0..n_L; kinds, slopes : (L−1,) hidden activation codes
+    (ACT) and leaky slopes; head_kind : OUT code; ws : workspace of at least
+    ``(n_0 + n_L + 1 + Σ_l 2 n_l + Σ_{l<L} 2 n_l) · max batch`` elements of θ's dtype; stats : (B, N_STATS)
+    float64 receives each batch's loss sum and weight sum (rounded to θ's dtype, as the Trainer's buffer
+    holds them), count, number right and Σ‖W‖² (0 without L2).
+
+    Returns the number of batches run (the last one unupdated if its J was not finite).
+    """
+    L = dims.shape[0] - 1
+    n0, nL = dims[0], dims[L]
+    n_b = starts.shape[0] - 1
+    m_max = 0
+    for b in range(n_b):
+        m_max = max(m_max, starts[b + 1] - starts[b])
+    # offsets: weights and biases in θ (and g); Z, A, dZ (l = 1..L), dA (l < L) in the workspace
+    oW = np.empty(L + 1, np.int64)
+    ob = np.empty(L + 1, np.int64)
+    oZ = np.empty(L + 1, np.int64)
+    oA = np.empty(L + 1, np.int64)
+    odZ = np.empty(L + 1, np.int64)
+    odA = np.empty(L + 1, np.int64)
+    pw, pb, pws = 0, n_W, (n0 + nL + 1) * m_max
+    for l in range(1, L + 1):
+        oW[l], ob[l] = pw, pb
+        pw += dims[l] * dims[l - 1]
+        pb += dims[l]
+        oZ[l], oA[l], odZ[l], odA[l] = pws, pws + dims[l] * m_max, pws + 2 * dims[l] * m_max, pws + 3 * dims[l] * m_max
+        pws += 4 * dims[l] * m_max
+    weighted = w.shape[0] > 0
+    no_U = np.empty((0, 0))
+    head_out = np.empty(2)
+    rounded = np.empty(2, theta.dtype)  # the loss and weight sums as the Trainer's buffer of θ's dtype holds them
+    for b in range(n_b):
+        s0 = starts[b]
+        m_b = starts[b + 1] - s0
+        # the batch gather: one example per row
+        Xb = _view(ws, 0, m_b, n0)
+        Yb = _view(ws, n0 * m_max, m_b, nL)
+        wb = ws[(n0 + nL) * m_max : (n0 + nL) * m_max + (m_b if weighted else 0)]
+        w_sum = 0.0
+        for k in range(m_b):
+            r = idx[s0 + k]
+            for c in range(n0):
+                Xb[k, c] = Xt[r, c]
+            for c in range(nL):
+                Yb[k, c] = Yt[r, c]
+            if weighted:
+                wb[k] = w[r]
+                w_sum += w[r]
+        if not weighted:
+            w_sum = m_b
+        # forward: eqs. (2)(1) for layers 1..L−1, then the output head
+        for l in range(1, L + 1):
+            n_l, n_p = dims[l], dims[l - 1]
+            W = _view(theta, oW[l], n_l, n_p)
+            Z = _view(ws, oZ[l], n_l, m_b)
+            if l == 1:
+                np.dot(W, Xb.T, Z)  # eq. (2)'s product W[1] X
+            else:
+                np.dot(W, _view(ws, oA[l - 1], n_p, m_b), Z)  # W[l] A[l−1]
+            bl = _view(theta, ob[l], n_l, 1)
+            A = _view(ws, oA[l], n_l, m_b)
+            if l < L:
+                _bias_act_rows(Z, bl, A, kinds[l - 1], slopes[l - 1], no_U, 1.0, A, 0, n_l)
+            else:
+                head(Z, bl, A, Yb, wb, head_kind, _view(ws, odZ[l], n_l, m_b), _view(g, ob[l], n_l, 1), head_out)
+        # backward: BP1, BP3 (BLAS), BP4 + BP2 (kernel) from L down; sums over the batch
+        for l in range(L, 0, -1):
+            n_l, n_p = dims[l], dims[l - 1]
+            dZ = _view(ws, odZ[l], n_l, m_b)
+            dW = _view(g, oW[l], n_l, n_p)
+            if l == 1:
+                np.dot(dZ, Xb, dW)  # BP1: dZ[1] X.T
+                break
+            A_prev = _view(ws, oA[l - 1], n_p, m_b)
+            np.dot(dZ, A_prev.T, dW)  # BP1: dZ[l] A[l−1].T
+            dA = _view(ws, odA[l - 1], n_p, m_b)
+            np.dot(_view(theta, oW[l], n_l, n_p).T, dZ, dA)  # BP3: W[l].T dZ[l]
+            _bp4_rows(
+                dA,
+                _view(ws, oZ[l - 1], n_p, m_b),
+                A_prev,
+                kinds[l - 2],
+                slopes[l - 2],
+                no_U,
+                1.0,
+                _view(ws, odZ[l - 1], n_p, m_b),
+                _view(g, ob[l - 1], n_p, 1),
+                0,
+                n_p,
+            )  # BP4 + BP2
+        # the cost, as the Trainer computes it from its buffer
+        rounded[0] = head_out[0]
+        rounded[1] = w_sum
+        loss_sum, w_sum = float(rounded[0]), float(rounded[1])
+        count = float(m_b)
+        J = loss_sum / w_sum if w_sum > 0 else 0.0  # eq. (3)
+        ss = 0.0
+        if l2 > 0:
+            for i in range(n_W):
+                ss += float(theta[i]) * float(theta[i])
+            J += l2 / (2.0 * count) * ss
+        stats[b, 0] = loss_sum
+        stats[b, 1] = w_sum
+        stats[b, 2] = count
+        stats[b, 3] = head_out[1]
+        stats[b, 4] = ss
+        if not math.isfinite(J):
+            return b + 1
+        t = float(t0 + b + 1)
+        update(
+            theta,
+            g,
+            vW,
+            vb,
+            sW,
+            sb,
+            n_W,
+            w_sum,
+            l2 / count if l2 > 0 else 0.0,
+            clip,
+            opt,
+            lr,
+            beta1,
+            beta2,
+            eps,
+            decay,
+            1.0 - math.pow(beta1, t),
+            1.0 - math.pow(beta2, t),
+        )
+    return n_b
+
+
+def train_batches_workspace(dims, m_max: int) -> int:
+    """Elements of :func:`train_batches`' workspace for batches of at most ``m_max`` examples."""
+    return int((dims[0] + dims[-1] + 1 + 4 * sum(dims[1:])) * m_max)
