@@ -447,7 +447,7 @@ class Trainer:
         (``engine.can_step``), one process, and nothing that acts between batches (a callback's
         ``on_batch_end``, a stopping rule's ``batch_reason`` other than Ctrl-C's and CallbackStop's)."""
         return (
-            isinstance(self.reducer, LocalReducer)
+            type(self.reducer) is LocalReducer  # a subclass may act on every batch
             and all(type(cb).on_batch_end is Callback.on_batch_end for cb in self.callbacks)
             and all(type(r) in (Interrupt, CallbackStop) for r in self._batch_rules)
             and self.engine.can_step(self.state.optimizer, self.state.opt_state)
