@@ -146,7 +146,11 @@ class NumbaEngine(Engine):
         self._step_args = None
 
     def session(self, batch_size):
-        """The NumPy engine's BLAS thread policy (one BLAS thread while the GEMMs are small)."""
+        """The NumPy engine's BLAS thread policy (one BLAS thread while the GEMMs are small), applied to
+        SciPy's BLAS too: it is loaded first, as :meth:`steps` calls it (threadpoolctl limits only the
+        libraries loaded when the limit is set)."""
+        if _HAS_SCIPY:
+            importlib.import_module("scipy.linalg.cython_blas")
         return blas_threads(self.model.layer_dims, batch_size)
 
     # ------------------------------------------------------------------------------------- batch
