@@ -199,7 +199,7 @@ def bp4_parallel(dA, Z, A, kind, slope, U, keep_prob, dZ, db):
 # ------------------------------------------------------------------------------------- output layer
 @njit(**_opts)
 def head(Z, b, A, Yt, w, kind, dZ, db, out):
-    """The output layer after W[L] A[L-1], one pass per example, serially (n_L is small).
+    """The output layer after W[L] A[L-1], serially (n_L is small).
 
     Z : (n_L, m) holding W[L] A[L-1], overwritten with Z[L]; b : (n_L, 1); A : (n_L, m) receives A[L];
     Yt : (m, n_L) the targets, one example per row; w : (m,) weights or (0,) for none; kind : OUT code;
@@ -207,64 +207,87 @@ def head(Z, b, A, Yt, w, kind, dZ, db, out):
     out : (2,) receives the weighted loss sum Σ_i w_i L(y(i), a(i)) (from the logits) and the number of
     examples classified right (argmax agreement for softmax, every unit's 0/1 right for sigmoid; 0 for
     linear).
+
+    The loops run along the rows (units) with one running value per example (column), so the compiler
+    vectorizes them over the examples; each example's sums still add its units in order 0..n_L−1.
     """
     n, m = Z.shape
-    loss, right = 0.0, 0
-    for i in range(n):
-        db[i, 0] = 0.0
-    for j in range(m):
-        wj = w[j] if w.shape[0] else 1.0
-        lj = 0.0
-        if kind == 0:  # softmax + categorical cross-entropy
-            zmax = -np.inf
-            for i in range(n):
-                z = Z[i, j] + b[i, 0]
+    weighted = w.shape[0] > 0
+    loss_j = np.zeros(m)  # each example's loss, before its weight
+    right = 0
+    if kind == 0:  # softmax + categorical cross-entropy
+        zmax = np.empty(m, Z.dtype)
+        s = np.zeros(m)
+        ysum = np.zeros(m)
+        amax = np.empty(m, Z.dtype)
+        ymax = np.empty(m, Z.dtype)
+        ka = np.zeros(m, np.int64)
+        ky = np.zeros(m, np.int64)
+        for j in range(m):
+            zmax[j] = -np.inf
+        for i in range(n):
+            bi = b[i, 0]
+            for j in range(m):
+                z = Z[i, j] + bi
                 Z[i, j] = z
-                zmax = max(zmax, z)
-            s = 0.0
-            for i in range(n):
-                e = math.exp(Z[i, j] - zmax)
+                zmax[j] = max(zmax[j], z)
+        for i in range(n):
+            for j in range(m):
+                e = math.exp(Z[i, j] - zmax[j])
                 A[i, j] = e
-                s += e
-            ysum, log_s = 0.0, math.log(s)
-            ka, ky = 0, 0
-            for i in range(n):
-                a = A[i, j] / s
+                s[j] += e
+        log_s = np.log(s)
+        for i in range(n):
+            for j in range(m):
+                a = A[i, j] / s[j]
                 A[i, j] = a
                 y = Yt[j, i]
-                ysum += y
-                lj -= y * ((Z[i, j] - zmax) - log_s)  # −Σ_k Y_k log softmax(z)_k
-                if a > A[ka, j]:
-                    ka = i
-                if y > Yt[j, ky]:
-                    ky = i
-            for i in range(n):
-                dZ[i, j] = (A[i, j] * ysum - Yt[j, i]) * wj  # A ΣY − Y: A − Y for one-hot columns
-            right += ka == ky
-        elif kind == 1:  # sigmoid + binary cross-entropy
-            ok = True
-            for i in range(n):
-                z = Z[i, j] + b[i, 0]
+                ysum[j] += y
+                loss_j[j] -= y * ((Z[i, j] - zmax[j]) - log_s[j])  # −Σ_k Y_k log softmax(z)_k
+                if i == 0 or a > amax[j]:
+                    amax[j], ka[j] = a, i
+                if i == 0 or y > ymax[j]:
+                    ymax[j], ky[j] = y, i
+        for i in range(n):
+            for j in range(m):
+                wj = w[j] if weighted else 1.0
+                dZ[i, j] = (A[i, j] * ysum[j] - Yt[j, i]) * wj  # A ΣY − Y: A − Y for one-hot columns
+        for j in range(m):
+            right += ka[j] == ky[j]
+    elif kind == 1:  # sigmoid + binary cross-entropy
+        wrong = np.zeros(m, np.int64)
+        for i in range(n):
+            bi = b[i, 0]
+            for j in range(m):
+                z = Z[i, j] + bi
                 Z[i, j] = z
                 a = _sigmoid(z)
                 A[i, j] = a
                 y = Yt[j, i]
-                lj += (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
+                loss_j[j] += (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
+                wj = w[j] if weighted else 1.0
                 dZ[i, j] = (a - y) * wj
-                ok = ok and ((a > 0.5) == (y > 0.5))
-            right += ok
-        else:  # linear + mean squared error
-            for i in range(n):
-                z = Z[i, j] + b[i, 0]
+                wrong[j] += (a > 0.5) != (y > 0.5)
+        for j in range(m):
+            right += wrong[j] == 0
+    else:  # linear + mean squared error
+        for i in range(n):
+            bi = b[i, 0]
+            for j in range(m):
+                z = Z[i, j] + bi
                 Z[i, j] = z
                 A[i, j] = z
                 diff = z - Yt[j, i]
-                lj += diff * diff
+                loss_j[j] += diff * diff
+                wj = w[j] if weighted else 1.0
                 dZ[i, j] = diff * wj
-            lj *= 0.5
-        loss += wj * lj
-        for i in range(n):
-            db[i, 0] += dZ[i, j]
+        for j in range(m):
+            loss_j[j] *= 0.5
+    loss = 0.0
+    for j in range(m):
+        loss += (w[j] if weighted else 1.0) * loss_j[j]
+    for i in range(n):
+        db[i, 0] = _row_sum(dZ[i])  # BP2
     out[0] = loss
     out[1] = right
     return 0
