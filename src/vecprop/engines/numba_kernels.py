@@ -345,64 +345,73 @@ def _step_block(theta, g, v, s, w_sum, l2c, scale, kind, lr, beta1, beta2, eps, 
 
     v, s : the group's first and second moments (length 0 where not kept); l2c : λ/m for weights, 0 for
     biases; decay : AdamW's 1 − α λ for weights, 1 otherwise; bc1, bc2 : Adam's 1 − β1^t, 1 − β2^t.
-    One loop per optimizer, so each is a straight line the compiler vectorizes.
+    The scalars are first rounded to θ's dtype, so float32 parameters are updated in float32 arithmetic
+    (as NumPy's weak Python scalars do) and the loops vectorize at full width. One loop per optimizer, so
+    each is a straight line the compiler vectorizes.
     """
+    c = np.empty(14, theta.dtype)
+    c[0], c[1], c[2], c[3] = w_sum, l2c, scale, lr
+    c[4], c[5], c[6], c[7] = beta1, 1.0 - beta1, beta2, 1.0 - beta2
+    c[8], c[9], c[10], c[11] = eps, decay, lr * beta1, lr / bc1
+    c[12], c[13] = bc2, lr * math.sqrt(bc2) / bc1
+    w_, l2_, scale_, lr_ = c[0], c[1], c[2], c[3]
+    b1, omb1, b2, omb2 = c[4], c[5], c[6], c[7]
+    eps_, decay_, lr_b1, lr_bc1, bc2_, lr_t = c[8], c[9], c[10], c[11], c[12], c[13]
     if kind == 0:
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            theta[i] -= x * lr  # W = W − α dW
+            theta[i] -= x * lr_  # W = W − α dW
     elif kind == 1:
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            vi = v[i] * beta1 + x * (1.0 - beta1)  # v = β v + (1 − β) dW
+            vi = v[i] * b1 + x * omb1  # v = β v + (1 − β) dW
             v[i] = vi
-            theta[i] -= vi * lr  # W = W − α v
+            theta[i] -= vi * lr_  # W = W − α v
     elif kind == 2:
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            t = x * (1.0 - beta1)
-            vi = v[i] * beta1 + t
+            t = x * omb1
+            vi = v[i] * b1 + t
             v[i] = vi
-            theta[i] = (theta[i] - t * lr) - vi * (lr * beta1)  # W − α(1 − β) dW − α β v
+            theta[i] = (theta[i] - t * lr_) - vi * lr_b1  # W − α(1 − β) dW − α β v
     elif kind == 3:
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            si = s[i] * beta1 + (x * x) * (1.0 - beta1)  # s = β s + (1 − β) dW²
+            si = s[i] * b1 + (x * x) * omb1  # s = β s + (1 − β) dW²
             s[i] = si
-            theta[i] -= (x / (math.sqrt(si) + eps)) * lr  # W − α dW / (√s + ε)
+            theta[i] -= (x / (math.sqrt(si) + eps_)) * lr_  # W − α dW / (√s + ε)
     elif kind == 4 or kind == 5:
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            vi = v[i] * beta1 + x * (1.0 - beta1)  # v = β1 v + (1 − β1) dW
-            si = s[i] * beta2 + (x * x) * (1.0 - beta2)  # s = β2 s + (1 − β2) dW²
+            vi = v[i] * b1 + x * omb1  # v = β1 v + (1 − β1) dW
+            si = s[i] * b2 + (x * x) * omb2  # s = β2 s + (1 − β2) dW²
             v[i] = vi
             s[i] = si
             # AdamW first decays W by itself (W = W − α λ W; decay = 1 for Adam), then α v_c / (√s_c + ε)
-            theta[i] = theta[i] * decay - (vi / (math.sqrt(si / bc2) + eps)) * (lr / bc1)
+            theta[i] = theta[i] * decay_ - (vi / (math.sqrt(si / bc2_) + eps_)) * lr_bc1
     elif kind == 6 or kind == 7:  # scikit-learn's SGD, momentum μ = beta1
         nesterov = kind == 7
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            step = x * lr
-            ui = v[i] * beta1 - step  # u = μ u − α dW
+            step = x * lr_
+            ui = v[i] * b1 - step  # u = μ u − α dW
             v[i] = ui
-            theta[i] += (ui * beta1 - step) if nesterov else ui  # W + (μ u − α dW), or W + u
-    else:  # scikit-learn's Adam: ε added to √s, the bias corrections folded into α_t
-        lr_t = lr * math.sqrt(bc2) / bc1  # α_t = α √(1 − β2^t) / (1 − β1^t)
+            theta[i] += (ui * b1 - step) if nesterov else ui  # W + (μ u − α dW), or W + u
+    else:  # scikit-learn's Adam: ε added to √s, the bias corrections folded into α_t = α √(1 − β2^t) / (1 − β1^t)
         for i in range(k0, k1):
-            x = _grad(g, theta, i, w_sum, l2c, scale)
+            x = _grad(g, theta, i, w_, l2_, scale_)
             g[i] = x
-            vi = v[i] * beta1 + x * (1.0 - beta1)
-            si = s[i] * beta2 + (x * x) * (1.0 - beta2)
+            vi = v[i] * b1 + x * omb1
+            si = s[i] * b2 + (x * x) * omb2
             v[i] = vi
             s[i] = si
-            theta[i] -= (vi / (math.sqrt(si) + eps)) * lr_t  # W − α_t v / (√s + ε)
+            theta[i] -= (vi / (math.sqrt(si) + eps_)) * lr_t  # W − α_t v / (√s + ε)
     return 0
 
 
