@@ -17,6 +17,23 @@ losses; a softmax hidden layer (whose Jacobian is not diagonal) runs on the acti
 ``engine="auto"`` then picks the NumPy engine. An output activation that is not its loss's canonical one
 (e.g. sigmoid with categorical cross-entropy) goes through the loss's and activation's own NumPy methods
 for the output layer only. Compiled code is cached on disk (numba's ``cache=True``, in ``__pycache__``).
+
+**Many steps per call.** In the small regime (40-100-100-10, batch 100) those ~L + 2 kernel calls,
+3L − 1 BLAS calls, the update and the Trainer's per-batch bookkeeping cost as much Python overhead as the
+GEMMs themselves. :meth:`NumbaEngine.steps` runs many whole training steps in ONE compiled call,
+:func:`.numba_kernels.train_batches`: per batch the gather by index, eq. (2) with ``np.dot`` inside
+numba (BLAS through SciPy's ``cython_blas``: it needs SciPy), eq. (1), the canonical output head
+(softmax / sigmoid / identity with its loss), BP1–BP4, the cost with L2, the divergence check and the
+fused update of the built-in optimizers (gd, momentum, nesterov, rmsprop, adam, adamw, scikit-learn's
+SGD and Adam). The Trainer uses it (``Trainer._can_step``) only where the numbers and the control are
+those of the per-batch path: one process (the plain ``LocalReducer``), no callback overriding
+``on_batch_end``, no stopping rule acting after a batch other than Ctrl-C's and a callback's stop, and
+:meth:`NumbaEngine.can_step`: no dropout, hidden activations the kernels compile, the loss's canonical
+output activation, a built-in optimizer, SciPy present. The learning rate is constant within an epoch
+(schedules step per epoch), so one value serves a call. An epoch's batches are cut into calls of about
+``training.STEPS_FLOP`` floating-point operations, so Ctrl-C stops the fit after the current call.
+float32 networks compute in float32 (sgemm, float32 arrays), float64 in float64. After a fit on this
+path ``net.caches`` is empty (no batch's caches are kept).
 """
 
 from __future__ import annotations
