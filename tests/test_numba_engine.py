@@ -637,3 +637,16 @@ def test_steps_run_in_chunks_and_ctrl_c_stops_after_the_chunk(kernel_calls, monk
     _, history = _fit_steps("numba", HEADS[0], ("relu", "tanh"), np.float64, "adam", True)
     assert kernel_calls == [1] * 5
     assert history.stop_reason == "interrupted" and len(history.loss) == 1
+
+
+def test_session_keeps_scipy_blas_on_one_thread_for_small_products():
+    """The steps' np.dot runs SciPy's BLAS: the session loads it before limiting BLAS to one thread."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy")
+    net = Network([40, 100, 100, 10], "relu", seed=0)
+    engine = NumbaEngine(net)
+    for _ in range(2):  # the second session reuses the cached controller
+        with engine.session(100):
+            blas = threadpoolctl.threadpool_info()
+            assert any("scipy" in lib["filepath"] for lib in blas)
+            assert all(lib["num_threads"] == 1 for lib in blas if lib["user_api"] == "blas")

@@ -9,6 +9,7 @@ as sums over the batch's examples: the 1/m of BP1–BP2 is the Trainer's, after 
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import numpy as np
 
@@ -213,7 +214,14 @@ def blas_threads(layer_dims, batch: int):
     if largest >= 4e6:
         return contextlib.nullcontext()
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    # Building a controller scans the process's shared libraries (about 2 ms, once per fit before): it is
+    # kept until a module is imported, since a new BLAS (SciPy's) only arrives with an import.
+    if _CONTROLLER[0] is None or _CONTROLLER[1] != len(sys.modules):
+        _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = [None, -1]  # threadpoolctl's ThreadpoolController and len(sys.modules) when it was built
