@@ -261,10 +261,11 @@ def head(Z, b, A, Yt, w, kind, dZ, db, out):
             for j in range(m):
                 z = Z[i, j] + bi
                 Z[i, j] = z
-                a = _sigmoid(z)
+                softplus = math.log1p(math.exp(-abs(z)))  # log(1 + e^−|z|), shared by σ and the loss
+                a = math.exp(-(max(-z, 0.0) + softplus))  # _sigmoid(z), its operations in its order
                 A[i, j] = a
                 y = Yt[j, i]
-                loss_j[j] += (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
+                loss_j[j] += (max(z, 0.0) - y * z) + softplus
                 wj = w[j] if weighted else 1.0
                 dZ[i, j] = (a - y) * wj
                 wrong[j] += (a > 0.5) != (y > 0.5)
