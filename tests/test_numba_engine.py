@@ -650,3 +650,31 @@ def test_session_keeps_scipy_blas_on_one_thread_for_small_products():
             blas = threadpoolctl.threadpool_info()
             assert any("scipy" in lib["filepath"] for lib in blas)
             assert all(lib["num_threads"] == 1 for lib in blas if lib["user_api"] == "blas")
+
+
+def test_only_the_numba_engine_offers_steps():
+    """The seam's default: can_step is False and steps raises, so other engines keep one batch per call."""
+    from vecprop.engines.numpy_engine import NumpyEngine
+
+    net = Network([3, 4, 2], "relu", "categorical_cross_entropy", seed=0)
+    gd = opt.get_optimizer("gd")
+    for cls in (NumpyEngine, ReferenceEngine):
+        engine = cls(net)
+        assert engine.can_step(net.theta, gd, {"t": 0}) is False
+        with pytest.raises(NotImplementedError, match="has no many-batch steps"):
+            engine.steps(
+                net.theta,
+                np.zeros(net.n_params),
+                np.arange(4),
+                np.array([0, 4]),
+                0.1,
+                n_W=14,
+                l2=0.0,
+                clip_norm=None,
+                optimizer=gd,
+                opt_state={"t": 0},
+                stats=np.empty((1, 5)),
+            )
+    numba_engine = NumbaEngine(net)
+    assert numba_engine.can_step(net.theta, gd, {"t": 0}) is True
+    assert NumbaEngine(net, keep_prob=(0.5, 1.0)).can_step(net.theta, gd, {"t": 0}) is False

@@ -120,13 +120,14 @@ class Engine:
         optimizer.update(groups[3], groups[4], opt_state, lr)
 
     # Optional: many training steps in one call, for an engine whose per-call cost dominates small batches.
-    def can_step(self, optimizer, opt_state) -> bool:
+    def can_step(self, theta, optimizer, opt_state) -> bool:
         """Whether :meth:`steps` can run this fit's steps with the same numbers (the base: never)."""
         return False
 
-    def steps(self, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, grads, stats) -> int:
+    def steps(self, theta, grads, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, stats) -> int:
         """Run the batches ``idx[starts[b] : starts[b+1]]`` in order, each one :meth:`batch_sums` and
-        :meth:`update` (learning rate ``lr``, ``grads`` (n,) the gradient scratch), in one call.
+        :meth:`update` of the flat parameters ``theta`` (learning rate ``lr``, ``grads`` (n,) the gradient
+        scratch), in one call.
 
         Fills ``stats`` (B, 5) float64 with each batch's loss sum, weight sum, count, number right and
         Σ_l ‖W[l]‖² before its update (0 without L2), advances ``opt_state["t"]`` by the updates made, and

@@ -388,7 +388,7 @@ class NumbaEngine(Engine):
         )
 
     # ------------------------------------------------------------------------------------- many steps
-    def can_step(self, optimizer, opt_state) -> bool:
+    def can_step(self, theta, optimizer, opt_state) -> bool:
         """Whether :meth:`steps` gives this fit's numbers: no dropout, hidden activations the kernels
         compile (not softmax), the loss's canonical output activation, a built-in optimizer on the
         Trainer's two groups, and SciPy (numba's ``np.dot`` calls BLAS through SciPy's cython_blas)."""
@@ -397,23 +397,24 @@ class NumbaEngine(Engine):
             and self.keep_prob is None
             and self._head is not None
             and all(kind >= 0 for kind, _ in self._kinds[:-1])
-            and self._fused(self.model.theta, optimizer, opt_state, self._n_W()) is not None
+            and self._fused(theta, optimizer, opt_state, self._n_W()) is not None
         )
 
     def _n_W(self) -> int:
         return sum(n * p for p, n in zip(self.model.layer_dims[:-1], self.model.layer_dims[1:]))
 
-    def steps(self, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, grads, stats) -> int:
+    def steps(self, theta, grads, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, stats) -> int:
         """Many training steps in one compiled call (:func:`.numba_kernels.train_batches`).
 
         Batch b is the columns ``idx[starts[b] : starts[b+1]]`` (idx: an int array, the epoch's
         permutation or ``arange(m)``); each step is :meth:`batch_sums` then :meth:`update` with learning
-        rate ``lr`` (one value for every batch of the call), ``grads`` (n,) the gradient scratch. Fills
+        rate ``lr`` (one value for every batch of the call) on the flat parameters ``theta`` (n,), with
+        ``grads`` (n,) the gradient scratch. Fills
         ``stats`` (B, 5) float64 with each batch's loss sum, weight sum, count, number right and Σ‖W‖²
         (0 without L2), and returns how many batches ran: a batch whose cost J is not finite ends the call
         without its update, as the Trainer's divergence check does. Only when :meth:`can_step` is True.
         """
-        model, theta = self.model, self.model.theta
+        model = self.model
         code, moments = self._fused(theta, optimizer, opt_state, n_W)
         beta1, beta2, eps, decay = _constants(optimizer, float(lr))
         m_max = int(np.max(np.diff(starts)))
