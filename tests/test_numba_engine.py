@@ -668,7 +668,7 @@ def test_only_the_numba_engine_offers_steps():
                 np.arange(4),
                 np.array([0, 4]),
                 0.1,
-                n_W=14,
+                n_W=20,
                 l2=0.0,
                 clip_norm=None,
                 optimizer=gd,
