@@ -409,9 +409,9 @@ class NumbaEngine(Engine):
         Batch b is the columns ``idx[starts[b] : starts[b+1]]`` (idx: an int array, the epoch's
         permutation or ``arange(m)``); each step is :meth:`batch_sums` then :meth:`update` with learning
         rate ``lr`` (one value for every batch of the call) on the flat parameters ``theta`` (n,), with
-        ``grads`` (n,) the gradient scratch. Fills
-        ``stats`` (B, 5) float64 with each batch's loss sum, weight sum, count, number right and Σ‖W‖²
-        (0 without L2), and returns how many batches ran: a batch whose cost J is not finite ends the call
+        ``grads`` (n,) the gradient scratch. Fills ``stats`` (B, 5) float64 with each batch's loss sum,
+        weight sum, count, number right and Σ‖W‖² (0 without L2), advances ``opt_state["t"]`` by the
+        updates made and returns how many batches ran: a batch whose cost J is not finite ends the call
         without its update, as the Trainer's divergence check does. Only when :meth:`can_step` is True.
         """
         model = self.model
