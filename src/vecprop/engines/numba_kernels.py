@@ -145,6 +145,16 @@ def _row_sum(x):
     return s
 
 
+@njit(fastmath={"reassoc"}, **_opts)
+def _sum_squares(x):
+    """Σ_j x[j]² in float64, vectorized as :func:`_row_sum` (the L2 term's Σ_l ‖W[l]‖²)."""
+    s = 0.0
+    for j in range(x.shape[0]):
+        v = float(x[j])
+        s += v * v
+    return s
+
+
 @njit(**_opts)
 def _bp4_rows(dA, Z, A, kind, slope, U, keep_prob, dZ, db, r0, r1):
     """Rows r0:r1 of: dA = dA * D / keep_prob (if U has rows); dZ = dA * g'(Z) (BP4); db = Σ_i dZ (BP2)."""
@@ -648,8 +658,7 @@ def train_batches(
         J = loss_sum / w_sum if w_sum > 0 else 0.0  # eq. (3)
         ss = 0.0
         if l2 > 0:
-            for i in range(n_W):
-                ss += float(theta[i]) * float(theta[i])
+            ss = _sum_squares(theta[:n_W])
             J += l2 / (2.0 * count) * ss
         stats[b, 0] = loss_sum
         stats[b, 1] = w_sum
