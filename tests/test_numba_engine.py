@@ -558,7 +558,7 @@ class _NeverStops(StoppingRule):
 
 @pytest.mark.parametrize(
     "case",
-    ["dropout", "non-canonical head", "hidden softmax", "batch rule", "no scipy", "user optimizer"],
+    ["dropout", "non-canonical head", "hidden softmax", "batch rule", "no scipy", "parallel", "user optimizer"],
 )
 def test_steps_fall_back_to_the_per_batch_path(case, kernel_calls, monkeypatch):
     """Where the steps would not give the same numbers or control, the per-batch path runs — and still
@@ -576,6 +576,8 @@ def test_steps_fall_back_to_the_per_batch_path(case, kernel_calls, monkeypatch):
         kw = dict(stopping=[_NeverStops()])
     elif case == "no scipy":
         monkeypatch.setattr(numba_engine, "_HAS_SCIPY", False)
+    elif case == "parallel":
+        monkeypatch.setattr(NumbaEngine, "parallel", True)
     else:
         kw = dict(optimizer=_PlainGD())
     optimizer = kw.pop("optimizer", "nesterov")

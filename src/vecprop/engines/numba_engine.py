@@ -29,8 +29,8 @@ SGD and Adam). The Trainer uses it (``Trainer._can_step``) only where the number
 those of the per-batch path: one process (the plain ``LocalReducer``), no callback overriding
 ``on_batch_end``, no stopping rule acting after a batch other than Ctrl-C's and a callback's stop, and
 :meth:`NumbaEngine.can_step`: no dropout, hidden activations the kernels compile, the loss's canonical
-output activation, a built-in optimizer, SciPy present. The learning rate is constant within an epoch
-(schedules step per epoch), so one value serves a call. An epoch's batches are cut into calls of about
+output activation, a built-in optimizer, SciPy present, ``parallel`` off. The learning rate is
+constant within an epoch (schedules step per epoch), so one value serves a call. An epoch's batches are cut into calls of about
 ``training.STEPS_FLOP`` floating-point operations, so Ctrl-C stops the fit after the current call.
 float32 networks compute in float32 (sgemm, float32 arrays), float64 in float64. After a fit on this
 path ``net.caches`` is empty (no batch's caches are kept).
@@ -391,9 +391,12 @@ class NumbaEngine(Engine):
     def can_step(self, theta, optimizer, opt_state) -> bool:
         """Whether :meth:`steps` gives this fit's numbers: no dropout, hidden activations the kernels
         compile (not softmax), the loss's canonical output activation, a built-in optimizer on the
-        Trainer's two groups, and SciPy (numba's ``np.dot`` calls BLAS through SciPy's cython_blas)."""
+        Trainer's two groups, and SciPy (numba's ``np.dot`` calls BLAS through SciPy's cython_blas).
+        With ``parallel`` set the per-batch path runs, whose kernels have threaded twins (the steps' are
+        serial)."""
         return (
             _HAS_SCIPY
+            and not self.parallel
             and self.keep_prob is None
             and self._head is not None
             and all(kind >= 0 for kind, _ in self._kinds[:-1])
