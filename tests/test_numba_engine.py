@@ -680,3 +680,19 @@ def test_only_the_numba_engine_offers_steps():
     numba_engine = NumbaEngine(net)
     assert numba_engine.can_step(net.theta, gd, {"t": 0}) is True
     assert NumbaEngine(net, keep_prob=(0.5, 1.0)).can_step(net.theta, gd, {"t": 0}) is False
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["exponential", "invscaling", "cosine", {"name": "reduce_on_plateau", "patience": 1, "min_delta": 1.0}],
+)
+def test_steps_follow_learning_rate_schedules(schedule, kernel_calls):
+    """Schedules step once per epoch (after it, some from its loss): each call gets its epoch's rate and the
+    fit equals the reference engine's, learning_rate history included."""
+    kw = dict(schedule=schedule, epochs=4, learning_rate=0.2)
+    got = _fit_steps("numba", HEADS[0], ("tanh",), np.float64, "momentum", False, dims=(5, 6, 3), **kw)
+    assert kernel_calls == [3] * 4
+    want = _fit_steps("reference", HEADS[0], ("tanh",), np.float64, "momentum", False, dims=(5, 6, 3), **kw)
+    _assert_same_fit(got, want, 1e-12)
+    assert got[1].metrics["learning_rate"] == want[1].metrics["learning_rate"]
+    assert len(set(got[1].metrics["learning_rate"])) > 1
