@@ -30,10 +30,10 @@ those of the per-batch path: one process (the plain ``LocalReducer``), no callba
 ``on_batch_end``, no stopping rule acting after a batch other than Ctrl-C's and a callback's stop, and
 :meth:`NumbaEngine.can_step`: no dropout, hidden activations the kernels compile, the loss's canonical
 output activation, a built-in optimizer, SciPy present, ``parallel`` off. The learning rate is
-constant within an epoch (schedules step per epoch), so one value serves a call. An epoch's batches are cut into calls of about
-``training.STEPS_FLOP`` floating-point operations, so Ctrl-C stops the fit after the current call.
-float32 networks compute in float32 (sgemm, float32 arrays), float64 in float64. After a fit on this
-path ``net.caches`` is empty (no batch's caches are kept).
+constant within an epoch (schedules step per epoch), so one value serves a call. An epoch's batches are
+cut into calls of about ``training.STEPS_FLOP`` floating-point operations, so Ctrl-C stops the fit
+after the current call. float32 networks compute in float32 (sgemm, float32 arrays), float64 in
+float64. After a fit on this path ``net.caches`` is empty (no batch's caches are kept).
 """
 
 from __future__ import annotations
