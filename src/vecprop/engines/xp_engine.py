@@ -382,8 +382,8 @@ def _rmsprop(opt, key, W, dW, mom, alpha, t):
     W -= tmp  # W = W − α dW / (√s + ε)
 
 
-def _adam(opt, key, W, dW, mom, alpha, t):
-    namespace = namespace_of(W)
+def _adam_moments(opt, dW, mom):
+    """Advance and return (v, s), as Adam._moments."""
     v, s = mom["v"], mom["s"]
     tmp = dW * (1.0 - opt.beta1)
     v *= opt.beta1
@@ -392,6 +392,12 @@ def _adam(opt, key, W, dW, mom, alpha, t):
     tmp *= 1.0 - opt.beta2
     s *= opt.beta2
     s += tmp  # s = β2 s + (1 − β2) dW²
+    return v, s
+
+
+def _adam(opt, key, W, dW, mom, alpha, t):
+    namespace = namespace_of(W)
+    v, s = _adam_moments(opt, dW, mom)
     tmp = s / (1.0 - opt.beta2**t)  # s_c
     tmp = namespace.sqrt(tmp)
     tmp += opt.epsilon
@@ -406,4 +412,34 @@ def _adamw(opt, key, W, dW, mom, alpha, t):
     _adam(opt, key, W, dW, mom, alpha, t)
 
 
-_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop, "adam": _adam, "adamw": _adamw}
+def _sklearn_sgd(opt, key, W, dW, mom, alpha, t):
+    u = mom["v"]
+    tmp = dW * alpha
+    u *= opt.momentum
+    u -= tmp  # u = momentum u − α dW
+    if opt.nesterov:
+        W += opt.momentum * u - tmp  # W = W + (momentum u − α dW), the new u
+    else:
+        W += u  # W = W + u
+
+
+def _sklearn_adam(opt, key, W, dW, mom, alpha, t):
+    v, s = _adam_moments(opt, dW, mom)
+    alpha_t = alpha * math.sqrt(1.0 - opt.beta2**t) / (1.0 - opt.beta1**t)
+    tmp = namespace_of(W).sqrt(s)
+    tmp += opt.epsilon  # √s + ε
+    tmp = v / tmp
+    tmp *= alpha_t
+    W -= tmp  # W = W − α_t v / (√s + ε)
+
+
+_RULES = {
+    "gd": _gd,
+    "momentum": _momentum,
+    "nesterov": _nesterov,
+    "rmsprop": _rmsprop,
+    "adam": _adam,
+    "adamw": _adamw,
+    "sklearn_sgd": _sklearn_sgd,  # the estimators' solver="sgd"
+    "sklearn_adam": _sklearn_adam,  # the estimators' solver="adam"
+}
