@@ -104,8 +104,8 @@ def check_same_place(X, est, method: str) -> None:
     Under dispatch this is scikit-learn's ``check_same_namespace`` (same words); without it, a network
     fitted under dispatch on another library's arrays cannot take NumPy input silently either.
     """
-    theta = est.network_.theta
-    fitted = xpp.target(theta) if xpp.is_foreign(theta) else (None, None)
+    W1 = est.network_.params["W1"]  # where every parameter is (theta would re-link read-only unpickled views)
+    fitted = xpp.target(W1) if xpp.is_foreign(W1) else (None, None)
     dispatch = get_config()["array_api_dispatch"]
     given = xpp.target(X) if (dispatch and xpp.is_foreign(X)) else (None, None)
     if fitted == given:

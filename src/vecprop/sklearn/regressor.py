@@ -122,7 +122,7 @@ class DNNRegressor(RegressorMixin, BaseDNN):
         return Y.shape[1] if self.loss == "squared_error" else 1
 
     def _decode(self, P, Z):
-        return P.ravel() if P.shape[1] == 1 else P
+        return P[:, 0] if P.shape[1] == 1 else P
 
     def predict(self, X):
         """Predictions for rows X (n_samples, n_features): (n_samples,) or (n_samples, n_outputs)."""
