@@ -152,6 +152,72 @@ else:
         if ref.validation_scores_ is not None:
             assert est.validation_scores_ == ref.validation_scores_
 
+    def _coef_diff(est, ref) -> float:
+        for W in est.coefs_ + est.intercepts_:
+            assert type(W) is not np.ndarray
+        return max(_max_diff(a, b) for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_))
+
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_weights_partial_fit_warm_start_dropout_multilabel_equal_numpy(backend):
+        xp, device, _, _ = _backend(backend)
+        X, y = _data("multiclass")
+        w = np.random.default_rng(0).uniform(0, 2, X.shape[0])
+        w[:3] = 0  # zero-weight rows are dropped (taken on the device)
+        X_xp, y_xp, w_xp = (_on(xp, a, device) for a in (X, y, w))
+        kw = dict(hidden_layer_sizes=(6,), max_iter=5, batch_size=16, random_state=0)
+
+        ref = DNNClassifier(**kw, class_weight="balanced").fit(X, y, sample_weight=w)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = DNNClassifier(**kw, class_weight="balanced").fit(X_xp, y_xp, sample_weight=w_xp)
+        assert _coef_diff(est, ref) <= TOL
+
+        ref, est = DNNClassifier(**kw), DNNClassifier(**kw)
+        for _ in range(3):
+            ref.partial_fit(X, y, classes=[0, 1, 2])
+            with sklearn.config_context(array_api_dispatch=True):
+                est.partial_fit(X_xp, y_xp, classes=_on(xp, np.arange(3), device))
+        assert _coef_diff(est, ref) <= TOL
+
+        ref = DNNClassifier(**kw, warm_start=True).fit(X, y).fit(X, y)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = DNNClassifier(**kw, warm_start=True).fit(X_xp, y_xp).fit(X_xp, y_xp)
+        assert _coef_diff(est, ref) <= TOL and est.n_iter_ == ref.n_iter_
+
+        for solver in ("sgd", "rmsprop", "adamw"):  # masks drawn on the host from the network's Generator
+            ref = DNNClassifier(**kw, solver=solver, keep_prob=0.8).fit(X, y)
+            with sklearn.config_context(array_api_dispatch=True):
+                est = DNNClassifier(**kw, solver=solver, keep_prob=0.8).fit(X_xp, y_xp)
+            assert _coef_diff(est, ref) <= TOL, solver
+
+        Y2 = np.stack([y == 0, y == 1], axis=1).astype(np.int64)  # multilabel indicators
+        ref = DNNClassifier(**kw).fit(X, Y2)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = DNNClassifier(**kw).fit(X_xp, _on(xp, Y2, device))
+            pred, log_proba = est.predict(X_xp), est.predict_log_proba(X_xp)
+        assert _coef_diff(est, ref) <= TOL
+        _same_place(pred, X_xp)
+        assert np.array_equal(to_host(pred), ref.predict(X))
+        assert _max_diff(log_proba, ref.predict_log_proba(X)) <= TOL
+
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_saving_from_a_device_writes_the_numpy_file(backend, tmp_path):
+        import vecprop
+
+        xp, device, _, _ = _backend(backend)
+        X, y = _data("multiclass")
+        ref = DNNClassifier((5,), max_iter=4, random_state=0).fit(X, y)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = DNNClassifier((5,), max_iter=4, random_state=0).fit(_on(xp, X, device), _on(xp, y, device))
+        est.save(tmp_path / "device.safetensors")
+        ref.save(tmp_path / "numpy.safetensors")
+        back, twin = vecprop.load(tmp_path / "device.safetensors"), vecprop.load(tmp_path / "numpy.safetensors")
+        assert all(isinstance(W, np.ndarray) for W in back.coefs_)  # loading gives NumPy
+        assert max(_max_diff(a, b) for a, b in zip(back.coefs_, twin.coefs_)) <= TOL
+        assert np.array_equal(back.predict(X), ref.predict(X))
+        back.partial_fit(X, y)  # the optimizer state came along, on the host
+        twin.partial_fit(X, y)
+        assert max(_max_diff(a, b) for a, b in zip(back.coefs_, twin.coefs_)) <= TOL
+
     @pytest.mark.parametrize("backend", BACKENDS)
     def test_string_labels_stay_numpy(backend):
         xp, device, _, _ = _backend(backend)
