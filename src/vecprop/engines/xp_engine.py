@@ -308,6 +308,49 @@ class XPEngine(Engine):
         sums = xp.stack([loss_sum, count if w is None else xp.sum(w), count, self._n_correct(AL, Y)])
         return np.asarray(_host(sums), dtype=self.model.dtype)
 
+    # ------------------------------------------------------------------------------- an epoch on the device
+    def epoch_totals(self):
+        """Zeros on the parameters' device for :meth:`step_on_device`: [Σ_b J_b m_b, Σ_b n_correct, first
+        non-finite batch index (inf: none)]."""
+        totals = self.zeros(3)
+        totals[2] = math.inf
+        return totals
+
+    def step_on_device(self, buf, totals, b: int, *, n_W, count, l2, optimizer, opt_state, lr) -> None:
+        """The Trainer's step after :meth:`batch_sums`, with no transfer to the host.
+
+        The batch's cost J = Σ w L / Σ w (eq. (3); 0 for a batch of weight 0) + λ/(2 m_b)·Σ‖W‖² — the same
+        operations as the Trainer's, on device scalars — is added to ``totals`` with the hits and, when it is
+        not finite, the batch index; then the update runs as :meth:`update` (a non-finite J makes the
+        parameters non-finite too, which the Trainer finds at the epoch's end). ``count`` is m_b.
+        """
+        model = self.model
+        xp, theta, n = self._theta_xp(), model.theta, model.n_params
+        loss_sum, w_sum = buf[n], buf[n + 1]
+        w_pos = xp.where(w_sum > 0, w_sum, xp.ones_like(w_sum))
+        J = loss_sum / w_pos  # eq. (3); loss_sum is 0 when w_sum is
+        if l2:  # the Trainer's λ/(2 m_b)·Σ_l ‖W[l]‖², as sum_of_squares adds it, left on the device
+            weights = [W for key, W in model.params.items() if key[0] == "W"]
+            J = J + l2 / (2 * count) * xp.sum(xp.stack([xp.sum(W * W) for W in weights]))
+        totals[0] += J * count
+        totals[1] += buf[n + 3]
+        first_bad = xp.minimum(totals[2], xp.full_like(J, float(b)))
+        totals[2] = xp.where(xp.isfinite(J), totals[2], first_bad)
+        grads = buf[:n]
+        grads /= w_pos  # BP1–BP2's 1/Σw here, so that update divides by 1
+        self.update(
+            theta,
+            grads,
+            n_W=n_W,
+            w_sum=1.0,
+            count=count,
+            l2=l2,
+            clip_norm=None,
+            optimizer=optimizer,
+            opt_state=opt_state,
+            lr=lr,
+        )
+
     # ------------------------------------------------------------------------------- the update
     def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
         """BP1–BP2's 1/Σw, the L2 term, clipping and the optimizer's rule, all on the device."""
