@@ -299,6 +299,7 @@ EPOCH_SUMS = {
 def test_epoch_sums_on_the_device_equal_the_per_batch_history(to_x, case, monkeypatch):
     from vecprop.training import Trainer
 
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)  # as on a GPU, also on the CPU backends
     device_epochs = []
     on_device = Trainer._epoch_on_device
     monkeypatch.setattr(Trainer, "_epoch_on_device", lambda self, *a: device_epochs.append(1) or on_device(self, *a))
@@ -358,7 +359,25 @@ def test_a_device_epoch_reads_the_host_once_whatever_the_batch_count(monkeypatch
     assert seen[(8, True)].get("float", 0) >= 3 * 12  # the per-batch path: at least one per batch
 
 
-def test_divergence_on_the_device_path_stops_as_the_per_batch_path(to_x):
+def test_only_a_device_keeps_the_epoch_sums_there(to_x, monkeypatch):
+    """A CPU backend (torch CPU, array-api-strict's CPU_DEVICE) keeps the per-batch path, which is faster
+    there; a device (array-api-strict's device1, a GPU) takes the device path."""
+    from vecprop.training import Trainer
+
+    device_epochs = []
+    on_device = Trainer._epoch_on_device
+    monkeypatch.setattr(Trainer, "_epoch_on_device", lambda self, *a: device_epochs.append(1) or on_device(self, *a))
+    X, Y, _ = _data()
+    Xd = to_x(X)
+    Network([4, 3, 3], "relu", "categorical_cross_entropy", seed=0).fit(Xd, to_x(Y), epochs=2, verbose=0)
+    on_a_device = device_of(Xd) == DEVICE1
+    assert len(device_epochs) == (2 if on_a_device else 0)
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["as-is", "device-path"])
+def test_divergence_on_the_device_path_stops_as_the_per_batch_path(to_x, forced, monkeypatch):
+    if forced:
+        monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((4, 200)) * 10, rng.standard_normal((1, 200))
     results = []

@@ -447,11 +447,12 @@ class Trainer:
 
     def _sums_on_device(self) -> bool:
         """Whether epochs keep the per-batch sums on the device (:meth:`_epoch_on_device`): an Array API
-        engine in one process, without clip_norm (its norm is read on the host) and without a callback
-        that reads each batch's cost (``on_batch_end``)."""
+        engine whose host reads wait for a device (not a CPU), in one process, without clip_norm (its norm
+        is read on the host) and without a callback that reads each batch's cost (``on_batch_end``)."""
         return (
             getattr(self.engine, "array_api", False)
             and hasattr(self.engine, "step_on_device")
+            and self.engine.host_reads_wait()
             and self.reducer.size == 1
             and not self.config.clip_norm
             and all(type(cb).on_batch_end is Callback.on_batch_end for cb in self.callbacks)
