@@ -19,6 +19,7 @@ from vecprop import Network, gradient_check
 from vecprop.activations import ACTIVATIONS
 from vecprop.callbacks import Callback
 from vecprop.engines import N_SCALARS, ReferenceEngine, XPEngine, get_engine
+from vecprop.engines.xp_engine import TorchMasks
 from vecprop.engines.xp_propagation import INSTALL_HINT, is_foreign, namespace, to_host
 from vecprop.io import load
 from vecprop.training import DivergenceError
@@ -400,3 +401,56 @@ def test_divergence_on_the_device_path_stops_as_the_per_batch_path(to_x, forced,
     assert msg_d == msg_h and epoch_d == epoch_h == 1
     np.testing.assert_array_equal(theta_d, theta_h)  # both: the last finite parameters (the epoch's start)
     assert np.isfinite(theta_d).all()
+
+
+# ----------------------------------------------------------------------------------------- masks on the device
+def test_masks_on_a_gpu_are_drawn_there_and_train_with_the_same_math(monkeypatch):
+    """torch CPU stands in for CUDA (host_reads_wait forced): the masks come from a torch.Generator seeded
+    from the network's Generator; replaying them in the reference engine gives the same batch sums."""
+    torch = _torch()
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
+    dims, m, keep = [4, 5, 3, 3], 11, (0.7, 0.9, 1.0)
+    rng = np.random.default_rng(4)
+    X, Y, w = rng.standard_normal((dims[0], m)), targets("mse", dims[-1], m, rng), rng.uniform(0.1, 2.0, m)
+    ref, net = (make_net(dims, "tanh", "linear", "mse", seed=4) for _ in range(2))
+    net.to(torch)
+    engines = [ReferenceEngine(ref, keep), get_engine("xp", net, keep)]
+    engines[1].bind(*(torch.asarray(a) for a in (X, Y, w)))
+    assert isinstance(engines[1].masks, TorchMasks)
+    drawn, source = [], engines[1].masks
+    engines[1].masks = lambda xp, shape, p, like: drawn.append(source(xp, shape, p, like)) or drawn[-1]
+
+    class Replay:
+        """The reference's U: 0 where the device's mask kept a unit, 1 where it dropped it."""
+
+        def random(self, shape):
+            D = to_host(drawn.pop(0))
+            assert D.shape == shape
+            return np.where(D, 0.0, 1.0)
+
+    ref.rng = Replay()
+    engines[0].bind(X, Y, w)
+    n = ref.n_params
+    bufs = [np.zeros(n + N_SCALARS), engines[1].zeros(n + N_SCALARS)]
+    perm = np.random.default_rng(1).permutation(m)
+    for cols in (slice(0, m), perm[:7], perm[7:]):
+        engines[1].batch_sums(cols, bufs[1])  # draws on the device
+        engines[0].batch_sums(cols, bufs[0])  # replays those masks
+        _assert_sums_equal(bufs[1], bufs[0], n)
+    assert drawn == []
+
+
+def test_device_masks_keep_units_at_keep_prob_and_are_reproducible_from_the_seed(monkeypatch):
+    torch = _torch()
+    mask = TorchMasks(np.random.default_rng(0), "cpu")(None, (400, 500), 0.8, torch.zeros(1, dtype=torch.float64))
+    assert mask.dtype == torch.bool and abs(float(mask.double().mean()) - 0.8) < 0.005  # 200 000 draws: σ ≈ 0.0009
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
+    X, Y, _ = _data(m=40)
+    fits = []
+    for backend in ("torch", "torch", "numpy"):
+        net = Network([4, 8, 3], "relu", "categorical_cross_entropy", seed=7)
+        Xb, Yb = (torch.asarray(X), torch.asarray(Y)) if backend == "torch" else (X, Y)
+        net.fit(Xb, Yb, epochs=3, batch_size=10, keep_prob=0.6, optimizer="adam", verbose=0)
+        fits.append(to_host(net.theta))
+    np.testing.assert_array_equal(fits[0], fits[1])  # the same seed, the same device masks
+    assert not np.allclose(fits[0], fits[2])  # not NumPy's masks (documented)

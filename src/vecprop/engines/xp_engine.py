@@ -10,10 +10,11 @@ operators instead of NumPy's ``out=``:
     Σ_i w_i dW = dZ A[l-1]ᵀ           BP1 (the trainer divides by Σ_i w_i: the 1/m)
     Σ_i w_i db = Σ_i dZ(i)            BP2          dA[l-1] = W[l]ᵀ dZ[l]  BP3
 
-Dropout masks are drawn on the host from the network's Generator (``U < keep_prob``, the same draws as
-every other engine) and moved to the device, so a run is the same on every backend. Parameters, moments
-and the per-batch sums live on the device; nothing returns to the host inside a step except what the
-trainer asks for.
+Dropout masks (``U < keep_prob``) come from :func:`mask_source`: on a GPU they are drawn there (PyTorch's
+or CuPy's generator, seeded from the network's Generator); elsewhere they are drawn on the host from the
+network's Generator, the same draws as every other engine, and moved, so a run is the same as NumPy's.
+Parameters, moments and the per-batch sums live on the device; nothing returns to the host inside a step
+except what the trainer asks for.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class XPEngine(Engine):
         super().__init__(model, keep_prob)
         self.xp = None
         self.w = None
+        self.masks = None  # the dropout masks' source for this fit (mask_source)
 
     @classmethod
     def supports(cls, model) -> bool:
@@ -171,6 +173,7 @@ class XPEngine(Engine):
         self.xp = namespace_of(X)
         self.X, self.Y, self.w = X, Y, sample_weight
         self.sample_weight = sample_weight
+        self.masks = None if self.keep_prob is None else mask_source(self)
 
     # ------------------------------------------------------------------------------- the Trainer's arrays
     def _theta_xp(self):
@@ -213,8 +216,6 @@ class XPEngine(Engine):
     def forward(self, X, params, *, train: bool):
         """Eqs. (2)(1) for l = 1..L; returns (A[L], caches [(A_prev, Z, A, D)])."""
         xp, model = self.xp, self.model
-        from array_api_compat import device
-
         A, caches = X, []
         for l, g in enumerate(model.activations, start=1):
             A_prev = A
@@ -222,9 +223,9 @@ class XPEngine(Engine):
             A = ACTIVATIONS_XP[g.name][0](xp, Z, g)  # eq. (1)
             D = None
             p = 1.0 if self.keep_prob is None or not train else self.keep_prob[l - 1]
-            if p < 1.0:  # inverted dropout, mask drawn on the host
-                draws = model.rng.random((Z.shape[0], Z.shape[1]))  # U ~ U(0, 1)
-                D = xp.asarray(draws < p, device=device(Z))
+            if p < 1.0:  # inverted dropout, D = U < keep_prob
+                masks = self.masks or HostMasks(model.rng)
+                D = masks(xp, (Z.shape[0], Z.shape[1]), p, Z)
                 caches.append((A_prev, Z, A, D))
                 A = A * xp.astype(D, A.dtype) / p
             else:
@@ -394,6 +395,66 @@ class XPEngine(Engine):
         for key, W, dW in (("W", theta[:n_W], grads[:n_W]), ("b", theta[n_W:], grads[n_W:])):
             moments = {k: _on_device(xp, opt_state, f"{k}d{key}", W) for k in optimizer.moments}
             step(optimizer, key, W, dW, moments, alpha, t)
+
+
+# ----------------------------------------------------------------------------------- dropout masks
+class HostMasks:
+    """Masks ``U < keep_prob`` from the network's NumPy Generator, drawn on the host and moved to the device:
+    the same masks as every NumPy engine (one transfer per dropped layer and batch)."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def __call__(self, xp, shape, p, like):
+        from array_api_compat import device
+
+        return xp.asarray(self.rng.random(shape) < p, device=device(like))  # U ~ U(0, 1) on the host
+
+
+class TorchMasks:
+    """Masks drawn on the parameters' device by a ``torch.Generator`` seeded once per fit from the network's
+    Generator: reproducible from the network's seed, but not the NumPy engines' masks."""
+
+    def __init__(self, rng, dev):
+        import torch
+
+        self.generator = torch.Generator(device=dev)
+        self.generator.manual_seed(int(rng.integers(2**63 - 1)))
+
+    def __call__(self, xp, shape, p, like):
+        import torch
+
+        draws = torch.rand(shape, generator=self.generator, device=like.device, dtype=like.dtype)  # U ~ U(0, 1)
+        return draws < p
+
+
+class CupyMasks:
+    """Masks drawn on the GPU by ``cupy.random.default_rng`` seeded once per fit from the network's
+    Generator: reproducible from the network's seed, but not the NumPy engines' masks."""
+
+    def __init__(self, rng):
+        import cupy
+
+        self.generator = cupy.random.default_rng(int(rng.integers(2**63 - 1)))
+
+    def __call__(self, xp, shape, p, like):
+        return self.generator.random(shape, dtype=like.dtype) < p  # U ~ U(0, 1) on the device
+
+
+def mask_source(engine):
+    """The dropout masks' source for a fit: drawn on the device where host reads wait for one (PyTorch
+    CUDA: TorchMasks, CuPy: CupyMasks), else on the host (HostMasks: NumPy, PyTorch CPU, array-api-strict
+    on any device, which has no random numbers of its own), identical to the NumPy engines' masks."""
+    from array_api_compat import is_cupy_array, is_torch_array
+
+    rng, theta = engine.model.rng, engine.model.theta
+    if not engine.host_reads_wait():
+        return HostMasks(rng)
+    if is_torch_array(theta):
+        return TorchMasks(rng, theta.device)
+    if is_cupy_array(theta):
+        return CupyMasks(rng)
+    return HostMasks(rng)
 
 
 def _on_device(xp, state, key, like):
