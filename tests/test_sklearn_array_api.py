@@ -245,6 +245,20 @@ else:
         )
         check_array_api_same_namespace(Estimator.__name__, est, namespace, device_name=device_name)
 
+    @pytest.mark.parametrize("Estimator", [DNNClassifier, DNNRegressor])
+    def test_y_and_sample_weight_of_another_namespace_follow_x(Estimator):
+        """scikit-learn's mixed-inputs check: X on array-api-strict's device1, y and sample_weight torch CPU."""
+        from sklearn.utils._array_api import yield_mixed_namespace_input_permutations
+        from sklearn.utils.estimator_checks import check_array_api_mixed_inputs
+
+        _backend("torch:cpu")
+        _backend("array_api_strict:device1")
+        combos = [c for c in yield_mixed_namespace_input_permutations() if c[2] == "array_api_strict to torch cpu"]
+        assert combos, "scikit-learn no longer yields this combination"
+        X_where, other_where, _ = combos[0]
+        est = Estimator(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+        check_array_api_mixed_inputs(Estimator.__name__, est, X_where, other_where)
+
     def test_the_estimators_declare_array_api_support():
         for Estimator in (DNNClassifier, DNNRegressor):
             assert Estimator().__sklearn_tags__().array_api_support is True
