@@ -134,6 +134,9 @@ else:
             pred = est.predict(X_xp)
             score = est.score(X_xp, y_xp)
             proba = est.predict_proba(X_xp) if hasattr(est, "predict_proba") else None
+            hidden = est.hidden_activations(X_xp, layer=1)
+        _same_place(hidden, X_xp)
+        assert _max_diff(hidden, ref.hidden_activations(X, layer=1)) <= TOL
         for got, want in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
             _same_place(got, X_xp)
             assert _max_diff(got, want) <= TOL
