@@ -19,9 +19,11 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from vecprop import propagation
 from vecprop.activations import get_activation
+from vecprop.engines import xp_propagation as xpp
 from vecprop.lbfgs import minimize_lbfgs
 from vecprop.memory import predict_chunk
 from vecprop.network import Network
+from vecprop.sklearn import _array_api as aa
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
 from vecprop.sklearn._stopping import OutputMeanLoss, Progress, SklearnStopping
@@ -44,12 +46,14 @@ NON_FINITE = (
 
 
 def _sample_weight(sample_weight, X):
-    """scikit-learn's check: shape (n_samples,), finite, non-negative; a copy in X's dtype."""
+    """scikit-learn's check: shape (n_samples,), finite, non-negative; a host copy in X's dtype."""
+    dtype = aa.host_dtype(X)
+    like = X if not xpp.is_foreign(X) else np.empty((X.shape[0], 0), dtype)  # weights are checked on the host
     try:
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        w = _check_sample_weight(aa.to_host(sample_weight), like, dtype=dtype, ensure_non_negative=True)
     except TypeError:  # pragma: no cover - scikit-learn < 1.4 names it only_non_negative
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, only_non_negative=True)
-    return np.array(w, dtype=X.dtype, copy=True)
+        w = _check_sample_weight(aa.to_host(sample_weight), like, dtype=dtype, only_non_negative=True)
+    return np.array(w, dtype=dtype, copy=True)
 
 
 def sklearn_initial_params(layer_dims, factor, rs, dtype) -> dict:
@@ -118,14 +122,16 @@ class BaseDNN(BaseEstimator):
             )
         has_weights = "network_" in self.__dict__ or "_coefs_set" in self.__dict__
         first_pass = not has_weights or (not self.warm_start and not incremental)
-        X, Y, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
+        # array_api_dispatch with X of another library: X stays on its device, y is encoded on the host
+        where = aa.dispatch_target(X)
+        X, Y, y_labels = self._validate_input(X, aa.to_host(y), incremental, reset=first_pass, where=where)
         X = X.toarray() if hasattr(X, "toarray") else X  # the core is dense: sparse input is densified
         if sample_weight is not None:
             sample_weight = _sample_weight(sample_weight, X)
-        sample_weight = self._apply_class_weight(sample_weight, y_labels, X.dtype, incremental)
+        sample_weight = self._apply_class_weight(sample_weight, y_labels, Y.dtype, incremental)
         rs = check_random_state(self.random_state)  # scikit-learn's draws: weights, split, shuffles
         net = self._network(plan, X, Y, rs, first_pass)
-        X, Y = X.astype(net.dtype, copy=False), Y.astype(net.dtype, copy=False)
+        X, Y = aa.astype(X, net.dtype), Y.astype(net.dtype, copy=False)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
             keep = sample_weight > 0  # weight 0: the row is absent (batches as without it)
@@ -134,8 +140,16 @@ class BaseDNN(BaseEstimator):
                     f"{name}: sample weights must contain at least one non-zero number (after class_weight)"
                 )
             if not keep.all():
-                X, Y, y_labels, sample_weight = X[keep], Y[keep], y_labels[keep], sample_weight[keep]
-        if self.solver == "lbfgs":
+                X, Y, y_labels, sample_weight = (
+                    aa.take_rows(X, np.flatnonzero(keep)),
+                    Y[keep],
+                    y_labels[keep],
+                    sample_weight[keep],
+                )
+        if self.solver == "lbfgs" and where is not None:  # SciPy's L-BFGS-B runs on the host
+            progress = self._fit_lbfgs(net.to(np), aa.to_host(X), Y, sample_weight)
+            net.to(*where)  # the fitted weights on X's device
+        elif self.solver == "lbfgs":
             progress = self._fit_lbfgs(net, X, Y, sample_weight)
         else:
             progress = self._fit_stochastic(net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental)
@@ -154,10 +168,10 @@ class BaseDNN(BaseEstimator):
             self.__dict__.pop("_best_params", None)
             seed = int(self.random_state) if is_int(self.random_state) else None
             net = Network(
-                layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed, dtype=X.dtype
+                layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed, dtype=Y.dtype
             )
             if plan.initializer is None:
-                net.params = sklearn_initial_params(layer_dims, plan.init_factor, rs, X.dtype)
+                net.params = sklearn_initial_params(layer_dims, plan.init_factor, rs, Y.dtype)
             if seed is None and self.random_state is not None and np.any(np.asarray(plan.keep_prob) != 1):
                 net.rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))  # dropout masks
             return net
@@ -168,7 +182,7 @@ class BaseDNN(BaseEstimator):
                 loss,
                 initializer="glorot_uniform",
                 seed=int(self.random_state) if is_int(self.random_state) else None,
-                dtype=X.dtype,
+                dtype=Y.dtype,
             )
             self.network_ = net
         self._sync_weights()
@@ -332,16 +346,20 @@ class BaseDNN(BaseEstimator):
             )
         w_val = None if sample_weight is None else sample_weight[val]
         w_train = None if sample_weight is None else sample_weight[train]
-        validation = (np.ascontiguousarray(X[val].T), y_labels[val], w_val, np.ascontiguousarray(Y[val].T))
-        return X[train], Y[train], w_train, validation
+        validation = (aa.to_columns(aa.take_rows(X, val)), y_labels[val], w_val, np.ascontiguousarray(Y[val].T))
+        return aa.take_rows(X, train), Y[train], w_train, validation
 
     def _stratify(self, Y):
         return None
 
     def _validation_score(self, net, X_val, y_val, w_val) -> float:
         """accuracy (classifier) or R² (regressor) of the current weights on the hold-out; NaN if not finite."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            AL, caches = propagation.forward(X_val, net.params, net.activations)
+        if xpp.is_foreign(X_val):  # on the device; A[L] and Z[L] (n_L, m_val) come back for the score
+            AL, caches = xpp.forward(X_val, net.params, net.activations)
+            AL, caches = aa.to_host(AL), {net.L: caches[net.L]._replace(Z=aa.to_host(caches[net.L].Z))}
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                AL, caches = propagation.forward(X_val, net.params, net.activations)
         if not np.isfinite(AL).all():
             return float("nan")
         y_pred = self._decode(AL.T, caches[net.L].Z.T)
@@ -351,13 +369,19 @@ class BaseDNN(BaseEstimator):
         return sample_weight
 
     # -------------------------------------------------------------------------- prediction
-    def _forward(self, X):
-        """A[L].T and Z[L].T for rows X: shapes (n_samples, n_L)."""
+    def _forward(self, X, method="predict"):
+        """A[L].T and Z[L].T for rows X: shapes (n_samples, n_L); in X's namespace under array_api_dispatch."""
         check_is_fitted(self)
         self._sync_weights()
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        where = aa.dispatch_target(X)
+        aa.check_same_place(X, self, method)
+        dtype = aa.float_dtypes(where)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
         net = self.network_
+        if where is not None:  # on X's device, in one piece
+            AL, caches = xpp.forward(aa.astype(X, net.dtype).T, net.params, net.activations)
+            return AL.T, caches[net.L].Z.T
         X = np.asarray(X, dtype=net.dtype).T
         step = predict_chunk(net.layer_dims, X.shape[1], net.dtype)  # bounded memory for many rows
         AL, ZL = [], []
@@ -387,10 +411,15 @@ class BaseDNN(BaseEstimator):
         layer = max(L - 1, 1) if layer is None else layer
         if not (is_int(layer) and 1 <= layer <= L):
             raise ValueError(f"layer must be an integer in 1..{L} (1..L−1 hidden, {L} the output), got {layer!r}")
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        where = aa.dispatch_target(X)
+        aa.check_same_place(X, self, "hidden_activations")
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=aa.float_dtypes(where), reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
         net = self.network_
-        _, caches = propagation.forward(np.asarray(X, dtype=net.dtype).T, net.params, net.activations)
+        if where is not None:
+            _, caches = xpp.forward(aa.astype(X, net.dtype).T, net.params, net.activations)
+        else:
+            _, caches = propagation.forward(np.asarray(X, dtype=net.dtype).T, net.params, net.activations)
         return caches[layer].A.T
 
     # -------------------------------------------------------------------------- fitted attributes
@@ -470,7 +499,8 @@ class BaseDNN(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # accepted and densified for the core
+        tags.input_tags.sparse = True  # accepted and densified for the core (refused under array_api_dispatch)
+        tags.array_api_support = True  # array_api_dispatch: fit and predict in X's namespace and device
         return tags
 
     # -------------------------------------------------------------------------- persistence

@@ -58,7 +58,12 @@ class OutputMeanLoss(Callback):
         self._loss_sum = self._sq = 0.0
 
     def _sum_sq(self, trainer):
-        return sum(float(np.vdot(W, W)) for k, W in trainer.net.params.items() if k[0] == "W") if self.l2 else 0.0
+        if not self.l2:
+            return 0.0
+        weights = [W for k, W in trainer.net.params.items() if k[0] == "W"]
+        if getattr(trainer.engine, "array_api", False):  # the weights are on a device: summed there
+            return trainer.engine.sum_of_squares(weights)
+        return sum(float(np.vdot(W, W)) for W in weights)
 
     def on_train_begin(self, trainer):
         self._loss_sum, self._sq = 0.0, self._sum_sq(trainer)

@@ -10,6 +10,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
+from vecprop.engines import xp_propagation as xpp
+from vecprop.engines.xp_engine import ACTIVATIONS_XP
+from vecprop.sklearn import _array_api as aa
 from vecprop.sklearn._base import BaseDNN, validate_data
 from vecprop.sklearn._params import activation_name, is_real
 
@@ -104,11 +107,17 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
             if classes is None and not type_of_target(y).startswith("multilabel"):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+            y_host = aa.to_host(y)
+            self._label_binarizer.fit(
+                y_host if type_of_target(y_host).startswith("multilabel") else aa.to_host(classes)
+            )
             self.classes_ = self._label_binarizer.classes_
-        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            unique_labels(aa.to_host(classes)), self._label_binarizer.classes_
+        ):
             raise ValueError(
-                f"`classes={classes!r}` is not the same as on the first call to partial_fit, {self.classes_!r}"
+                f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
+                f"{self._label_binarizer.classes_!r}"
             )
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
@@ -125,9 +134,9 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
                 f"DNNClassifier: output_activation must be None, 'sigmoid' or 'softmax', got {self.output_activation!r}"
             )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, where=None):
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=aa.float_dtypes(where), reset=reset
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -135,20 +144,21 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            classes, known = unique_labels(y), self._label_binarizer.classes_
             if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
+                if set(classes) != set(known):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in the "
-                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                        f"previous call to fit. Previously got {known}, `y` has {classes}"
                     )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            elif len(np.setdiff1d(classes, known, assume_unique=True)):
                 raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {known}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        # the host labels stay in the binarizer; classes_ is in X's namespace under array_api_dispatch
+        self.classes_ = aa.label_array(self._label_binarizer.classes_, where)
+        Y = self._label_binarizer.transform(y).astype(aa.host_dtype(X))
         if self._two_unit_softmax():
             Y = np.hstack([1 - Y, Y])
         return X, Y, y
@@ -194,7 +204,7 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
                 "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, y=y) "
                 "and pass class_weight as a dict"
             )
-        classes = self.classes_
+        classes = self._label_binarizer.classes_
         if cw == "balanced":
             present, counts = np.unique(y_labels, return_inverse=False, return_counts=True)
             table = dict(zip(present.tolist(), (len(y_labels) / (len(present) * counts)).tolist()))
@@ -211,22 +221,48 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     def _decode(self, P, Z):
         """Labels from output rows P = A[L].T (n_samples, n_L)."""
+        if xpp.is_foreign(P):
+            return self._decode_xp(P)
         if self._two_unit_softmax():
             return self.classes_[P.argmax(axis=1)]
         return self._label_binarizer.inverse_transform(P.ravel() if P.shape[1] == 1 else P)
 
+    def _decode_xp(self, P):
+        """:meth:`_decode` in P's namespace (LabelBinarizer's rules): argmax for softmax, p > 0.5 for one
+        sigmoid unit, the 0/1 indicator for multilabel. Numeric labels stay on P's device; string labels
+        are NumPy (they exist only there), as scikit-learn's Array API classifiers return them."""
+        xp = xpp.namespace(P)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return xp.astype(P > 0.5, xp.int64)
+        idx = xp.argmax(P, axis=1) if P.shape[1] > 1 else xp.astype(P[:, 0] > 0.5, xp.int64)
+        classes = self._label_binarizer.classes_
+        if classes.dtype.kind not in "biuf":
+            return classes[aa.to_host(idx)]
+        return xp.take(aa.label_array(classes, xpp.target(P)), idx, axis=0)
+
     def predict(self, X):
         """Labels for rows X (n_samples, n_features): shape (n_samples,), or (n_samples, n_labels) multilabel."""
-        P, Z = self._forward(X)
+        P, Z = self._forward(X, "predict")
         return self._decode(P, Z)
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes) in the order of classes_ (binary: [P(0), P(1)])."""
-        P, Z = self._forward(X)
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        P, Z = self._forward(X, method)
+        g = self.network_.activations[-1]
+        if xpp.is_foreign(P):
+            xp = xpp.namespace(P)
+            if self.n_outputs_ == 1:  # σ(−z) = 1 − σ(z), without the rounding of 1 − p
+                return xp.concat([ACTIVATIONS_XP[g.name][0](xp, -Z, g), P], axis=1)
+            if g.name == "sigmoid":  # multilabel: strictly inside (0, 1), as below
+                info = xp.finfo(P.dtype)
+                return xp.clip(P, float(info.smallest_normal) * float(info.eps), 1 - float(info.eps) / 2)
+            return P
         if self.n_outputs_ == 1:
-            g = self.network_.activations[-1]
             return np.hstack([g.forward(-Z), P])  # σ(−z) = 1 − σ(z), without the rounding of 1 − p
-        if self.network_.activations[-1].name == "sigmoid":
+        if g.name == "sigmoid":
             # multilabel: σ(z) lies strictly inside (0, 1); keep the rounded value there too (a float σ rounds
             # to exactly 1 for z > 37), so every label's probability says "not certain" as the model does
             info = np.finfo(P.dtype)
@@ -235,13 +271,15 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`."""
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
+        if xpp.is_foreign(proba):
+            return xpp.namespace(proba).log(proba)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
     def _fitted_extra(self):
         lb = self._label_binarizer
-        return {"classes_": self.classes_, "y_type_": lb.y_type_}
+        return {"classes_": lb.classes_, "y_type_": lb.y_type_}
 
     def _restore_extra(self, fitted):
         lb = LabelBinarizer()

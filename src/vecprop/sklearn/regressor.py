@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from vecprop.activations import get_activation
+from vecprop.sklearn import _array_api as aa
 from vecprop.sklearn._base import BaseDNN, validate_data
 from vecprop.sklearn._params import activation_name
 
@@ -90,7 +90,7 @@ class DNNRegressor(RegressorMixin, BaseDNN):
                     f"output_activation None, got {self.output_activation!r}"
                 )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, where=None):
         X, y = validate_data(
             self,
             X,
@@ -98,12 +98,13 @@ class DNNRegressor(RegressorMixin, BaseDNN):
             accept_sparse=["csr", "csc"],
             multi_output=True,
             y_numeric=True,
-            dtype=(np.float64, np.float32),
+            dtype=aa.float_dtypes(where),
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(X.dtype)
+        y = aa.to_host(y)  # the targets are prepared on the host, then moved to X's device by the network
+        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(aa.host_dtype(X))
         if self.loss == "poisson" and Y.size and Y.min() < 0:
             raise ValueError(
                 f"DNNRegressor: loss='poisson' needs targets y >= 0 (counts or rates); got a minimum of {Y.min():g}"
@@ -121,11 +122,11 @@ class DNNRegressor(RegressorMixin, BaseDNN):
         return Y.shape[1] if self.loss == "squared_error" else 1
 
     def _decode(self, P, Z):
-        return P.ravel() if P.shape[1] == 1 else P
+        return P[:, 0] if P.shape[1] == 1 else P
 
     def predict(self, X):
         """Predictions for rows X (n_samples, n_features): (n_samples,) or (n_samples, n_outputs)."""
-        P, _ = self._forward(X)
+        P, _ = self._forward(X, "predict")
         return self._decode(P, None)
 
     def __sklearn_tags__(self):
