@@ -194,3 +194,88 @@ def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
     assert len(errors) == 1 and "rank 1 of 2: " in errors[0] and ":100:2: non-numeric value 'oops'" in errors[0]
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def _train_cli(P, npy, out, epochs, *extra, timeout=TIMEOUT):
+    """``mpiexec -n P vecprop train --distributed`` on the .npy with shuffled mini-batches and adam."""
+    flags = ["--batch-size", 12, "--optimizer", "adam", "--print-every", 0, "--no-plots", "--hidden", 4]
+    proc = mpirun(
+        P,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        npy,
+        "--distributed",
+        "--epochs",
+        epochs,
+        "--out",
+        out,
+        *flags,
+        *extra,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _state(path):
+    """(parameters, optimizer state arrays, epochs done) of a model file."""
+    from vecprop.io import load_network
+
+    net = load_network(path)
+    arrays, info = net.training_state()
+    return net.theta, arrays, info["epoch"]
+
+
+def test_cli_distributed_checkpoint_resumes_bit_for_bit(tmp_path, data_files):
+    """2 epochs with checkpoints, then --resume for 2 more: the model of 4 epochs straight, bit for bit
+    (shuffled batches, adam's moments); the checkpoint is a one-process model file; resuming on another
+    number of ranks continues with a note."""
+    npy, _ = data_files
+    ckpt, straight = tmp_path / "ckpt.safetensors", tmp_path / "straight.safetensors"
+    first = _train_cli(2, npy, ckpt, 2, "--checkpoint-every", 1, "--resume")
+    assert first.stdout.count(f"no checkpoint at {ckpt}; starting afresh") == 1  # rank 0 alone prints
+    resumed = _train_cli(2, npy, ckpt, 4, "--checkpoint-every", 1, "--resume")
+    assert resumed.stdout.count("resuming after epoch 2") == 1 and "Stopped after 2 epochs" in resumed.stdout
+    _train_cli(2, npy, straight, 4)
+    (theta, moments, done), (theta_ref, moments_ref, done_ref) = _state(ckpt), _state(straight)
+    assert done == done_ref == 4
+    assert np.array_equal(theta, theta_ref)
+    assert moments.keys() == moments_ref.keys() and all(np.array_equal(moments[k], moments_ref[k]) for k in moments)
+    done_already = _train_cli(2, npy, ckpt, 4, "--resume")
+    assert "has already been trained for 4 epochs (--epochs 4); nothing to do" in done_already.stdout
+    pred = _vecprop("predict", ckpt, "--data", npy)  # one process reads the distributed run's file
+    assert pred.returncode == 0 and len(pred.stdout.splitlines()) == 102, pred.stderr
+    three = _train_cli(3, npy, ckpt, 5, "--resume")
+    assert "resuming after epoch 4 (the checkpoint was trained on 2 ranks: the run continues" in three.stdout
+    assert _state(ckpt)[2] == 5
+
+
+def test_cli_distributed_resume_refuses_another_network(tmp_path, data_files):
+    npy, _ = data_files
+    ckpt = tmp_path / "ckpt.safetensors"
+    _train_cli(2, npy, ckpt, 1)
+    proc = mpirun(
+        2,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        npy,
+        "--distributed",
+        "--epochs",
+        2,
+        "--hidden",
+        5,
+        "--no-plots",
+        "--resume",
+        "--out",
+        ckpt,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
+    assert len(errors) == 1 and f"--resume: {ckpt} holds a different network than the options ask for" in errors[0]
