@@ -52,7 +52,17 @@ def test_quick_run_reports_scaling_and_projection(tmp_path):
     if shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])) is None:
         pytest.skip("no mpiexec")
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "r.json"), "--timeout", "120"],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--repeat",
+            "2",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--timeout",
+            "120",
+        ],
         capture_output=True,
         text=True,
         timeout=400,
@@ -73,3 +83,32 @@ def test_quick_run_reports_scaling_and_projection(tmp_path):
     )
     assert "Weak-scaling efficiency at P = 2" in proc.stdout
     assert "| 100 Gb/s InfiniBand (α = 2 µs) | 512 |" in proc.stdout
+    # --repeat 2: every run twice, interleaved (P = 1, P = 2, P = 1, P = 2), summarized as median and range
+    order = [(f["repeat"], f["mode"], f["P"]) for f in data["results"]["fits"]]
+    assert order == [(i, mode, P) for i in (0, 1) for mode in ("strong", "weak") for P in (1, 2)]
+    assert len(data["results"]["calibrations"]) == 2 and len(data["results"]["allreduce_runs"]) == 2
+    for f in data["results"]["fits"]:  # every part of the step is a time within it; a rank alone never waits
+        assert 0 < f["compute_seconds"] <= f["step_seconds"]
+        assert f["transfer_seconds"] >= 0 and f["wait_seconds"] >= 0
+        assert f["P"] == 2 or f["wait_seconds"] == 0
+    for summary in (data["model"]["weak_efficiency_2"], data["model"]["strong_speedup_2"]):
+        assert summary["min"] <= summary["seconds"] <= summary["max"]
+    runs = data["model"]["runs"]
+    assert set(runs) == {"strong 1", "strong 2", "weak 1", "weak 2"}
+    steps = [f["step_seconds"] for f in data["results"]["fits"] if (f["mode"], f["P"]) == ("weak", 2)]
+    assert runs["weak 2"]["step_seconds"] == {"seconds": sum(steps) / 2, "min": min(steps), "max": max(steps)}
+    assert "2 repetitions interleaved" in proc.stdout
+    assert "| scaling | P | compute | allreduce | wait for the slower rank | step |" in proc.stdout
+    assert sum(line.startswith(("| strong |", "| weak |")) for line in proc.stdout.splitlines()) == 8
+
+
+def test_median_and_spread_by_hand():
+    assert bench.median([3.0, 1.0, 2.0]) == 2.0 and bench.median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert bench.spread([0.3, 0.1, 0.2]) == {"seconds": 0.2, "min": 0.1, "max": 0.3}
+    assert bench._ms({"seconds": 0.0196, "min": 0.019, "max": 0.0201}) == "19.60 (19.00–20.10)"
+
+
+def test_repeat_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--repeat", "0"])
+    assert exc.value.code == 2 and "--repeat must be at least 1, got 0" in capsys.readouterr().err
