@@ -279,3 +279,31 @@ def test_cli_distributed_resume_refuses_another_network(tmp_path, data_files):
     assert proc.returncode == 2
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
     assert len(errors) == 1 and f"--resume: {ckpt} holds a different network than the options ask for" in errors[0]
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_estimators_on_p_ranks_fit_the_one_process_estimator(P, tmp_path):
+    """DNNClassifier/DNNRegressor fit(comm=) and partial_fit(comm=) with shuffle=False: P ranks' shards equal
+    one process on the concatenated global batches (rank 0 alone holds the class "cat"); only rank 0 prints."""
+    pytest.importorskip("sklearn")
+    out_path = tmp_path / f"estimators_{P}.json"
+    proc = mpirun(P, sys.executable, WORKER, "estimators", out_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(out_path.read_text())
+    names = ["classifier_sgd", "classifier_adam", "classifier_balanced", "classifier_weights", "regressor_sgd"]
+    for name in [*names, "regressor_adam", "partial_fit", "partial_fit_regressor", "warm_start"]:
+        case = out[name]
+        assert case["theta"] < 1e-12 and case["loss_curve"] < 1e-12, (name, case)
+        assert case["n_iter"][0] == case["n_iter"][1] and case["t"][0] == case["t"][1], (name, case)
+        assert case["classes"][0] == case["classes"][1] and case["same_on_every_rank"], (name, case)
+    assert out["classifier_sgd"]["classes"][0] == ["ant", "bee", "cat"]
+    for name in ("early_DNNClassifier", "early_DNNRegressor"):  # the score is global: the same everywhere
+        assert out[name]["same_on_every_rank"] and len(out[name]["scores"]) == out[name]["n_iter"]
+    iterations = out["early_DNNClassifier"]["n_iter"] + out["early_DNNRegressor"]["n_iter"]
+    assert proc.stdout.count("Iteration ") == iterations  # verbose: rank 0 alone prints
+    assert out["lbfgs"].startswith("DNNClassifier: solver='lbfgs' cannot train over MPI (comm=...)")
+    assert out["n_features"].startswith(f"DNNClassifier: X has a different number of features on the {P} ranks")
+    assert "(rank 0: 4; rank 1: 3" in out["n_features"] and "same feature columns" in out["n_features"]
+    assert out["unknown_class"].startswith(f"rank {P - 1} of {P}: `y` has classes not in `self.classes_`")
+    assert "partial_fit got different classes on the" in out["classes_differ"]
+    assert "rank 0: ['ant', 'bee', 'cat']; rank 1: ['ant', 'bee']" in out["classes_differ"]

@@ -63,6 +63,7 @@ LAYERS = {
         "sklearn._params",
         "sklearn._stopping",
         "sklearn._persist",
+        "sklearn._distributed",
         "sklearn._base",
         "sklearn.classifier",
         "sklearn.regressor",
