@@ -75,7 +75,7 @@ def _train(args, reducer, is_file, network_for, fit_options, report):
         standardizer=stats,
         target=target,
         classes=ds.target_names if classify else None,
-        run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config")},
+        run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config", "resume")},
     )
     net.metadata["dataset"] = ds.name
     net.metadata["ranks"] = reducer.size  # how many ranks trained it: a resumed run says when that changes
