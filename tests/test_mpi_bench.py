@@ -112,3 +112,56 @@ def test_repeat_must_be_positive(capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--repeat", "0"])
     assert exc.value.code == 2 and "--repeat must be at least 1, got 0" in capsys.readouterr().err
+
+
+def _fit(mode, P, repeat, step, allreduce, wait):
+    """One fabricated worker result: 10 steps per epoch of ``step`` seconds."""
+    transfer = allreduce - wait
+    return {
+        "mode": mode,
+        "P": P,
+        "repeat": repeat,
+        "epoch_seconds": 10 * step,
+        "steps_per_epoch": 10,
+        "step_seconds": step,
+        "allreduce_seconds": allreduce,
+        "allreduce_bytes": 8000.0,
+        "local_batch": 64 if mode == "weak" or P == 1 else 32,
+        "wait_seconds": wait,
+        "transfer_seconds": transfer,
+        "compute_seconds": step - allreduce,
+    }
+
+
+def test_analyse_takes_efficiencies_within_each_repetition_and_reports_medians():
+    steps = {("weak", 1): [0.020, 0.030, 0.022], ("weak", 2): [0.025, 0.030, 0.020]}
+    steps |= {("strong", 1): [0.020, 0.020, 0.020], ("strong", 2): [0.010, 0.016, 0.012]}
+    fits = [
+        _fit(mode, P, i, steps[(mode, P)][i], 0.002 * (P - 1) + 1e-5, 0.0005 * (P - 1))
+        for i in range(3)
+        for mode in ("strong", "weak")
+        for P in (1, 2)
+    ]
+    calibrations = [{**_fit("calibrate", 1, i, 0.004, 1e-5, 0.0), "local_batch": 8} for i in range(3)]
+    sweep = [{"elements": n, "bytes": 8 * n, "seconds": 1e-5 + 1e-9 * 8 * n} for n in (1, 1000)]
+    results = {
+        "regime": "tiny",
+        "spec": bench.REGIMES["tiny"],
+        "repeat": 3,
+        "allreduce": sweep,
+        "allreduce_runs": [sweep] * 3,
+        "fits": fits,
+        "calibrations": calibrations,
+        "blas": "test",
+    }
+    model = bench.analyse(results)
+    weak = [0.020 / 0.025, 0.030 / 0.030, 0.022 / 0.020]  # each repetition's own pair, not medians' ratio
+    assert model["weak_efficiency_2"] == pytest.approx({"seconds": 1.0, "min": 0.8, "max": 1.1})
+    assert model["weak_efficiency_2"]["seconds"] == pytest.approx(sorted(weak)[1])
+    assert model["strong_speedup_2"] == pytest.approx({"seconds": 0.020 / 0.012, "min": 1.25, "max": 2.0})
+    assert model["runs"]["weak 2"]["step_seconds"] == pytest.approx({"seconds": 0.025, "min": 0.020, "max": 0.030})
+    assert model["runs"]["weak 2"]["wait_seconds"]["seconds"] == pytest.approx(0.0005)
+    text = bench.report(results, model, None)
+    assert "**Weak-scaling efficiency at P = 2: 100.0 %** (80.0–110.0 % over the repetitions" in text
+    assert "| weak | 2 | 64 | 25.00 (20.00–30.00) |" in text
+    assert "| weak | 2 | 22.99 (17.99–27.99) | 1.51 (1.51–1.51) | 0.50 (0.50–0.50) | 25.00 (20.00–30.00) |" in text
