@@ -4,9 +4,11 @@ code the ranks run; rank 0 writes the numbers asserted here."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -251,6 +253,45 @@ def test_cli_distributed_checkpoint_resumes_bit_for_bit(tmp_path, data_files):
     three = _train_cli(3, npy, ckpt, 5, "--resume")
     assert "resuming after epoch 4 (the checkpoint was trained on 2 ranks: the run continues" in three.stdout
     assert _state(ckpt)[2] == 5
+
+
+def test_cli_distributed_killed_mid_run_resumes_from_rank_0s_checkpoint(tmp_path, data_files):
+    """mpiexec -n 2 killed (SIGKILL to every process) after a checkpoint: the same command with --resume
+    ends bit for bit at the parameters, optimizer moments and training state of an uninterrupted run."""
+    pytest.importorskip("safetensors")
+    from safetensors.numpy import load_file
+
+    from vecprop.io import load_network
+
+    npy, _ = data_files
+    ckpt, straight = tmp_path / "ckpt.safetensors", tmp_path / "straight.safetensors"
+    epochs = 300
+    _train_cli(2, npy, straight, epochs)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "vecprop", "train", "--data", npy, "--distributed"]
+    command += ["--epochs", str(epochs), "--out", str(ckpt), "--batch-size", "12", "--optimizer", "adam"]
+    command += ["--print-every", "0", "--no-plots", "--hidden", "4", "--checkpoint-every", "3", "--resume"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    deadline = time.time() + TIMEOUT
+    while not ckpt.exists() and proc.poll() is None:  # the first checkpoint, written by rank 0
+        assert time.time() < deadline
+        time.sleep(0.002)
+    time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and both ranks at once
+    proc.wait(timeout=60)
+    killed_at = int(load_network(ckpt).training_state()[1]["epoch"])
+    assert killed_at % 3 == 0 and 0 < killed_at < epochs  # a whole checkpoint mid-run, never a torn file
+    resumed = _train_cli(2, npy, ckpt, epochs, "--checkpoint-every", "3", "--resume")
+    assert f"resuming after epoch {killed_at}" in resumed.stdout
+    a, b = load_file(str(straight)), load_file(str(ckpt))
+    assert sorted(a) == sorted(b) and any(k.startswith("state/") for k in a)
+    for k in a:  # parameters and Adam moments, bit for bit
+        assert np.array_equal(a[k], b[k]), k
+    state, state_ref = load_network(ckpt).training_state()[1], load_network(straight).training_state()[1]
+    assert state == state_ref  # epoch, schedule, step count t, random stream
 
 
 def test_cli_distributed_resume_refuses_another_network(tmp_path, data_files):
