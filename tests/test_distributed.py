@@ -253,6 +253,10 @@ def test_cli_distributed_checkpoint_resumes_bit_for_bit(tmp_path, data_files):
     three = _train_cli(3, npy, ckpt, 5, "--resume")
     assert "resuming after epoch 4 (the checkpoint was trained on 2 ranks: the run continues" in three.stdout
     assert _state(ckpt)[2] == 5
+    flags = ["--batch-size", 12, "--optimizer", "adam", "--print-every", 0, "--no-plots", "--hidden", 4]
+    one = _vecprop("train", "--data", npy, "--epochs", 6, "--out", ckpt, "--resume", *flags)  # one process
+    assert one.returncode == 0 and "resuming after epoch 5" in one.stdout, one.stderr
+    assert _state(ckpt)[2] == 6
 
 
 def test_cli_distributed_killed_mid_run_resumes_from_rank_0s_checkpoint(tmp_path, data_files):

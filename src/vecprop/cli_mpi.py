@@ -22,17 +22,18 @@ from .distributed import RankError, abort, block_range, get_reducer
 __all__ = ["train_distributed"]
 
 
-def train_distributed(args, is_file, network_for, fit_options, report) -> int:
+def train_distributed(args, is_file, network_for, fit_options, report, checkpoint_for) -> int:
     """Run ``vecprop train`` on every rank of ``MPI.COMM_WORLD``; returns the exit status.
 
-    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)`` and ``report(history, model, ds)``
-    are the CLI's own helpers ("is --data a file", the Network for a Dataset, Network.fit's options, the
-    final report's lines), passed in so this module does not import the CLI: the same options mean the
-    same network, training and report on one rank or many.
+    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)``, ``report(history, model, ds)``
+    and ``checkpoint_for(args, net)`` are the CLI's own helpers ("is --data a file", the Network for a
+    Dataset, Network.fit's options, the final report's lines, the checked network of --resume's
+    checkpoint), passed in so this module does not import the CLI: the same options mean the same
+    network, training, report and checkpoint on one rank or many.
     """
     reducer = get_reducer("mpi")
     try:
-        return _train(args, reducer, is_file, network_for, fit_options, report)
+        return _train(args, reducer, is_file, network_for, fit_options, report, checkpoint_for)
     except RankError as exc:  # raised on every rank at once: say it once
         if getattr(args, "debug", False):
             raise
@@ -57,7 +58,7 @@ def _load(args, reducer, is_file):
     return ds.subset(np.arange(start, stop))
 
 
-def _train(args, reducer, is_file, network_for, fit_options, report):
+def _train(args, reducer, is_file, network_for, fit_options, report, checkpoint_for):
     from .predictor import Predictor, targets
     from .shards import global_standardizer
 
@@ -79,7 +80,7 @@ def _train(args, reducer, is_file, network_for, fit_options, report):
     )
     net.metadata["dataset"] = ds.name
     net.metadata["ranks"] = reducer.size  # how many ranks trained it: a resumed run says when that changes
-    net, done, note = _resumed(args, reducer, net) if args.resume else (net, 0, "")
+    net, done, note = _resumed(args, reducer, net, checkpoint_for) if args.resume else (net, 0, "")
     model.network = net
     m_global = int(reducer.sum(np.array([ds.m]))[0])
     if reducer.is_root:
@@ -121,7 +122,7 @@ def _train(args, reducer, is_file, network_for, fit_options, report):
     return 0
 
 
-def _resumed(args, reducer, net):
+def _resumed(args, reducer, net, checkpoint_for):
     """(network, epochs done, a note) from the checkpoint at --out, read by every rank; collective.
 
     The checkpoint must exist on every rank or on none (a file system every rank reads), be the same file
@@ -143,7 +144,7 @@ def _resumed(args, reducer, net):
                 "the checkpoint, so put --out on a file system every rank sees"
             )
         )
-    saved = reducer.agree(_checkpoint_for, args, net)
+    saved = reducer.agree(checkpoint_for, args, net)  # the one-process CLI's checks, on every rank
     state = saved.training_state()
     done = 0 if state is None else int(state[1]["epoch"])
     reducer.check_same(f"the checkpoint {args.out} (parameters, epochs done)", [saved.theta, done])
@@ -156,30 +157,3 @@ def _resumed(args, reducer, net):
             f"but its batches differ from an uninterrupted {before}-rank run's)"
         )
     return saved, done, note
-
-
-def _checkpoint_for(args, net):
-    """The Network in the checkpoint at --out, checked against the requested network and its data."""
-    from .io import load_network
-
-    saved = load_network(args.out)
-    if saved.get_config() != net.get_config():
-        raise ValueError(
-            f"--resume: {args.out} holds a different network than the options ask for "
-            f"({saved.layer_dims}); use the same --hidden, --activation and --seed, or another --out"
-        )
-    if not _same_statistics(saved.metadata.get("standardizer"), net.metadata.get("standardizer")):
-        raise ValueError(f"--resume: {args.out} was trained on other data than --data {args.data}")
-    return saved
-
-
-def _same_statistics(a, b) -> bool:
-    """Whether two standardizers' dicts agree to rounding (reduced over another number of ranks, the
-    sums of a global mean and std are added in another order)."""
-    if a is None or b is None or a.keys() != b.keys():
-        return a == b
-    for key in a:
-        x, y = np.asarray(a[key], dtype=np.float64), np.asarray(b[key], dtype=np.float64)
-        if x.shape != y.shape or not np.allclose(x, y, rtol=1e-9, atol=1e-12):
-            return False
-    return True
