@@ -375,6 +375,7 @@ def report(results: dict, model: dict, plot: str | None) -> str:
         f"({1 / model['beta'] / 1e9 if model['beta'] > 0 else float('inf'):.2f} GB/s). Compute per step: "
         f"{1e3 * model['compute'][0]:.2f} ms + {1e6 * model['compute'][1]:.1f} µs per example.",
         "",
+        *_warm_and_cold(results, model),
         "Projection (the model in the script's docstring; network α and bandwidth assumed):",
         "",
         "| network | P | weak: ms / step | weak efficiency | strong: ms / step | strong speedup |",
@@ -395,6 +396,21 @@ def report(results: dict, model: dict, plot: str | None) -> str:
         lines += ["", f"![weak-scaling efficiency and strong speedup]({plot})"]
     lines.append(MARK[1])
     return "\n".join(lines) + "\n"
+
+
+def _warm_and_cold(results: dict, model: dict) -> list:
+    """A line comparing the sweep's whole-buffer allreduce (the same buffer again and again: warm in cache)
+    with the weak P = 2 run's allreduce per step (a buffer the step has just written past: colder)."""
+    whole = max(results["allreduce"], key=lambda r: r["bytes"])
+    step = model["runs"].get("weak 2", {}).get("transfer_seconds")
+    if step is None:
+        return []
+    return [
+        f"The sweep's allreduce of the whole {whole['bytes'] / 1e6:.2f} MB buffer, repeated on a buffer warm "
+        f"in cache, takes {_ms(whole)} ms; inside training (weak, P = 2) the same allreduce takes "
+        f"{_ms(step)} ms per step once both ranks have arrived.",
+        "",
+    ]
 
 
 def plot(results: dict, model: dict, path: Path) -> bool:

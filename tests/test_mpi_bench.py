@@ -143,7 +143,7 @@ def test_analyse_takes_efficiencies_within_each_repetition_and_reports_medians()
         for P in (1, 2)
     ]
     calibrations = [{**_fit("calibrate", 1, i, 0.004, 1e-5, 0.0), "local_batch": 8} for i in range(3)]
-    sweep = [{"elements": n, "bytes": 8 * n, "seconds": 1e-5 + 1e-9 * 8 * n} for n in (1, 1000)]
+    sweep = [{"elements": n, "bytes": 8 * n, **bench.spread([1e-5 + 1e-9 * 8 * n] * 3)} for n in (1, 1000)]
     results = {
         "regime": "tiny",
         "spec": bench.REGIMES["tiny"],
@@ -165,3 +165,5 @@ def test_analyse_takes_efficiencies_within_each_repetition_and_reports_medians()
     assert "**Weak-scaling efficiency at P = 2: 100.0 %** (80.0–110.0 % over the repetitions" in text
     assert "| weak | 2 | 64 | 25.00 (20.00–30.00) |" in text
     assert "| weak | 2 | 22.99 (17.99–27.99) | 1.51 (1.51–1.51) | 0.50 (0.50–0.50) | 25.00 (20.00–30.00) |" in text
+    assert "whole 0.01 MB buffer, repeated on a buffer warm in cache, takes 0.02 (0.02–0.02) ms" in text
+    assert "the same allreduce takes 1.51 (1.51–1.51) ms per step" in text
