@@ -64,6 +64,7 @@ LAYERS = {
         "sklearn._stopping",
         "sklearn._persist",
         "sklearn._array_api",
+        "sklearn._distributed",
         "sklearn._base",
         "sklearn.classifier",
         "sklearn.regressor",

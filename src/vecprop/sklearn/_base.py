@@ -24,6 +24,13 @@ from vecprop.lbfgs import minimize_lbfgs
 from vecprop.memory import predict_chunk
 from vecprop.network import Network
 from vecprop.sklearn import _array_api as aa
+from vecprop.sklearn._distributed import (
+    global_count,
+    global_score,
+    global_weight_sum,
+    local,
+    uniform_weights,
+)
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
 from vecprop.sklearn._stopping import OutputMeanLoss, Progress, SklearnStopping
@@ -54,6 +61,12 @@ def _sample_weight(sample_weight, X):
     except TypeError:  # pragma: no cover - scikit-learn < 1.4 names it only_non_negative
         w = _check_sample_weight(aa.to_host(sample_weight), like, dtype=dtype, only_non_negative=True)
     return np.array(w, dtype=dtype, copy=True)
+
+
+def _some_weight(name, keep) -> None:
+    """ValueError unless some row keeps a non-zero weight."""
+    if not keep.any():
+        raise ValueError(f"{name}: sample weights must contain at least one non-zero number (after class_weight)")
 
 
 def sklearn_initial_params(layer_dims, factor, rs, dtype) -> dict:
@@ -111,7 +124,9 @@ class BaseDNN(BaseEstimator):
         """Subclass hook: check the parameters only one estimator has."""
 
     # -------------------------------------------------------------------------- training
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, reducer=None):
+        """fit/partial_fit; ``reducer`` (vecprop.sklearn._distributed.reducer_for) trains over MPI, each
+        rank on its own rows: every step below that could fail on one rank fails on every rank."""
         plan = resolve(self)
         self._check_extra_params()
         name = type(self).__name__
@@ -124,21 +139,20 @@ class BaseDNN(BaseEstimator):
         first_pass = not has_weights or (not self.warm_start and not incremental)
         # array_api_dispatch with X of another library: X stays on its device, y is encoded on the host
         where = aa.dispatch_target(X)
-        X, Y, y_labels = self._validate_input(X, aa.to_host(y), incremental, reset=first_pass, where=where)
+        X, Y, y_labels = self._validate_input(
+            X, aa.to_host(y), incremental, reset=first_pass, where=where, reducer=reducer
+        )
         X = X.toarray() if hasattr(X, "toarray") else X  # the core is dense: sparse input is densified
         if sample_weight is not None:
-            sample_weight = _sample_weight(sample_weight, X)
-        sample_weight = self._apply_class_weight(sample_weight, y_labels, Y.dtype, incremental)
+            sample_weight = local(reducer, _sample_weight, sample_weight, X)
+        sample_weight = self._apply_class_weight(sample_weight, y_labels, Y.dtype, incremental, reducer=reducer)
         rs = check_random_state(self.random_state)  # scikit-learn's draws: weights, split, shuffles
         net = self._network(plan, X, Y, rs, first_pass)
         X, Y = aa.astype(X, net.dtype), Y.astype(net.dtype, copy=False)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
             keep = sample_weight > 0  # weight 0: the row is absent (batches as without it)
-            if not keep.any():
-                raise ValueError(
-                    f"{name}: sample weights must contain at least one non-zero number (after class_weight)"
-                )
+            local(reducer, _some_weight, name, keep)
             if not keep.all():
                 X, Y, y_labels, sample_weight = (
                     aa.take_rows(X, np.flatnonzero(keep)),
@@ -152,7 +166,9 @@ class BaseDNN(BaseEstimator):
         elif self.solver == "lbfgs":
             progress = self._fit_lbfgs(net, X, Y, sample_weight)
         else:
-            progress = self._fit_stochastic(net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental)
+            progress = self._fit_stochastic(
+                net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental, reducer
+            )
         self._commit(net, progress)
         return self
 
@@ -196,13 +212,17 @@ class BaseDNN(BaseEstimator):
             )
         return net
 
-    def _fit_stochastic(self, net, plan, X, Y, y_labels, w, rs, first_pass, incremental):
-        """scikit-learn's stochastic loop: its split, its per-epoch shuffles, vecprop's trainer for the steps."""
+    def _fit_stochastic(self, net, plan, X, Y, y_labels, w, rs, first_pass, incremental, reducer=None):
+        """scikit-learn's stochastic loop: its split, its per-epoch shuffles, vecprop's trainer for the steps.
+
+        Over MPI (``reducer``) m, Σw, the batch size and the sample count ``t_`` are over every rank's rows,
+        each rank holds out ``validation_fraction`` of its own rows, and each epoch's order is vecprop's
+        distributed shuffle (scikit-learn's order is one process's)."""
         name = type(self).__name__
         validation = None
         if self.early_stopping:
-            X, Y, w, validation = self._split_validation(X, Y, y_labels, w, rs)
-        m = X.shape[0]
+            X, Y, w, validation = local(reducer, self._split_validation, X, Y, y_labels, w, rs)
+        m = X.shape[0] if reducer is None else global_count(reducer, X.shape[0])  # every rank's rows
         if self.batch_size == "auto":
             batch_size = min(200, m)
         else:
@@ -213,13 +233,19 @@ class BaseDNN(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, m))
         alpha = float(self.alpha) if plan.l2_on else 0.0
         # scikit-learn's penalty is alpha/(2 Σw)·Σ‖W‖² where the core's is λ/(2m)·Σ‖W‖²: λ = alpha·m/Σw
-        l2 = alpha if w is None else alpha * m / float(w.sum())
-        if w is not None and np.all(w == w[0]):
+        if reducer is None:
+            l2 = alpha if w is None else alpha * m / float(w.sum())
+            uniform = w is not None and np.all(w == w[0])
+        else:
+            l2 = alpha if w is None else alpha * m / global_weight_sum(reducer, w)
+            uniform = uniform_weights(reducer, w)
+        if uniform:
             w = None  # uniform weights: the unweighted fit, bit for bit
         progress = Progress(self, first_pass)
         k = self._mean_outputs(Y)
         output_mean = OutputMeanLoss(k, l2) if k > 1 else None  # scikit-learn's loss scale, measured
-        rule = SklearnStopping(self, progress, m, validation, output_mean)
+        verbose = bool(self.verbose) and (reducer is None or reducer.is_root)  # only rank 0 prints
+        rule = SklearnStopping(self, progress, m, validation, output_mean, verbose=verbose)
         options = dict(
             learning_rate=plan.learning_rate,
             optimizer=plan.optimizer,
@@ -233,7 +259,7 @@ class BaseDNN(BaseEstimator):
             validation_data=None if validation is None else (validation[0], validation[3]),
         )
         net_rng = net.rng
-        net.rng = SklearnOrder(net_rng, rs, m)  # each epoch's order: scikit-learn's shuffle from rs
+        net.rng = SklearnOrder(net_rng, rs, X.shape[0])  # each epoch's order: scikit-learn's shuffle from rs
         history = None
         try:
             history = net.fit(
@@ -244,6 +270,7 @@ class BaseDNN(BaseEstimator):
                 shuffle=bool(self.shuffle),
                 reset=not incremental,
                 engine=self.engine,
+                comm=reducer,
                 **options,
             )
             if history.stop_reason == "interrupted":
@@ -352,20 +379,25 @@ class BaseDNN(BaseEstimator):
     def _stratify(self, Y):
         return None
 
-    def _validation_score(self, net, X_val, y_val, w_val) -> float:
-        """accuracy (classifier) or R² (regressor) of the current weights on the hold-out; NaN if not finite."""
+    def _validation_score(self, net, X_val, y_val, w_val, reducer=None) -> float:
+        """accuracy (classifier) or R² (regressor) of the current weights on the hold-out; NaN if not finite.
+
+        Over MPI (``reducer`` of more than one rank) the score of every rank's hold-out together."""
         if xpp.is_foreign(X_val):  # on the device; A[L] and Z[L] (n_L, m_val) come back for the score
             AL, caches = xpp.forward(X_val, net.params, net.activations)
             AL, caches = aa.to_host(AL), {net.L: caches[net.L]._replace(Z=aa.to_host(caches[net.L].Z))}
         else:
             with np.errstate(over="ignore", invalid="ignore"):
                 AL, caches = propagation.forward(X_val, net.params, net.activations)
-        if not np.isfinite(AL).all():
+        finite = bool(np.isfinite(AL).all())
+        y_pred = self._decode(AL.T, caches[net.L].Z.T) if finite else None
+        if getattr(reducer, "size", 1) > 1:
+            return global_score(reducer, self._score_function, y_val, y_pred, w_val)
+        if not finite:
             return float("nan")
-        y_pred = self._decode(AL.T, caches[net.L].Z.T)
         return float(self._score_function(y_val, y_pred, sample_weight=w_val))
 
-    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental):
+    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental, reducer=None):
         return sample_weight
 
     # -------------------------------------------------------------------------- prediction
