@@ -5,13 +5,21 @@ Usage (from the repository root, on a quiet machine)::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/mpi_scaling.py --write BENCHMARKS.md
     .venv/bin/python bench/mpi_scaling.py --quick          # the tiny regime, seconds; writes nothing
 
-What it does (every measurement under ``mpiexec -n P``, one BLAS thread per rank):
+What it does (every measurement under ``mpiexec -n P``, one BLAS thread per rank), ``--repeat R`` times
+(default 3), the runs interleaved — sweep, strong P = 1, strong P = 2, weak P = 1, weak P = 2,
+calibration, then again — so that a slow spell of a shared machine falls on both P alike; every number
+reported is the median over the R repetitions with its min–max spread:
 
 1. **Allreduce** of float64 buffers from 1 element to the network's whole gradient buffer, P = 2:
    the median time per call, fitted by least squares to ``T(N) = α + β·N`` (N bytes).
 2. **Strong scaling**: the regime's M examples and global batch B split over P ranks (local batch B/P).
    **Weak scaling**: M and B per rank (global M·P and B·P). Seconds per epoch (the slowest rank), and
    per step the allreduce time and bytes (``MPIReducer.seconds / calls``, ``nbytes / calls``).
+   **Per-step breakdown**: every rank stamps the entry to and exit from each step's ``Allreduce``
+   (``time.perf_counter``, one clock for every process of one machine); at step k the last rank to arrive
+   sets the start, so rank r *waits for the slower rank* (last entry − its entry), then *allreduces* (its
+   exit − last entry); *compute* is the rest of the step (forward, backward, update). Means per step over
+   the steps and ranks. Efficiencies are taken within a repetition (P = 1 and P = 2 run back to back).
 3. **Projection** for P = 8, 64, 512 on 10 and 100 Gb/s networks: the step is compute then one
    allreduce (vecprop does not overlap them), ``T_step(P) = T_c(b) + T_ar(P, N)`` with Rabenseifner's
    allreduce (reduce-scatter + allgather, Thakur, Rabenseifner & Gropp 2005):
@@ -104,9 +112,21 @@ def worker(args) -> None:
     from mpi4py import MPI
 
     from vecprop import Network, one_hot
-    from vecprop.distributed import get_reducer
+    from vecprop.distributed import MPIReducer
 
-    reducer = get_reducer(MPI.COMM_WORLD)
+    class StampedReducer(MPIReducer):
+        """The step's reduce, with the entry and exit time of every Allreduce (the per-step breakdown)."""
+
+        def __init__(self, comm):
+            super().__init__(comm)
+            self.entries, self.exits = [], []
+
+        def __call__(self, buf):
+            self.entries.append(time.perf_counter())
+            super().__call__(buf)
+            self.exits.append(time.perf_counter())
+
+    reducer = StampedReducer(MPI.COMM_WORLD)
     spec = REGIMES[args.regime]
     n_params = sum(n * p + n for p, n in zip(spec["layer_dims"][:-1], spec["layer_dims"][1:])) + 4
     if args.worker == "allreduce":
@@ -147,6 +167,7 @@ def worker(args) -> None:
             comm=reducer,
         )  # warm-up: 4 steps
         reducer.calls, reducer.seconds, reducer.nbytes = 0, 0.0, 0
+        reducer.entries, reducer.exits = [], []
         reducer.comm.Barrier()
         t0 = time.perf_counter()
         net.fit(
@@ -155,6 +176,11 @@ def worker(args) -> None:
         seconds = reducer.allgather(time.perf_counter() - t0)
         ar = reducer.allgather(reducer.seconds / max(reducer.calls, 1))
         steps = reducer.calls
+        entries = np.array(reducer.allgather(reducer.entries))  # (P, steps): every rank's stamps
+        exits = np.array(reducer.allgather(reducer.exits))
+        last = entries.max(axis=0)  # (steps,) when the slowest rank arrived
+        wait = float((last - entries).mean()) if steps else 0.0  # per step, mean over ranks
+        transfer = float((exits - last).mean()) if steps else 0.0
         result = {
             "mode": args.worker,
             "P": P,
@@ -164,6 +190,9 @@ def worker(args) -> None:
             "allreduce_seconds": sum(ar) / P,
             "allreduce_bytes": reducer.nbytes / max(steps, 1),
             "local_batch": batch // P,
+            "wait_seconds": wait,  # per step: waiting in the Allreduce for the slower rank
+            "transfer_seconds": transfer,  # per step: the Allreduce once every rank has arrived
+            "compute_seconds": max(seconds) / steps - wait - transfer,  # per step: the rest
         }
     if reducer.is_root:
         print(RESULT + json.dumps(result), flush=True)
@@ -189,25 +218,44 @@ def run(P: int, what: str, regime: str, timeout: float) -> dict:
     return json.loads(lines[-1][len(RESULT) :])
 
 
-def measure(regime: str, timeout: float, say) -> dict:
-    """Every measurement of one regime: the allreduce sweep at P = 2, strong and weak fits at P = 1, 2."""
-    say(f"allreduce sweep, P = 2 ({regime})")
-    sweep = run(2, "allreduce", regime, timeout)["allreduce"]
-    fits = []
-    for mode in ("strong", "weak"):
-        for P in (1, 2):
-            say(f"{mode} scaling, P = {P}")
-            fits.append(run(P, mode, regime, timeout))
-    say("compute calibration, P = 1, local batch B/8")
-    calibration = run(1, "calibrate", regime, timeout)
+def measure(regime: str, timeout: float, say, repeat: int = 3) -> dict:
+    """Every measurement of one regime, ``repeat`` times interleaved: the allreduce sweep at P = 2, strong
+    and weak fits at P = 1 then 2, the compute calibration. Each fit's dict gets its ``repeat`` index."""
+    sweeps, fits, calibrations = [], [], []
+    for i in range(repeat):
+        say(f"repetition {i + 1} of {repeat}: allreduce sweep, P = 2 ({regime})")
+        sweeps.append(run(2, "allreduce", regime, timeout)["allreduce"])
+        for mode in ("strong", "weak"):
+            for P in (1, 2):
+                say(f"repetition {i + 1} of {repeat}: {mode} scaling, P = {P}")
+                fits.append({**run(P, mode, regime, timeout), "repeat": i})
+        say(f"repetition {i + 1} of {repeat}: compute calibration, P = 1, local batch B/8")
+        calibrations.append({**run(1, "calibrate", regime, timeout), "repeat": i})
+    allreduce = [  # per size: the median over the repetitions, and its spread
+        {**rows[0], **spread([r["seconds"] for r in rows])} for rows in zip(*sweeps)
+    ]
     return {
         "regime": regime,
         "spec": REGIMES[regime],
-        "allreduce": sweep,
+        "repeat": repeat,
+        "allreduce": allreduce,
+        "allreduce_runs": sweeps,
         "fits": fits,
-        "calibration": calibration,
+        "calibrations": calibrations,
         "blas": _blas(),
     }
+
+
+def median(xs) -> float:
+    """The median of a non-empty list (the mean of the middle two for an even count)."""
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def spread(xs) -> dict:
+    """``{"seconds": median, "min": ..., "max": ...}`` — what every reported number carries."""
+    return {"seconds": median(xs), "min": min(xs), "max": max(xs)}
 
 
 def _blas() -> str:
@@ -228,55 +276,106 @@ def _blas() -> str:
         return "unknown (threadpoolctl not installed)"
 
 
+KEYS = ("step_seconds", "epoch_seconds", "allreduce_seconds", "compute_seconds", "transfer_seconds", "wait_seconds")
+
+
 def analyse(results: dict) -> dict:
-    """The fitted α, β, compute line and projection from the measurements."""
+    """The fitted α, β, compute line and projection, and the medians and spreads over the repetitions.
+
+    ``runs[(mode, P)][key]`` is the spread (median, min, max) of each of :data:`KEYS`; the weak efficiency
+    and strong speedup at P = 2 are computed within each repetition, then summarized the same way.
+    """
     sweep = results["allreduce"]
     alpha, beta = fit_line([r["bytes"] for r in sweep], [r["seconds"] for r in sweep])
-    by = {(f["mode"], f["P"]): f for f in results["fits"]}
+    groups = {}
+    for f in results["fits"]:
+        groups.setdefault((f["mode"], f["P"]), []).append(f)
+    runs = {
+        key: {k: spread([f[k] for f in fs]) for k in KEYS} | {"local_batch": fs[0]["local_batch"]}
+        for key, fs in groups.items()
+    }
+    by = {(f["mode"], f["P"], f["repeat"]): f for f in results["fits"]}
+    reps = sorted({f["repeat"] for f in results["fits"]})
+    weak = [by[("weak", 1, i)]["step_seconds"] / by[("weak", 2, i)]["step_seconds"] for i in reps]
+    strong = [by[("strong", 1, i)]["epoch_seconds"] / by[("strong", 2, i)]["epoch_seconds"] for i in reps]
     # compute seconds per step (step less allreduce) against the local batch, in one process: b = B, B/8
-    ones = [by[("weak", 1)], results["calibration"]]
-    compute = fit_line([f["local_batch"] for f in ones], [f["step_seconds"] - f["allreduce_seconds"] for f in ones])
-    nbytes = by[("weak", 2)]["allreduce_bytes"]
+    full = median([by[("weak", 1, i)]["step_seconds"] - by[("weak", 1, i)]["allreduce_seconds"] for i in reps])
+    calibration = results["calibrations"]
+    eighth = median([c["step_seconds"] - c["allreduce_seconds"] for c in calibration])
+    compute = fit_line([by[("weak", 1, reps[0])]["local_batch"], calibration[0]["local_batch"]], [full, eighth])
+    nbytes = by[("weak", 2, reps[0])]["allreduce_bytes"]
     return {
         "alpha": alpha,
         "beta": beta,
         "compute": compute,
         "nbytes": nbytes,
-        "weak_efficiency_2": by[("weak", 1)]["step_seconds"] / by[("weak", 2)]["step_seconds"],
-        "strong_speedup_2": by[("strong", 1)]["epoch_seconds"] / by[("strong", 2)]["epoch_seconds"],
+        "runs": {f"{mode} {P}": v for (mode, P), v in runs.items()},
+        "weak_efficiency_2": spread(weak),
+        "strong_speedup_2": spread(strong),
         "projection": project(compute, nbytes, results["spec"]["batch_size"]),
     }
 
 
+def _ms(s: dict) -> str:
+    """A spread in milliseconds: ``median (min–max)``."""
+    return f"{1e3 * s['seconds']:.2f} ({1e3 * s['min']:.2f}–{1e3 * s['max']:.2f})"
+
+
 def report(results: dict, model: dict, plot: str | None) -> str:
     spec = results["spec"]
+    R = results["repeat"]
     lines = [
         MARK[0],
         f"## Data-parallel scaling over MPI ({results['regime']} regime)",
         "",
-        f"`bench/mpi_scaling.py`: {spec['layer_dims']}, batch {spec['batch_size']} per rank (weak) or "
-        f"global (strong), {spec['m']} examples per rank (weak) or in all (strong), plain SGD, float64, "
-        f"one BLAS thread per rank ({results['blas']}), MPICH shared memory on this machine.",
+        f"`bench/mpi_scaling.py --repeat {R}`: {spec['layer_dims']}, batch {spec['batch_size']} per rank (weak) "
+        f"or global (strong), {spec['m']} examples per rank (weak) or in all (strong), plain SGD, float64, "
+        f"one BLAS thread per rank ({results['blas']}), MPICH shared memory on this machine. {R} repetitions "
+        "interleaved (P = 1, P = 2, P = 1, P = 2, …); each number is the median over them, the min–max in "
+        "parentheses.",
         "",
-        "| scaling | P | local batch | s / epoch | steps / epoch | allreduce ms / step | MB / step |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scaling | P | local batch | ms / step | s / epoch | steps / epoch | allreduce+wait ms / step | MB / step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for f in results["fits"]:
+    first = {(f["mode"], f["P"]): f for f in results["fits"] if f["repeat"] == 0}
+    for (mode, P), f in first.items():
+        run_ = model["runs"][f"{mode} {P}"]
         lines.append(
-            f"| {f['mode']} | {f['P']} | {f['local_batch']} | {f['epoch_seconds']:.3f} | "
-            f"{f['steps_per_epoch']:.0f} | {1e3 * f['allreduce_seconds']:.3f} | "
-            f"{f['allreduce_bytes'] / 1e6:.2f} |"
+            f"| {mode} | {P} | {f['local_batch']} | {_ms(run_['step_seconds'])} | "
+            f"{run_['epoch_seconds']['seconds']:.3f} | {f['steps_per_epoch']:.0f} | "
+            f"{_ms(run_['allreduce_seconds'])} | {f['allreduce_bytes'] / 1e6:.2f} |"
+        )
+    weak, strong = model["weak_efficiency_2"], model["strong_speedup_2"]
+    lines += [
+        "",
+        f"**Weak-scaling efficiency at P = 2: {100 * weak['seconds']:.1f} %** ({100 * weak['min']:.1f}–"
+        f"{100 * weak['max']:.1f} % over the repetitions; time per step at P = 1 / at P = 2, each repetition's "
+        f"pair); strong-scaling speedup at P = 2: {strong['seconds']:.2f}× ({strong['min']:.2f}–"
+        f"{strong['max']:.2f}×).",
+        "",
+        "Per step, where the time goes (ms, median over the repetitions; means over the steps and ranks of "
+        "each run): *compute* is forward, backward and update; *allreduce* the `Allreduce` once both ranks "
+        "have arrived; *wait* the time a rank spends in it waiting for the slower rank. vecprop does not "
+        "overlap the allreduce with backpropagation: with one core per rank here, an overlapped reduction "
+        "would run on the core that computes.",
+        "",
+        "| scaling | P | compute | allreduce | wait for the slower rank | step |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for mode, P in first:
+        run_ = model["runs"][f"{mode} {P}"]
+        lines.append(
+            f"| {mode} | {P} | {_ms(run_['compute_seconds'])} | {_ms(run_['transfer_seconds'])} | "
+            f"{_ms(run_['wait_seconds'])} | {_ms(run_['step_seconds'])} |"
         )
     lines += [
         "",
-        f"**Weak-scaling efficiency at P = 2: {100 * model['weak_efficiency_2']:.1f} %** (time per step "
-        f"at P = 1 / at P = 2); strong-scaling speedup at P = 2: {model['strong_speedup_2']:.2f}×.",
-        "",
-        f"Allreduce here (P = 2, fitted over {len(results['allreduce'])} sizes): α = "
+        f"Allreduce here (P = 2, fitted over {len(results['allreduce'])} sizes, medians): α = "
         f"{1e6 * model['alpha']:.1f} µs, β = {1e9 * model['beta']:.3f} ns/byte "
         f"({1 / model['beta'] / 1e9 if model['beta'] > 0 else float('inf'):.2f} GB/s). Compute per step: "
         f"{1e3 * model['compute'][0]:.2f} ms + {1e6 * model['compute'][1]:.1f} µs per example.",
         "",
+        *_warm_and_cold(results, model),
         "Projection (the model in the script's docstring; network α and bandwidth assumed):",
         "",
         "| network | P | weak: ms / step | weak efficiency | strong: ms / step | strong speedup |",
@@ -299,6 +398,21 @@ def report(results: dict, model: dict, plot: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _warm_and_cold(results: dict, model: dict) -> list:
+    """A line comparing the sweep's whole-buffer allreduce (the same buffer again and again: warm in cache)
+    with the weak P = 2 run's allreduce per step (a buffer the step has just written past: colder)."""
+    whole = max(results["allreduce"], key=lambda r: r["bytes"])
+    step = model["runs"].get("weak 2", {}).get("transfer_seconds")
+    if step is None:
+        return []
+    return [
+        f"The sweep's allreduce of the whole {whole['bytes'] / 1e6:.2f} MB buffer, repeated on a buffer warm "
+        f"in cache, takes {_ms(whole)} ms; inside training (weak, P = 2) the same allreduce takes "
+        f"{_ms(step)} ms per step once both ranks have arrived.",
+        "",
+    ]
+
+
 def plot(results: dict, model: dict, path: Path) -> bool:
     """Weak efficiency and strong speedup against P (measured points, projected lines); False without matplotlib."""
     try:
@@ -314,8 +428,16 @@ def plot(results: dict, model: dict, path: Path) -> bool:
         rows = project(model["compute"], model["nbytes"], results["spec"]["batch_size"], {name: net}, ranks)
         ax1.plot(ranks, [100 * r["weak_efficiency"] for r in rows], "o-", label=name)
         ax2.plot(ranks, [r["strong_speedup"] for r in rows], "o-", label=name)
-    ax1.plot([2], [100 * model["weak_efficiency_2"]], "k*", markersize=12, label="measured here (P = 2)")
-    ax2.plot([2], [model["strong_speedup_2"]], "k*", markersize=12, label="measured here (P = 2)")
+    for ax, s, scale in ((ax1, model["weak_efficiency_2"], 100), (ax2, model["strong_speedup_2"], 1)):
+        ax.errorbar(
+            [2],
+            [scale * s["seconds"]],
+            yerr=[[scale * (s["seconds"] - s["min"])], [scale * (s["max"] - s["seconds"])]],
+            fmt="k*",
+            markersize=12,
+            capsize=4,
+            label="measured here (P = 2, median and range)",
+        )
     ax2.plot(ranks, ranks, ":", color="gray", label="ideal")
     for ax, title in ((ax1, "weak-scaling efficiency (%)"), (ax2, "strong-scaling speedup")):
         ax.set_xscale("log", base=2)
@@ -342,6 +464,10 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--regime", choices=sorted(REGIMES), default=None, help="default large (--quick: tiny)")
@@ -349,13 +475,18 @@ def main(argv=None) -> int:
     p.add_argument("--write", metavar="PATH", help="put the Markdown section into PATH (e.g. BENCHMARKS.md)")
     p.add_argument("--json", metavar="PATH", help="also write the raw measurements and model as JSON")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per mpiexec run (default 1800)")
+    p.add_argument(
+        "--repeat", type=int, default=3, metavar="R", help="interleaved repetitions, medians reported (default 3)"
+    )
     p.add_argument("--worker", choices=("allreduce", "strong", "weak", "calibrate"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.regime = args.regime or ("tiny" if args.quick else "large")
     if args.worker:
         worker(args)
         return 0
-    results = measure(args.regime, args.timeout, lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.repeat < 1:
+        p.error(f"--repeat must be at least 1, got {args.repeat}")
+    results = measure(args.regime, args.timeout, _say, args.repeat)
     model = analyse(results)
     png = None
     if args.write:

@@ -259,11 +259,121 @@ def exit_mid_fit(reducer, out):
     Network([3, 4, 3], seed=0).fit(X, Y, epochs=50, batch_size=8, verbose=0, callbacks=[Leave()], comm=reducer)
 
 
+def estimators(reducer, out):
+    """DNNClassifier/DNNRegressor fit and partial_fit with comm: P ranks against one process on the
+    concatenated global batches (shuffle=False), plus the global checks and refusals."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from vecprop.sklearn import DNNClassifier, DNNRegressor
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    r, P = reducer.rank, reducer.size
+    shards = SHARDS[P]
+    B, M = (16 if P == 2 else 12), sum(shards)
+    starts = np.cumsum([0, *shards])
+    block = slice(starts[r], starts[r + 1])
+    plans = [batch_plan(m_r, M, B) for m_r in shards]
+    order = np.concatenate(
+        [
+            np.arange(starts[q] + p[k].start, starts[q] + p[k].stop)
+            for k in range(len(plans[0]))
+            for q, p in enumerate(plans)
+        ]
+    )
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((M, 4))
+    labels = np.array(["ant", "bee", "cat"])[np.minimum(rng.integers(0, 4, M), 2)]
+    labels[starts[1] :] = np.where(labels[starts[1] :] == "cat", "bee", labels[starts[1] :])  # no cat past rank 0
+    targets = np.column_stack([X[:, 0] - 2 * X[:, 1], np.tanh(X[:, 2] * X[:, 3])])  # two outputs: k = 2
+    w = rng.uniform(0.2, 2.0, M)
+    common = dict(hidden_layer_sizes=(5, 4), random_state=0, max_iter=4, shuffle=False, batch_size=B, alpha=1e-3)
+    cases = {
+        "classifier_sgd": (DNNClassifier, dict(solver="sgd", learning_rate_init=0.1), labels, None),
+        "classifier_adam": (DNNClassifier, dict(solver="adam", learning_rate_init=0.01), labels, None),
+        "classifier_balanced": (DNNClassifier, dict(solver="adam", class_weight="balanced"), labels, None),
+        "classifier_weights": (DNNClassifier, dict(solver="sgd", learning_rate_init=0.1), labels, w),
+        "regressor_sgd": (DNNRegressor, dict(solver="sgd", learning_rate_init=0.01), targets, None),
+        "regressor_adam": (DNNRegressor, dict(solver="adam", learning_rate_init=0.01), targets, w),
+    }
+    for name, (cls, params, y, sw) in cases.items():
+        ref = cls(**common, **params).fit(X[order], y[order], sample_weight=None if sw is None else sw[order])
+        est = cls(**common, **params).fit(
+            X[block], y[block], sample_weight=None if sw is None else sw[block], comm=reducer
+        )
+        out[name] = _compare_estimators(reducer, est, ref)
+    # partial_fit: two epochs, classes given on every rank
+    classes = np.array(["ant", "bee", "cat"])
+    ref, est = DNNClassifier(**common, solver="adam"), DNNClassifier(**common, solver="adam")
+    for _ in range(2):
+        ref.partial_fit(X[order], labels[order], classes=classes)
+        est.partial_fit(X[block], labels[block], classes=classes, comm=reducer)
+    out["partial_fit"] = _compare_estimators(reducer, est, ref)
+    ref, est = DNNRegressor(**common, solver="sgd"), DNNRegressor(**common, solver="sgd")
+    for _ in range(2):
+        ref.partial_fit(X[order], targets[order])
+        est.partial_fit(X[block], targets[block], comm="mpi")
+    out["partial_fit_regressor"] = _compare_estimators(reducer, est, ref)
+    ref, est = DNNClassifier(**common, warm_start=True), DNNClassifier(**common, warm_start=True)
+    for _ in range(2):  # warm_start: the second fit continues; its classes are every rank's labels
+        ref.fit(X[order], labels[order])
+        est.fit(X[block], labels[block], comm=reducer)
+    out["warm_start"] = _compare_estimators(reducer, est, ref)
+    # early stopping: each rank holds out its share, the score is over every rank's hold-out
+    for cls, y in ((DNNClassifier, labels), (DNNRegressor, targets)):
+        est = cls(hidden_layer_sizes=(6,), random_state=0, max_iter=30, early_stopping=True, n_iter_no_change=3)
+        est.set_params(batch_size=B, validation_fraction=0.25, verbose=True)
+        est.fit(X[block], y[block], comm=reducer)
+        seen = reducer.allgather((est.validation_scores_, est.n_iter_, est.best_validation_score_, est.loss_curve_))
+        out[f"early_{cls.__name__}"] = {
+            "same_on_every_rank": all(v == seen[0] for v in seen),
+            "n_iter": est.n_iter_,
+            "scores": est.validation_scores_,
+        }
+    # refusals, on every rank at once
+    try:
+        DNNClassifier(solver="lbfgs").fit(X[block], labels[block], comm=reducer)
+    except ValueError as exc:
+        out["lbfgs"] = str(exc)
+    try:
+        DNNClassifier(max_iter=2).fit(X[block][:, : 4 - r], labels[block], comm=reducer)
+    except RankError as exc:
+        out["n_features"] = str(exc)
+    try:
+        bad = labels[block].copy()
+        bad[0] = "dog" if r == P - 1 else bad[0]
+        DNNClassifier(max_iter=1).partial_fit(X[block], bad, classes=classes, comm=reducer)
+    except RankError as exc:
+        out["unknown_class"] = str(exc)
+    try:
+        DNNClassifier(max_iter=1).partial_fit(X[block], labels[block], classes=classes[: 2 + (r == 0)], comm=reducer)
+    except RankError as exc:
+        out["classes_differ"] = str(exc)
+
+
+def _compare_estimators(reducer, est, ref):
+    """The distributed estimator against the one-process one: parameters, record, classes; and the same on
+    every rank."""
+    theta = np.concatenate([np.ravel(a) for a in [*est.coefs_, *est.intercepts_]])
+    theta_ref = np.concatenate([np.ravel(a) for a in [*ref.coefs_, *ref.intercepts_]])
+    thetas = reducer.allgather(theta.tobytes())
+    return {
+        "theta": _rel(theta, theta_ref),
+        "loss_curve": _rel(np.array(est.loss_curve_), np.array(ref.loss_curve_)),
+        "n_iter": [est.n_iter_, ref.n_iter_],
+        "t": [est.t_, ref.t_],
+        "classes": [getattr(est, "classes_", np.array([])).tolist(), getattr(ref, "classes_", np.array([])).tolist()],
+        "same_on_every_rank": all(t == thetas[0] for t in thetas),
+    }
+
+
 CASES = {
     "basics": basics,
     "raise_plain": raise_plain,
     "fit": fit,
     "checkpoint": checkpoint,
+    "estimators": estimators,
     "fit_raise": fit_raise,
     "exit_mid_fit": exit_mid_fit,
 }

@@ -17,9 +17,12 @@ import pytest
 from test_propagation import PAIRS, make_net, targets
 from vecprop import Network, gradient_check
 from vecprop.activations import ACTIVATIONS
+from vecprop.callbacks import Callback
 from vecprop.engines import N_SCALARS, ReferenceEngine, XPEngine, get_engine
+from vecprop.engines.xp_engine import TorchMasks
 from vecprop.engines.xp_propagation import INSTALL_HINT, is_foreign, namespace, to_host
 from vecprop.io import load
+from vecprop.training import DivergenceError
 
 strict = pytest.importorskip("array_api_strict")
 pytest.importorskip("array_api_compat")
@@ -272,3 +275,182 @@ def test_float32_fit_agrees_within_1e_5_and_keeps_float32(to_x):
     assert to_host(net.theta).dtype == np.float32
     np.testing.assert_allclose(to_host(net.theta), ref.theta, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------- one sync per epoch
+class _EachBatch(Callback):
+    """Reads every batch's cost: the Trainer then takes its per-batch host path (today's)."""
+
+    def __init__(self):
+        self.costs = []
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.costs.append(logs["loss"])
+
+
+EPOCH_SUMS = {
+    "adam-dropout-l2-validation": dict(optimizer="adam", keep_prob=0.8, l2=0.2, validation_fraction=0.2),
+    "sklearn_adam-weights": dict(optimizer="sklearn_adam", sample_weight=True),
+    "sklearn_sgd-l2": dict(optimizer="sklearn_sgd", l2=0.5, learning_rate=0.05),
+    "rmsprop-unshuffled": dict(optimizer="rmsprop", shuffle=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EPOCH_SUMS))
+def test_epoch_sums_on_the_device_equal_the_per_batch_history(to_x, case, monkeypatch):
+    from vecprop.training import Trainer
+
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)  # as on a GPU, also on the CPU backends
+    device_epochs = []
+    on_device = Trainer._epoch_on_device
+    monkeypatch.setattr(Trainer, "_epoch_on_device", lambda self, *a: device_epochs.append(1) or on_device(self, *a))
+    X, Y, w = _data(m=61)
+    opts = dict(EPOCH_SUMS[case])
+    weights = opts.pop("sample_weight", False)
+    histories = []
+    for callbacks in ([], [_EachBatch()]):
+        net = Network([4, 6, 3], "relu", "categorical_cross_entropy", seed=2)
+        sw = to_x(w) if weights else None
+        histories.append(
+            net.fit(to_x(X), to_x(Y), epochs=4, batch_size=16, sample_weight=sw, callbacks=callbacks, verbose=0, **opts)
+        )
+        histories[-1] = (histories[-1], to_host(net.theta))
+    (device, theta_d), (host, theta_h) = histories
+    assert len(device_epochs) == 4  # the first fit's 4 epochs took the device path, the second's none
+    assert device.epochs == host.epochs == [0, 1, 2, 3]
+    assert set(device.metrics) == set(host.metrics)
+    for key in ("loss", *(["val_loss"] if host.val_loss else []), *(k for k in host.metrics if k != "seconds")):
+        np.testing.assert_allclose(device[key], host[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    np.testing.assert_allclose(theta_d, theta_h, rtol=1e-12, atol=1e-14)
+
+
+def test_a_device_epoch_reads_the_host_once_whatever_the_batch_count(monkeypatch):
+    """Counted on array-api-strict: converting a device scalar to a Python float or bool is a host sync."""
+    Array = type(strict.asarray(0.0))
+
+    X, Y, _ = _data(m=96)
+    counts = {}
+
+    def counting(kind, original):
+        def wrapper(self):
+            counts[kind] = counts.get(kind, 0) + 1
+            return original(self)
+
+        return wrapper
+
+    monkeypatch.setattr(Array, "__float__", counting("float", Array.__float__))
+    monkeypatch.setattr(Array, "__bool__", counting("bool", Array.__bool__))
+    seen = {}
+    for batch_size, callbacks in ((8, []), (48, []), (8, [_EachBatch()])):
+        counts.clear()
+        net = Network([4, 5, 3], "tanh", "categorical_cross_entropy", seed=0)
+        net.fit(
+            strict.asarray(X, device=DEVICE1),
+            strict.asarray(Y, device=DEVICE1),
+            epochs=3,
+            batch_size=batch_size,
+            optimizer="adam",
+            l2=0.1,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        seen[(batch_size, bool(callbacks))] = dict(counts)
+    assert seen[(8, False)] == seen[(48, False)]  # 12 batches an epoch or 2: the same few syncs
+    assert seen[(8, False)].get("float", 0) == 0
+    assert seen[(8, True)].get("float", 0) >= 3 * 12  # the per-batch path: at least one per batch
+
+
+def test_only_a_device_keeps_the_epoch_sums_there(to_x, monkeypatch):
+    """A CPU backend (torch CPU, array-api-strict's CPU_DEVICE) keeps the per-batch path, which is faster
+    there; a device (array-api-strict's device1, a GPU) takes the device path."""
+    from vecprop.training import Trainer
+
+    device_epochs = []
+    on_device = Trainer._epoch_on_device
+    monkeypatch.setattr(Trainer, "_epoch_on_device", lambda self, *a: device_epochs.append(1) or on_device(self, *a))
+    X, Y, _ = _data()
+    Xd = to_x(X)
+    Network([4, 3, 3], "relu", "categorical_cross_entropy", seed=0).fit(Xd, to_x(Y), epochs=2, verbose=0)
+    on_a_device = device_of(Xd) == DEVICE1
+    assert len(device_epochs) == (2 if on_a_device else 0)
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["as-is", "device-path"])
+def test_divergence_on_the_device_path_stops_as_the_per_batch_path(to_x, forced, monkeypatch):
+    if forced:
+        monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 200)) * 10, rng.standard_normal((1, 200))
+    results = []
+    for callbacks in ([], [_EachBatch()]):
+        net = Network([4, 16, 1], "relu", "mse", seed=0)
+        with pytest.raises(DivergenceError) as info:
+            net.fit(
+                to_x(X),
+                to_x(Y),
+                epochs=30,
+                batch_size=32,
+                optimizer="gd",
+                learning_rate=0.008,
+                verbose=0,
+                callbacks=callbacks,
+            )
+        results.append((str(info.value), to_host(net.theta), net._training.epoch))
+    (msg_d, theta_d, epoch_d), (msg_h, theta_h, epoch_h) = results
+    assert "at epoch 1, batch 1 " in msg_h  # a later epoch: the first one was recorded
+    assert msg_d == msg_h and epoch_d == epoch_h == 1
+    np.testing.assert_array_equal(theta_d, theta_h)  # both: the last finite parameters (the epoch's start)
+    assert np.isfinite(theta_d).all()
+
+
+# ----------------------------------------------------------------------------------------- masks on the device
+def test_masks_on_a_gpu_are_drawn_there_and_train_with_the_same_math(monkeypatch):
+    """torch CPU stands in for CUDA (host_reads_wait forced): the masks come from a torch.Generator seeded
+    from the network's Generator; replaying them in the reference engine gives the same batch sums."""
+    torch = _torch()
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
+    dims, m, keep = [4, 5, 3, 3], 11, (0.7, 0.9, 1.0)
+    rng = np.random.default_rng(4)
+    X, Y, w = rng.standard_normal((dims[0], m)), targets("mse", dims[-1], m, rng), rng.uniform(0.1, 2.0, m)
+    ref, net = (make_net(dims, "tanh", "linear", "mse", seed=4) for _ in range(2))
+    net.to(torch)
+    engines = [ReferenceEngine(ref, keep), get_engine("xp", net, keep)]
+    engines[1].bind(*(torch.asarray(a) for a in (X, Y, w)))
+    assert isinstance(engines[1].masks, TorchMasks)
+    drawn, source = [], engines[1].masks
+    engines[1].masks = lambda xp, shape, p, like: drawn.append(source(xp, shape, p, like)) or drawn[-1]
+
+    class Replay:
+        """The reference's U: 0 where the device's mask kept a unit, 1 where it dropped it."""
+
+        def random(self, shape):
+            D = to_host(drawn.pop(0))
+            assert D.shape == shape
+            return np.where(D, 0.0, 1.0)
+
+    ref.rng = Replay()
+    engines[0].bind(X, Y, w)
+    n = ref.n_params
+    bufs = [np.zeros(n + N_SCALARS), engines[1].zeros(n + N_SCALARS)]
+    perm = np.random.default_rng(1).permutation(m)
+    for cols in (slice(0, m), perm[:7], perm[7:]):
+        engines[1].batch_sums(cols, bufs[1])  # draws on the device
+        engines[0].batch_sums(cols, bufs[0])  # replays those masks
+        _assert_sums_equal(bufs[1], bufs[0], n)
+    assert drawn == []
+
+
+def test_device_masks_keep_units_at_keep_prob_and_are_reproducible_from_the_seed(monkeypatch):
+    torch = _torch()
+    mask = TorchMasks(np.random.default_rng(0), "cpu")(None, (400, 500), 0.8, torch.zeros(1, dtype=torch.float64))
+    assert mask.dtype == torch.bool and abs(float(mask.double().mean()) - 0.8) < 0.005  # 200 000 draws: σ ≈ 0.0009
+    monkeypatch.setattr(XPEngine, "host_reads_wait", lambda self: True)
+    X, Y, _ = _data(m=40)
+    fits = []
+    for backend in ("torch", "torch", "numpy"):
+        net = Network([4, 8, 3], "relu", "categorical_cross_entropy", seed=7)
+        Xb, Yb = (torch.asarray(X), torch.asarray(Y)) if backend == "torch" else (X, Y)
+        net.fit(Xb, Yb, epochs=3, batch_size=10, keep_prob=0.6, optimizer="adam", verbose=0)
+        fits.append(to_host(net.theta))
+    np.testing.assert_array_equal(fits[0], fits[1])  # the same seed, the same device masks
+    assert not np.allclose(fits[0], fits[2])  # not NumPy's masks (documented)

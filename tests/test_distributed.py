@@ -4,9 +4,11 @@ code the ranks run; rank 0 writes the numbers asserted here."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -194,3 +196,159 @@ def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
     assert len(errors) == 1 and "rank 1 of 2: " in errors[0] and ":100:2: non-numeric value 'oops'" in errors[0]
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def _train_cli(P, npy, out, epochs, *extra, timeout=TIMEOUT):
+    """``mpiexec -n P vecprop train --distributed`` on the .npy with shuffled mini-batches and adam."""
+    flags = ["--batch-size", 12, "--optimizer", "adam", "--print-every", 0, "--no-plots", "--hidden", 4]
+    proc = mpirun(
+        P,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        npy,
+        "--distributed",
+        "--epochs",
+        epochs,
+        "--out",
+        out,
+        *flags,
+        *extra,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _state(path):
+    """(parameters, optimizer state arrays, epochs done) of a model file."""
+    from vecprop.io import load_network
+
+    net = load_network(path)
+    arrays, info = net.training_state()
+    return net.theta, arrays, info["epoch"]
+
+
+def test_cli_distributed_checkpoint_resumes_bit_for_bit(tmp_path, data_files):
+    """2 epochs with checkpoints, then --resume for 2 more: the model of 4 epochs straight, bit for bit
+    (shuffled batches, adam's moments); the checkpoint is a one-process model file; resuming on another
+    number of ranks continues with a note."""
+    npy, _ = data_files
+    ckpt, straight = tmp_path / "ckpt.safetensors", tmp_path / "straight.safetensors"
+    first = _train_cli(2, npy, ckpt, 2, "--checkpoint-every", 1, "--resume")
+    assert first.stdout.count(f"no checkpoint at {ckpt}; starting afresh") == 1  # rank 0 alone prints
+    resumed = _train_cli(2, npy, ckpt, 4, "--checkpoint-every", 1, "--resume")
+    assert resumed.stdout.count("resuming after epoch 2") == 1 and "Stopped after 2 epochs" in resumed.stdout
+    _train_cli(2, npy, straight, 4)
+    (theta, moments, done), (theta_ref, moments_ref, done_ref) = _state(ckpt), _state(straight)
+    assert done == done_ref == 4
+    assert np.array_equal(theta, theta_ref)
+    assert moments.keys() == moments_ref.keys() and all(np.array_equal(moments[k], moments_ref[k]) for k in moments)
+    done_already = _train_cli(2, npy, ckpt, 4, "--resume")
+    assert "has already been trained for 4 epochs (--epochs 4); nothing to do" in done_already.stdout
+    pred = _vecprop("predict", ckpt, "--data", npy)  # one process reads the distributed run's file
+    assert pred.returncode == 0 and len(pred.stdout.splitlines()) == 102, pred.stderr
+    three = _train_cli(3, npy, ckpt, 5, "--resume")
+    assert "resuming after epoch 4 (the checkpoint was trained on 2 ranks: the run continues" in three.stdout
+    assert _state(ckpt)[2] == 5
+    flags = ["--batch-size", 12, "--optimizer", "adam", "--print-every", 0, "--no-plots", "--hidden", 4]
+    one = _vecprop("train", "--data", npy, "--epochs", 6, "--out", ckpt, "--resume", *flags)  # one process
+    assert one.returncode == 0 and "resuming after epoch 5" in one.stdout, one.stderr
+    assert _state(ckpt)[2] == 6
+
+
+def test_cli_distributed_killed_mid_run_resumes_from_rank_0s_checkpoint(tmp_path, data_files):
+    """mpiexec -n 2 killed (SIGKILL to every process) after a checkpoint: the same command with --resume
+    ends bit for bit at the parameters, optimizer moments and training state of an uninterrupted run."""
+    pytest.importorskip("safetensors")
+    from safetensors.numpy import load_file
+
+    from vecprop.io import load_network
+
+    npy, _ = data_files
+    ckpt, straight = tmp_path / "ckpt.safetensors", tmp_path / "straight.safetensors"
+    epochs = 300
+    _train_cli(2, npy, straight, epochs)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "vecprop", "train", "--data", npy, "--distributed"]
+    command += ["--epochs", str(epochs), "--out", str(ckpt), "--batch-size", "12", "--optimizer", "adam"]
+    command += ["--print-every", "0", "--no-plots", "--hidden", "4", "--checkpoint-every", "3", "--resume"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    deadline = time.time() + TIMEOUT
+    while not ckpt.exists() and proc.poll() is None:  # the first checkpoint, written by rank 0
+        assert time.time() < deadline
+        time.sleep(0.002)
+    time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and both ranks at once
+    proc.wait(timeout=60)
+    killed_at = int(load_network(ckpt).training_state()[1]["epoch"])
+    assert killed_at % 3 == 0 and 0 < killed_at < epochs  # a whole checkpoint mid-run, never a torn file
+    resumed = _train_cli(2, npy, ckpt, epochs, "--checkpoint-every", "3", "--resume")
+    assert f"resuming after epoch {killed_at}" in resumed.stdout
+    a, b = load_file(str(straight)), load_file(str(ckpt))
+    assert sorted(a) == sorted(b) and any(k.startswith("state/") for k in a)
+    for k in a:  # parameters and Adam moments, bit for bit
+        assert np.array_equal(a[k], b[k]), k
+    state, state_ref = load_network(ckpt).training_state()[1], load_network(straight).training_state()[1]
+    assert state == state_ref  # epoch, schedule, step count t, random stream
+
+
+def test_cli_distributed_resume_refuses_another_network(tmp_path, data_files):
+    npy, _ = data_files
+    ckpt = tmp_path / "ckpt.safetensors"
+    _train_cli(2, npy, ckpt, 1)
+    proc = mpirun(
+        2,
+        sys.executable,
+        "-m",
+        "vecprop",
+        "train",
+        "--data",
+        npy,
+        "--distributed",
+        "--epochs",
+        2,
+        "--hidden",
+        5,
+        "--no-plots",
+        "--resume",
+        "--out",
+        ckpt,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vecprop: error:")]
+    assert len(errors) == 1 and f"--resume: {ckpt} holds a different network than the options ask for" in errors[0]
+
+
+@pytest.mark.parametrize("P", [2, 3])
+def test_estimators_on_p_ranks_fit_the_one_process_estimator(P, tmp_path):
+    """DNNClassifier/DNNRegressor fit(comm=) and partial_fit(comm=) with shuffle=False: P ranks' shards equal
+    one process on the concatenated global batches (rank 0 alone holds the class "cat"); only rank 0 prints."""
+    pytest.importorskip("sklearn")
+    out_path = tmp_path / f"estimators_{P}.json"
+    proc = mpirun(P, sys.executable, WORKER, "estimators", out_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(out_path.read_text())
+    names = ["classifier_sgd", "classifier_adam", "classifier_balanced", "classifier_weights", "regressor_sgd"]
+    for name in [*names, "regressor_adam", "partial_fit", "partial_fit_regressor", "warm_start"]:
+        case = out[name]
+        assert case["theta"] < 1e-12 and case["loss_curve"] < 1e-12, (name, case)
+        assert case["n_iter"][0] == case["n_iter"][1] and case["t"][0] == case["t"][1], (name, case)
+        assert case["classes"][0] == case["classes"][1] and case["same_on_every_rank"], (name, case)
+    assert out["classifier_sgd"]["classes"][0] == ["ant", "bee", "cat"]
+    for name in ("early_DNNClassifier", "early_DNNRegressor"):  # the score is global: the same everywhere
+        assert out[name]["same_on_every_rank"] and len(out[name]["scores"]) == out[name]["n_iter"]
+    iterations = out["early_DNNClassifier"]["n_iter"] + out["early_DNNRegressor"]["n_iter"]
+    assert proc.stdout.count("Iteration ") == iterations  # verbose: rank 0 alone prints
+    assert out["lbfgs"].startswith("DNNClassifier: solver='lbfgs' cannot train over MPI (comm=...)")
+    assert out["n_features"].startswith(f"DNNClassifier: X has a different number of features on the {P} ranks")
+    assert "(rank 0: 4; rank 1: 3" in out["n_features"] and "same feature columns" in out["n_features"]
+    assert out["unknown_class"].startswith(f"rank {P - 1} of {P}: `y` has classes not in `self.classes_`")
+    assert "partial_fit got different classes on the" in out["classes_differ"]
+    assert "rank 0: ['ant', 'bee', 'cat']; rank 1: ['ant', 'bee']" in out["classes_differ"]

@@ -63,6 +63,8 @@ LAYERS = {
         "sklearn._params",
         "sklearn._stopping",
         "sklearn._persist",
+        "sklearn._array_api",
+        "sklearn._distributed",
         "sklearn._base",
         "sklearn.classifier",
         "sklearn.regressor",

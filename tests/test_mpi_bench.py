@@ -52,7 +52,17 @@ def test_quick_run_reports_scaling_and_projection(tmp_path):
     if shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])) is None:
         pytest.skip("no mpiexec")
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(tmp_path / "r.json"), "--timeout", "120"],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--repeat",
+            "2",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--timeout",
+            "120",
+        ],
         capture_output=True,
         text=True,
         timeout=400,
@@ -73,3 +83,87 @@ def test_quick_run_reports_scaling_and_projection(tmp_path):
     )
     assert "Weak-scaling efficiency at P = 2" in proc.stdout
     assert "| 100 Gb/s InfiniBand (α = 2 µs) | 512 |" in proc.stdout
+    # --repeat 2: every run twice, interleaved (P = 1, P = 2, P = 1, P = 2), summarized as median and range
+    order = [(f["repeat"], f["mode"], f["P"]) for f in data["results"]["fits"]]
+    assert order == [(i, mode, P) for i in (0, 1) for mode in ("strong", "weak") for P in (1, 2)]
+    assert len(data["results"]["calibrations"]) == 2 and len(data["results"]["allreduce_runs"]) == 2
+    for f in data["results"]["fits"]:  # every part of the step is a time within it; a rank alone never waits
+        assert 0 < f["compute_seconds"] <= f["step_seconds"]
+        assert f["transfer_seconds"] >= 0 and f["wait_seconds"] >= 0
+        assert f["P"] == 2 or f["wait_seconds"] == 0
+    for summary in (data["model"]["weak_efficiency_2"], data["model"]["strong_speedup_2"]):
+        assert summary["min"] <= summary["seconds"] <= summary["max"]
+    runs = data["model"]["runs"]
+    assert set(runs) == {"strong 1", "strong 2", "weak 1", "weak 2"}
+    steps = [f["step_seconds"] for f in data["results"]["fits"] if (f["mode"], f["P"]) == ("weak", 2)]
+    assert runs["weak 2"]["step_seconds"] == {"seconds": sum(steps) / 2, "min": min(steps), "max": max(steps)}
+    assert "2 repetitions interleaved" in proc.stdout
+    assert "| scaling | P | compute | allreduce | wait for the slower rank | step |" in proc.stdout
+    assert sum(line.startswith(("| strong |", "| weak |")) for line in proc.stdout.splitlines()) == 8
+
+
+def test_median_and_spread_by_hand():
+    assert bench.median([3.0, 1.0, 2.0]) == 2.0 and bench.median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert bench.spread([0.3, 0.1, 0.2]) == {"seconds": 0.2, "min": 0.1, "max": 0.3}
+    assert bench._ms({"seconds": 0.0196, "min": 0.019, "max": 0.0201}) == "19.60 (19.00–20.10)"
+
+
+def test_repeat_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--repeat", "0"])
+    assert exc.value.code == 2 and "--repeat must be at least 1, got 0" in capsys.readouterr().err
+
+
+def _fit(mode, P, repeat, step, allreduce, wait):
+    """One fabricated worker result: 10 steps per epoch of ``step`` seconds."""
+    transfer = allreduce - wait
+    return {
+        "mode": mode,
+        "P": P,
+        "repeat": repeat,
+        "epoch_seconds": 10 * step,
+        "steps_per_epoch": 10,
+        "step_seconds": step,
+        "allreduce_seconds": allreduce,
+        "allreduce_bytes": 8000.0,
+        "local_batch": 64 if mode == "weak" or P == 1 else 32,
+        "wait_seconds": wait,
+        "transfer_seconds": transfer,
+        "compute_seconds": step - allreduce,
+    }
+
+
+def test_analyse_takes_efficiencies_within_each_repetition_and_reports_medians():
+    steps = {("weak", 1): [0.020, 0.030, 0.022], ("weak", 2): [0.025, 0.030, 0.020]}
+    steps |= {("strong", 1): [0.020, 0.020, 0.020], ("strong", 2): [0.010, 0.016, 0.012]}
+    fits = [
+        _fit(mode, P, i, steps[(mode, P)][i], 0.002 * (P - 1) + 1e-5, 0.0005 * (P - 1))
+        for i in range(3)
+        for mode in ("strong", "weak")
+        for P in (1, 2)
+    ]
+    calibrations = [{**_fit("calibrate", 1, i, 0.004, 1e-5, 0.0), "local_batch": 8} for i in range(3)]
+    sweep = [{"elements": n, "bytes": 8 * n, **bench.spread([1e-5 + 1e-9 * 8 * n] * 3)} for n in (1, 1000)]
+    results = {
+        "regime": "tiny",
+        "spec": bench.REGIMES["tiny"],
+        "repeat": 3,
+        "allreduce": sweep,
+        "allreduce_runs": [sweep] * 3,
+        "fits": fits,
+        "calibrations": calibrations,
+        "blas": "test",
+    }
+    model = bench.analyse(results)
+    weak = [0.020 / 0.025, 0.030 / 0.030, 0.022 / 0.020]  # each repetition's own pair, not medians' ratio
+    assert model["weak_efficiency_2"] == pytest.approx({"seconds": 1.0, "min": 0.8, "max": 1.1})
+    assert model["weak_efficiency_2"]["seconds"] == pytest.approx(sorted(weak)[1])
+    assert model["strong_speedup_2"] == pytest.approx({"seconds": 0.020 / 0.012, "min": 1.25, "max": 2.0})
+    assert model["runs"]["weak 2"]["step_seconds"] == pytest.approx({"seconds": 0.025, "min": 0.020, "max": 0.030})
+    assert model["runs"]["weak 2"]["wait_seconds"]["seconds"] == pytest.approx(0.0005)
+    text = bench.report(results, model, None)
+    assert "**Weak-scaling efficiency at P = 2: 100.0 %** (80.0–110.0 % over the repetitions" in text
+    assert "| weak | 2 | 64 | 25.00 (20.00–30.00) |" in text
+    assert "| weak | 2 | 22.99 (17.99–27.99) | 1.51 (1.51–1.51) | 0.50 (0.50–0.50) | 25.00 (20.00–30.00) |" in text
+    assert "whole 0.01 MB buffer, repeated on a buffer warm in cache, takes 0.02 (0.02–0.02) ms" in text
+    assert "the same allreduce takes 1.51 (1.51–1.51) ms per step" in text

@@ -597,7 +597,7 @@ def _cmd_train(args):
     if args.distributed:  # data-parallel over MPI: docs/distributed.md
         from .cli_mpi import train_distributed
 
-        return train_distributed(args, _is_file, _network_for, _fit_options, _train_report)
+        return train_distributed(args, _is_file, _network_for, _fit_options, _train_report, _checkpoint_for)
     ds = _load(args.data, args.target, args.task)
     target = _target_name(args.data, args.target) if _is_file(args.data) else None
     from .datasets import Standardizer
@@ -646,22 +646,41 @@ def _cmd_train(args):
 
 def _resumed(args, net):
     """(network, epochs done) from the checkpoint at --out, which must match the requested network."""
-    from . import load_network
-
     if not os.path.exists(args.out):
         print(f"no checkpoint at {args.out}; starting afresh")
         return net, 0
+    saved = _checkpoint_for(args, net)
+    saved.metadata = net.metadata
+    state = saved.training_state()
+    return saved, (0 if state is None else int(state[1]["epoch"]))
+
+
+def _checkpoint_for(args, net):
+    """The Network in the checkpoint at --out; UsageError unless it is the network the options ask for,
+    trained on the same data (the same standardization, to rounding: a distributed run's statistics are
+    sums over ranks, added in another order than one process adds them)."""
+    from . import load_network
+
     saved = load_network(args.out)
     if saved.get_config() != net.get_config():
         raise UsageError(
             f"--resume: {args.out} holds a different network than the options ask for "
             f"({saved.layer_dims}); use the same --hidden, --activation and --seed, or another --out"
         )
-    if saved.metadata.get("standardizer") != net.metadata.get("standardizer"):
+    if not _same_statistics(saved.metadata.get("standardizer"), net.metadata.get("standardizer")):
         raise UsageError(f"--resume: {args.out} was trained on other data than --data {args.data}")
-    saved.metadata = net.metadata
-    state = saved.training_state()
-    return saved, (0 if state is None else int(state[1]["epoch"]))
+    return saved
+
+
+def _same_statistics(a, b) -> bool:
+    """Whether two standardizers' dicts (mean, scale) agree to rounding (relative 1e-9)."""
+    if a is None or b is None or a.keys() != b.keys():
+        return a == b
+    for key in a:
+        x, y = np.asarray(a[key], dtype=np.float64), np.asarray(b[key], dtype=np.float64)
+        if x.shape != y.shape or not np.allclose(x, y, rtol=1e-9, atol=1e-12):
+            return False
+    return True
 
 
 def _train_report(history, model, ds):

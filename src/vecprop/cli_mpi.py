@@ -11,6 +11,7 @@ whole job (``MPI_Abort``) with a message naming that rank — never a hang.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,17 +22,18 @@ from .distributed import RankError, abort, block_range, get_reducer
 __all__ = ["train_distributed"]
 
 
-def train_distributed(args, is_file, network_for, fit_options, report) -> int:
+def train_distributed(args, is_file, network_for, fit_options, report, checkpoint_for) -> int:
     """Run ``vecprop train`` on every rank of ``MPI.COMM_WORLD``; returns the exit status.
 
-    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)`` and ``report(history, model, ds)``
-    are the CLI's own helpers ("is --data a file", the Network for a Dataset, Network.fit's options, the
-    final report's lines), passed in so this module does not import the CLI: the same options mean the
-    same network, training and report on one rank or many.
+    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)``, ``report(history, model, ds)``
+    and ``checkpoint_for(args, net)`` are the CLI's own helpers ("is --data a file", the Network for a
+    Dataset, Network.fit's options, the final report's lines, the checked network of --resume's
+    checkpoint), passed in so this module does not import the CLI: the same options mean the same
+    network, training, report and checkpoint on one rank or many.
     """
     reducer = get_reducer("mpi")
     try:
-        return _train(args, reducer, is_file, network_for, fit_options, report)
+        return _train(args, reducer, is_file, network_for, fit_options, report, checkpoint_for)
     except RankError as exc:  # raised on every rank at once: say it once
         if getattr(args, "debug", False):
             raise
@@ -56,17 +58,10 @@ def _load(args, reducer, is_file):
     return ds.subset(np.arange(start, stop))
 
 
-def _train(args, reducer, is_file, network_for, fit_options, report):
+def _train(args, reducer, is_file, network_for, fit_options, report, checkpoint_for):
     from .predictor import Predictor, targets
     from .shards import global_standardizer
 
-    if args.resume or args.checkpoint_every:
-        reducer.raise_any(
-            ValueError(
-                "--distributed does not take --resume or --checkpoint-every yet; a "
-                "checkpoint from Python (callbacks=[Checkpoint(...)], rank 0) resumes"
-            )
-        )
     ds = _load(args, reducer, is_file)
     stats = reducer.agree(global_standardizer, ds.X, reducer)
     X = stats.transform(ds.X)
@@ -81,17 +76,34 @@ def _train(args, reducer, is_file, network_for, fit_options, report):
         standardizer=stats,
         target=target,
         classes=ds.target_names if classify else None,
-        run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config")},
+        run_config={k: v for k, v in vars(args).items() if k not in ("command", "debug", "config", "resume")},
     )
     net.metadata["dataset"] = ds.name
+    net.metadata["ranks"] = reducer.size  # how many ranks trained it: a resumed run says when that changes
+    net, done, note = _resumed(args, reducer, net, checkpoint_for) if args.resume else (net, 0, "")
+    model.network = net
     m_global = int(reducer.sum(np.array([ds.m]))[0])
     if reducer.is_root:
         ranks = f"{reducer.size} rank" + ("s" if reducer.size > 1 else "")
         print(
             f"Training {net} on {ds.name}: {m_global} examples over {ranks}, {ds.n_features} features"
             + (f", {ds.n_classes} classes" if classify else "")
+            + (f"; resuming after epoch {done}" if done else "")
+            + note
         )
-    history = net.fit(X, Y, **fit_options(args, ds), comm=reducer)
+    if done >= args.epochs:
+        if reducer.is_root:
+            print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
+        return 0
+    options = fit_options(args, ds)
+    if args.checkpoint_every:  # rank 0 alone writes it (Checkpoint is root_only), atomically
+        from .callbacks import Checkpoint
+
+        if reducer.is_root:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        options["callbacks"] = [Checkpoint(args.out, every=args.checkpoint_every)]
+    options["epochs"] = args.epochs - done
+    history = net.fit(X, Y, **options, comm=reducer)
     if not reducer.is_root:
         return 0
     out = Path(args.out)
@@ -108,3 +120,40 @@ def _train(args, reducer, is_file, network_for, fit_options, report):
         lines.append(f"Cost plot in {directory / 'costs.png'}")
     print("\n".join(lines))
     return 0
+
+
+def _resumed(args, reducer, net, checkpoint_for):
+    """(network, epochs done, a note) from the checkpoint at --out, read by every rank; collective.
+
+    The checkpoint must exist on every rank or on none (a file system every rank reads), be the same file
+    everywhere, hold the network the options ask for and have been trained on the same data (the same
+    global standardization, to rounding). Another number of ranks than the checkpoint's is allowed: the
+    run continues from the same parameters and optimizer state, but its global batches are made of other
+    examples than an uninterrupted run's, so it is not that run bit for bit (the note says so).
+    """
+    exists = reducer.allgather(os.path.exists(args.out))
+    if not any(exists):
+        if reducer.is_root:
+            print(f"no checkpoint at {args.out}; starting afresh")
+        return net, 0, ""
+    if not all(exists):
+        missing = ", ".join(str(r) for r, e in enumerate(exists) if not e)
+        reducer.raise_any(
+            ValueError(
+                f"--resume: {args.out} exists on some ranks but not on rank(s) {missing}; every rank reads "
+                "the checkpoint, so put --out on a file system every rank sees"
+            )
+        )
+    saved = reducer.agree(checkpoint_for, args, net)  # the one-process CLI's checks, on every rank
+    state = saved.training_state()
+    done = 0 if state is None else int(state[1]["epoch"])
+    reducer.check_same(f"the checkpoint {args.out} (parameters, epochs done)", [saved.theta, done])
+    before = int(saved.metadata.get("ranks", 1))
+    saved.metadata = net.metadata
+    note = ""
+    if before != reducer.size:
+        note = (
+            f" (the checkpoint was trained on {before} rank{'s' if before > 1 else ''}: the run continues, "
+            f"but its batches differ from an uninterrupted {before}-rank run's)"
+        )
+    return saved, done, note

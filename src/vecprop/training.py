@@ -21,6 +21,7 @@ from .callbacks import Callback, PrintCost, ProgressBar
 from .distributed import get_reducer, local_batches, rank_stream, start_fit
 from .engines import N_SCALARS, clip_global_norm, get_engine
 from .engines import xp_propagation as xpp
+from .engines.base import batch_size_of
 from .head import class_weights, target_labels
 from .memory import check_fit
 from .optimizers import SCRATCH_PREFIX, get_optimizer, state_for_saving, state_from_saved
@@ -378,10 +379,11 @@ class Trainer:
             np.errstate(over="ignore", invalid="ignore"),
             self.engine.session(config.batch_size or X.shape[1]),
         ):
+            one_epoch = self._epoch_on_device if self._sums_on_device() else self._epoch
             for i in range(self.epochs):
                 self.last_epoch = self.state.epoch if i == self.epochs - 1 else None
                 self.engine.copy_into(last_good, self.theta)
-                error, reason = self._epoch(X.shape[1], validation)
+                error, reason = one_epoch(X.shape[1], validation)
                 if error is not None or reason:
                     history.stop_reason = "diverged" if error is not None else reason
                     break
@@ -429,7 +431,12 @@ class Trainer:
                 break
         if not self.engine.all_finite(self.theta):
             return (epoch, len(batches) - 1, lr), None
-        logs = self._logs(loss_sum / count, correct / count, lr, validation)
+        return self._finish_epoch(epoch, t0, lr, loss_sum / count, correct / count, validation)
+
+    def _finish_epoch(self, epoch, t0, lr, loss, accuracy, validation):
+        """Record a finished epoch (history, schedule, stopping rules, callbacks); returns (None, stop reason)."""
+        state = self.state
+        logs = self._logs(loss, accuracy, lr, validation)
         state.epoch += 1
         logs["seconds"] = float(self.reducer.sum(np.array([time.perf_counter() - t0]))[0]) / self.reducer.size
         self.history.append(epoch, logs)
@@ -483,6 +490,61 @@ class Trainer:
                 if config.l2:
                     J += config.l2 / (2 * count) * ss
                 yield J, count, correct
+
+    def _sums_on_device(self) -> bool:
+        """Whether epochs keep the per-batch sums on the device (:meth:`_epoch_on_device`): an Array API
+        engine whose host reads wait for a device (not a CPU), in one process, without clip_norm (its norm
+        is read on the host) and without a callback that reads each batch's cost (``on_batch_end``)."""
+        return (
+            getattr(self.engine, "array_api", False)
+            and hasattr(self.engine, "step_on_device")
+            and self.engine.host_reads_wait()
+            and self.reducer.size == 1
+            and not self.config.clip_norm
+            and all(type(cb).on_batch_end is Callback.on_batch_end for cb in self.callbacks)
+        )
+
+    def _epoch_on_device(self, m, validation):
+        """:meth:`_epoch` with no transfer to the host per batch (issue #14).
+
+        Each batch's cost, count and hits add up on the device (``engine.step_on_device``) and reach the
+        host once, at the epoch's end, where a non-finite cost or parameter is found: the error names the
+        first non-finite batch as :meth:`_epoch` does. Until then the batches after it still run (on NaN);
+        the parameters go back to the epoch's start as after any divergence, and so, here, does the
+        optimizer state (the Generator has drawn those batches' dropout masks).
+        """
+        state, engine = self.state, self.engine
+        epoch, t0 = state.epoch, time.perf_counter()
+        lr = state.schedule.learning_rate(state.sched_state, epoch)
+        perm, batches = self._batches(m)
+        start = {k: engine.copy_params(v) if hasattr(v, "shape") else v for k, v in state.opt_state.items()}
+        totals, count, reason = engine.epoch_totals(), 0, None
+        for b, cols in enumerate(batches):
+            cols = cols if perm is None else perm[cols]
+            n_b = batch_size_of(cols, m)
+            engine.batch_sums(cols, self.buffer)  # forward, cost, backward: sums over this batch
+            engine.step_on_device(
+                self.buffer,
+                totals,
+                b,
+                n_W=self.n_W,
+                count=n_b,
+                l2=self.config.l2,
+                optimizer=state.optimizer,
+                opt_state=state.opt_state,
+                lr=lr,
+            )
+            count += n_b
+            reason = next(filter(None, (rule.batch_reason(self) for rule in self._batch_rules)), None)
+            if reason:
+                break
+        loss_sum, correct, first_bad = engine.scalars(totals)  # the epoch's one transfer
+        if not (math.isfinite(loss_sum) and engine.all_finite(self.theta)):
+            state.opt_state.update(start)
+            return (epoch, int(first_bad) if math.isfinite(first_bad) else b, lr), None
+        if reason and b < len(batches) - 1:
+            return None, reason  # a partial epoch is not recorded
+        return self._finish_epoch(epoch, t0, lr, loss_sum / count, correct / count, validation)
 
     def _batches(self, m):
         """This epoch's (permutation or None, slices): the course's mini-batches of this process's m

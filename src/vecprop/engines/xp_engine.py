@@ -10,10 +10,11 @@ operators instead of NumPy's ``out=``:
     Σ_i w_i dW = dZ A[l-1]ᵀ           BP1 (the trainer divides by Σ_i w_i: the 1/m)
     Σ_i w_i db = Σ_i dZ(i)            BP2          dA[l-1] = W[l]ᵀ dZ[l]  BP3
 
-Dropout masks are drawn on the host from the network's Generator (``U < keep_prob``, the same draws as
-every other engine) and moved to the device, so a run is the same on every backend. Parameters, moments
-and the per-batch sums live on the device; nothing returns to the host inside a step except what the
-trainer asks for.
+Dropout masks (``U < keep_prob``) come from :func:`mask_source`: on a GPU they are drawn there (PyTorch's
+or CuPy's generator, seeded from the network's Generator); elsewhere they are drawn on the host from the
+network's Generator, the same draws as every other engine, and moved, so a run is the same as NumPy's.
+Parameters, moments and the per-batch sums live on the device; nothing returns to the host inside a step
+except what the trainer asks for.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ class XPEngine(Engine):
 
     Follows the engine contract (``engines.base.Engine``): :meth:`batch_sums` writes
     ``[Σ w ∂L/∂θ (flat), Σ w L, Σ w, m_b, n_correct]`` into a buffer on the parameters' device; the
-    Trainer reads the four scalars with one transfer per batch (:meth:`scalars`) and checks finiteness
+    Trainer reads the four scalars with one transfer per batch (:meth:`scalars`), or, with
+    :meth:`step_on_device`, accumulates them on the device and reads them once per epoch, and checks finiteness
     once per epoch (:meth:`all_finite`).
     """
 
@@ -158,6 +160,7 @@ class XPEngine(Engine):
         super().__init__(model, keep_prob)
         self.xp = None
         self.w = None
+        self.masks = None  # the dropout masks' source for this fit (mask_source)
 
     @classmethod
     def supports(cls, model) -> bool:
@@ -170,6 +173,7 @@ class XPEngine(Engine):
         self.xp = namespace_of(X)
         self.X, self.Y, self.w = X, Y, sample_weight
         self.sample_weight = sample_weight
+        self.masks = None if self.keep_prob is None else mask_source(self)
 
     # ------------------------------------------------------------------------------- the Trainer's arrays
     def _theta_xp(self):
@@ -182,7 +186,7 @@ class XPEngine(Engine):
         return self._theta_xp().zeros(size, dtype=theta.dtype, device=device(theta))
 
     def scalars(self, tail) -> tuple:
-        return tuple(float(v) for v in _host(tail).tolist())  # one transfer per batch
+        return tuple(float(v) for v in _host(tail).tolist())  # one transfer
 
     def sum_of_squares(self, weights) -> float:
         xp = namespace_of(*weights)
@@ -212,8 +216,6 @@ class XPEngine(Engine):
     def forward(self, X, params, *, train: bool):
         """Eqs. (2)(1) for l = 1..L; returns (A[L], caches [(A_prev, Z, A, D)])."""
         xp, model = self.xp, self.model
-        from array_api_compat import device
-
         A, caches = X, []
         for l, g in enumerate(model.activations, start=1):
             A_prev = A
@@ -221,9 +223,9 @@ class XPEngine(Engine):
             A = ACTIVATIONS_XP[g.name][0](xp, Z, g)  # eq. (1)
             D = None
             p = 1.0 if self.keep_prob is None or not train else self.keep_prob[l - 1]
-            if p < 1.0:  # inverted dropout, mask drawn on the host
-                draws = model.rng.random((Z.shape[0], Z.shape[1]))  # U ~ U(0, 1)
-                D = xp.asarray(draws < p, device=device(Z))
+            if p < 1.0:  # inverted dropout, D = U < keep_prob
+                masks = self.masks or HostMasks(model.rng)
+                D = masks(xp, (Z.shape[0], Z.shape[1]), p, Z)
                 caches.append((A_prev, Z, A, D))
                 A = A * xp.astype(D, A.dtype) / p
             else:
@@ -308,6 +310,66 @@ class XPEngine(Engine):
         sums = xp.stack([loss_sum, count if w is None else xp.sum(w), count, self._n_correct(AL, Y)])
         return np.asarray(_host(sums), dtype=self.model.dtype)
 
+    # ------------------------------------------------------------------------------- an epoch on the device
+    def host_reads_wait(self) -> bool:
+        """Whether reading a device scalar on the host waits for the device: a GPU (PyTorch CUDA, CuPy, any
+        other library), or one of array-api-strict's simulated devices standing in for one. On a CPU a read
+        is free and the per-batch path's few operations fewer are faster (torch CPU: ~80 µs a batch)."""
+        from array_api_compat import device, is_array_api_strict_namespace, is_numpy_array, is_torch_array
+
+        theta = self.model.theta
+        if is_numpy_array(theta):
+            return False
+        if is_torch_array(theta):
+            return theta.device.type != "cpu"
+        if is_array_api_strict_namespace(namespace_of(theta)):
+            import array_api_strict
+
+            return device(theta) != array_api_strict.Device("CPU_DEVICE")
+        return True
+
+    def epoch_totals(self):
+        """Zeros on the parameters' device for :meth:`step_on_device`: [Σ_b J_b m_b, Σ_b n_correct, first
+        non-finite batch index (inf: none)]."""
+        totals = self.zeros(3)
+        totals[2] = math.inf
+        return totals
+
+    def step_on_device(self, buf, totals, b: int, *, n_W, count, l2, optimizer, opt_state, lr) -> None:
+        """The Trainer's step after :meth:`batch_sums`, with no transfer to the host.
+
+        The batch's cost J = Σ w L / Σ w (eq. (3); 0 for a batch of weight 0) + λ/(2 m_b)·Σ‖W‖² — the same
+        operations as the Trainer's, on device scalars — is added to ``totals`` with the hits and, when it is
+        not finite, the batch index; then the update runs as :meth:`update` (a non-finite J makes the
+        parameters non-finite too, which the Trainer finds at the epoch's end). ``count`` is m_b.
+        """
+        model = self.model
+        xp, theta, n = self._theta_xp(), model.theta, model.n_params
+        loss_sum, w_sum = buf[n], buf[n + 1]
+        w_pos = xp.where(w_sum > 0, w_sum, xp.ones_like(w_sum))
+        J = loss_sum / w_pos  # eq. (3); loss_sum is 0 when w_sum is
+        if l2:  # the Trainer's λ/(2 m_b)·Σ_l ‖W[l]‖², as sum_of_squares adds it, left on the device
+            weights = [W for key, W in model.params.items() if key[0] == "W"]
+            J = J + l2 / (2 * count) * xp.sum(xp.stack([xp.sum(W * W) for W in weights]))
+        totals[0] += J * count
+        totals[1] += buf[n + 3]
+        first_bad = xp.minimum(totals[2], xp.full_like(J, float(b)))
+        totals[2] = xp.where(xp.isfinite(J), totals[2], first_bad)
+        grads = buf[:n]
+        grads /= w_pos  # BP1–BP2's 1/Σw here, so that update divides by 1
+        self.update(
+            theta,
+            grads,
+            n_W=n_W,
+            w_sum=1.0,
+            count=count,
+            l2=l2,
+            clip_norm=None,
+            optimizer=optimizer,
+            opt_state=opt_state,
+            lr=lr,
+        )
+
     # ------------------------------------------------------------------------------- the update
     def update(self, theta, grads, *, n_W, w_sum, count, l2, clip_norm, optimizer, opt_state, lr) -> None:
         """BP1–BP2's 1/Σw, the L2 term, clipping and the optimizer's rule, all on the device."""
@@ -333,6 +395,66 @@ class XPEngine(Engine):
         for key, W, dW in (("W", theta[:n_W], grads[:n_W]), ("b", theta[n_W:], grads[n_W:])):
             moments = {k: _on_device(xp, opt_state, f"{k}d{key}", W) for k in optimizer.moments}
             step(optimizer, key, W, dW, moments, alpha, t)
+
+
+# ----------------------------------------------------------------------------------- dropout masks
+class HostMasks:
+    """Masks ``U < keep_prob`` from the network's NumPy Generator, drawn on the host and moved to the device:
+    the same masks as every NumPy engine (one transfer per dropped layer and batch)."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def __call__(self, xp, shape, p, like):
+        from array_api_compat import device
+
+        return xp.asarray(self.rng.random(shape) < p, device=device(like))  # U ~ U(0, 1) on the host
+
+
+class TorchMasks:
+    """Masks drawn on the parameters' device by a ``torch.Generator`` seeded once per fit from the network's
+    Generator: reproducible from the network's seed, but not the NumPy engines' masks."""
+
+    def __init__(self, rng, dev):
+        import torch
+
+        self.generator = torch.Generator(device=dev)
+        self.generator.manual_seed(int(rng.integers(2**63 - 1)))
+
+    def __call__(self, xp, shape, p, like):
+        import torch
+
+        draws = torch.rand(shape, generator=self.generator, device=like.device, dtype=like.dtype)  # U ~ U(0, 1)
+        return draws < p
+
+
+class CupyMasks:
+    """Masks drawn on the GPU by ``cupy.random.default_rng`` seeded once per fit from the network's
+    Generator: reproducible from the network's seed, but not the NumPy engines' masks."""
+
+    def __init__(self, rng):
+        import cupy
+
+        self.generator = cupy.random.default_rng(int(rng.integers(2**63 - 1)))
+
+    def __call__(self, xp, shape, p, like):
+        return self.generator.random(shape, dtype=like.dtype) < p  # U ~ U(0, 1) on the device
+
+
+def mask_source(engine):
+    """The dropout masks' source for a fit: drawn on the device where host reads wait for one (PyTorch
+    CUDA: TorchMasks, CuPy: CupyMasks), else on the host (HostMasks: NumPy, PyTorch CPU, array-api-strict
+    on any device, which has no random numbers of its own), identical to the NumPy engines' masks."""
+    from array_api_compat import is_cupy_array, is_torch_array
+
+    rng, theta = engine.model.rng, engine.model.theta
+    if not engine.host_reads_wait():
+        return HostMasks(rng)
+    if is_torch_array(theta):
+        return TorchMasks(rng, theta.device)
+    if is_cupy_array(theta):
+        return CupyMasks(rng)
+    return HostMasks(rng)
 
 
 def _on_device(xp, state, key, like):
@@ -382,8 +504,8 @@ def _rmsprop(opt, key, W, dW, mom, alpha, t):
     W -= tmp  # W = W − α dW / (√s + ε)
 
 
-def _adam(opt, key, W, dW, mom, alpha, t):
-    namespace = namespace_of(W)
+def _adam_moments(opt, dW, mom):
+    """Advance and return (v, s), as Adam._moments."""
     v, s = mom["v"], mom["s"]
     tmp = dW * (1.0 - opt.beta1)
     v *= opt.beta1
@@ -392,6 +514,12 @@ def _adam(opt, key, W, dW, mom, alpha, t):
     tmp *= 1.0 - opt.beta2
     s *= opt.beta2
     s += tmp  # s = β2 s + (1 − β2) dW²
+    return v, s
+
+
+def _adam(opt, key, W, dW, mom, alpha, t):
+    namespace = namespace_of(W)
+    v, s = _adam_moments(opt, dW, mom)
     tmp = s / (1.0 - opt.beta2**t)  # s_c
     tmp = namespace.sqrt(tmp)
     tmp += opt.epsilon
@@ -406,4 +534,34 @@ def _adamw(opt, key, W, dW, mom, alpha, t):
     _adam(opt, key, W, dW, mom, alpha, t)
 
 
-_RULES = {"gd": _gd, "momentum": _momentum, "nesterov": _nesterov, "rmsprop": _rmsprop, "adam": _adam, "adamw": _adamw}
+def _sklearn_sgd(opt, key, W, dW, mom, alpha, t):
+    u = mom["v"]
+    tmp = dW * alpha
+    u *= opt.momentum
+    u -= tmp  # u = momentum u − α dW
+    if opt.nesterov:
+        W += opt.momentum * u - tmp  # W = W + (momentum u − α dW), the new u
+    else:
+        W += u  # W = W + u
+
+
+def _sklearn_adam(opt, key, W, dW, mom, alpha, t):
+    v, s = _adam_moments(opt, dW, mom)
+    alpha_t = alpha * math.sqrt(1.0 - opt.beta2**t) / (1.0 - opt.beta1**t)
+    tmp = namespace_of(W).sqrt(s)
+    tmp += opt.epsilon  # √s + ε
+    tmp = v / tmp
+    tmp *= alpha_t
+    W -= tmp  # W = W − α_t v / (√s + ε)
+
+
+_RULES = {
+    "gd": _gd,
+    "momentum": _momentum,
+    "nesterov": _nesterov,
+    "rmsprop": _rmsprop,
+    "adam": _adam,
+    "adamw": _adamw,
+    "sklearn_sgd": _sklearn_sgd,  # the estimators' solver="sgd"
+    "sklearn_adam": _sklearn_adam,  # the estimators' solver="adam"
+}

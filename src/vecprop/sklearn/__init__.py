@@ -8,7 +8,8 @@ backpropagation here. All imports in this package are absolute (``from sklearn..
 Modules: ``_params`` (the parameter table, declared once, and its resolution), ``_stopping``
 (scikit-learn's convergence rule, a stopping rule on the Trainer's loop), ``_persist`` (model files
 through :mod:`vecprop.io`), ``_base`` (fit, partial_fit, scikit-learn's initial weights and order of
-draws, L-BFGS), ``classifier``, ``regressor``.
+draws, L-BFGS), ``_distributed`` (what ``fit(comm=...)`` makes global over MPI), ``classifier``,
+``regressor``.
 
 Same model as scikit-learn
 --------------------------

@@ -19,9 +19,18 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from vecprop import propagation
 from vecprop.activations import get_activation
+from vecprop.engines import xp_propagation as xpp
 from vecprop.lbfgs import minimize_lbfgs
 from vecprop.memory import predict_chunk
 from vecprop.network import Network
+from vecprop.sklearn import _array_api as aa
+from vecprop.sklearn._distributed import (
+    global_count,
+    global_score,
+    global_weight_sum,
+    local,
+    uniform_weights,
+)
 from vecprop.sklearn._params import activation_label, is_int, resolve
 from vecprop.sklearn._persist import estimator_from_model_file, save_estimator
 from vecprop.sklearn._stopping import OutputMeanLoss, Progress, SklearnStopping
@@ -44,12 +53,20 @@ NON_FINITE = (
 
 
 def _sample_weight(sample_weight, X):
-    """scikit-learn's check: shape (n_samples,), finite, non-negative; a copy in X's dtype."""
+    """scikit-learn's check: shape (n_samples,), finite, non-negative; a host copy in X's dtype."""
+    dtype = aa.host_dtype(X)
+    like = X if not xpp.is_foreign(X) else np.empty((X.shape[0], 0), dtype)  # weights are checked on the host
     try:
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        w = _check_sample_weight(aa.to_host(sample_weight), like, dtype=dtype, ensure_non_negative=True)
     except TypeError:  # pragma: no cover - scikit-learn < 1.4 names it only_non_negative
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, only_non_negative=True)
-    return np.array(w, dtype=X.dtype, copy=True)
+        w = _check_sample_weight(aa.to_host(sample_weight), like, dtype=dtype, only_non_negative=True)
+    return np.array(w, dtype=dtype, copy=True)
+
+
+def _some_weight(name, keep) -> None:
+    """ValueError unless some row keeps a non-zero weight."""
+    if not keep.any():
+        raise ValueError(f"{name}: sample weights must contain at least one non-zero number (after class_weight)")
 
 
 def sklearn_initial_params(layer_dims, factor, rs, dtype) -> dict:
@@ -107,7 +124,9 @@ class BaseDNN(BaseEstimator):
         """Subclass hook: check the parameters only one estimator has."""
 
     # -------------------------------------------------------------------------- training
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, reducer=None):
+        """fit/partial_fit; ``reducer`` (vecprop.sklearn._distributed.reducer_for) trains over MPI, each
+        rank on its own rows: every step below that could fail on one rank fails on every rank."""
         plan = resolve(self)
         self._check_extra_params()
         name = type(self).__name__
@@ -118,27 +137,38 @@ class BaseDNN(BaseEstimator):
             )
         has_weights = "network_" in self.__dict__ or "_coefs_set" in self.__dict__
         first_pass = not has_weights or (not self.warm_start and not incremental)
-        X, Y, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
+        # array_api_dispatch with X of another library: X stays on its device, y is encoded on the host
+        where = aa.dispatch_target(X)
+        X, Y, y_labels = self._validate_input(
+            X, aa.to_host(y), incremental, reset=first_pass, where=where, reducer=reducer
+        )
         X = X.toarray() if hasattr(X, "toarray") else X  # the core is dense: sparse input is densified
         if sample_weight is not None:
-            sample_weight = _sample_weight(sample_weight, X)
-        sample_weight = self._apply_class_weight(sample_weight, y_labels, X.dtype, incremental)
+            sample_weight = local(reducer, _sample_weight, sample_weight, X)
+        sample_weight = self._apply_class_weight(sample_weight, y_labels, Y.dtype, incremental, reducer=reducer)
         rs = check_random_state(self.random_state)  # scikit-learn's draws: weights, split, shuffles
         net = self._network(plan, X, Y, rs, first_pass)
-        X, Y = X.astype(net.dtype, copy=False), Y.astype(net.dtype, copy=False)
+        X, Y = aa.astype(X, net.dtype), Y.astype(net.dtype, copy=False)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
             keep = sample_weight > 0  # weight 0: the row is absent (batches as without it)
-            if not keep.any():
-                raise ValueError(
-                    f"{name}: sample weights must contain at least one non-zero number (after class_weight)"
-                )
+            local(reducer, _some_weight, name, keep)
             if not keep.all():
-                X, Y, y_labels, sample_weight = X[keep], Y[keep], y_labels[keep], sample_weight[keep]
-        if self.solver == "lbfgs":
+                X, Y, y_labels, sample_weight = (
+                    aa.take_rows(X, np.flatnonzero(keep)),
+                    Y[keep],
+                    y_labels[keep],
+                    sample_weight[keep],
+                )
+        if self.solver == "lbfgs" and where is not None:  # SciPy's L-BFGS-B runs on the host
+            progress = self._fit_lbfgs(net.to(np), aa.to_host(X), Y, sample_weight)
+            net.to(*where)  # the fitted weights on X's device
+        elif self.solver == "lbfgs":
             progress = self._fit_lbfgs(net, X, Y, sample_weight)
         else:
-            progress = self._fit_stochastic(net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental)
+            progress = self._fit_stochastic(
+                net, plan, X, Y, y_labels, sample_weight, rs, first_pass, incremental, reducer
+            )
         self._commit(net, progress)
         return self
 
@@ -154,10 +184,10 @@ class BaseDNN(BaseEstimator):
             self.__dict__.pop("_best_params", None)
             seed = int(self.random_state) if is_int(self.random_state) else None
             net = Network(
-                layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed, dtype=X.dtype
+                layer_dims, acts, loss, initializer=plan.initializer or "glorot_uniform", seed=seed, dtype=Y.dtype
             )
             if plan.initializer is None:
-                net.params = sklearn_initial_params(layer_dims, plan.init_factor, rs, X.dtype)
+                net.params = sklearn_initial_params(layer_dims, plan.init_factor, rs, Y.dtype)
             if seed is None and self.random_state is not None and np.any(np.asarray(plan.keep_prob) != 1):
                 net.rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))  # dropout masks
             return net
@@ -168,7 +198,7 @@ class BaseDNN(BaseEstimator):
                 loss,
                 initializer="glorot_uniform",
                 seed=int(self.random_state) if is_int(self.random_state) else None,
-                dtype=X.dtype,
+                dtype=Y.dtype,
             )
             self.network_ = net
         self._sync_weights()
@@ -182,13 +212,17 @@ class BaseDNN(BaseEstimator):
             )
         return net
 
-    def _fit_stochastic(self, net, plan, X, Y, y_labels, w, rs, first_pass, incremental):
-        """scikit-learn's stochastic loop: its split, its per-epoch shuffles, vecprop's trainer for the steps."""
+    def _fit_stochastic(self, net, plan, X, Y, y_labels, w, rs, first_pass, incremental, reducer=None):
+        """scikit-learn's stochastic loop: its split, its per-epoch shuffles, vecprop's trainer for the steps.
+
+        Over MPI (``reducer``) m, Σw, the batch size and the sample count ``t_`` are over every rank's rows,
+        each rank holds out ``validation_fraction`` of its own rows, and each epoch's order is vecprop's
+        distributed shuffle (scikit-learn's order is one process's)."""
         name = type(self).__name__
         validation = None
         if self.early_stopping:
-            X, Y, w, validation = self._split_validation(X, Y, y_labels, w, rs)
-        m = X.shape[0]
+            X, Y, w, validation = local(reducer, self._split_validation, X, Y, y_labels, w, rs)
+        m = X.shape[0] if reducer is None else global_count(reducer, X.shape[0])  # every rank's rows
         if self.batch_size == "auto":
             batch_size = min(200, m)
         else:
@@ -199,13 +233,19 @@ class BaseDNN(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, m))
         alpha = float(self.alpha) if plan.l2_on else 0.0
         # scikit-learn's penalty is alpha/(2 Σw)·Σ‖W‖² where the core's is λ/(2m)·Σ‖W‖²: λ = alpha·m/Σw
-        l2 = alpha if w is None else alpha * m / float(w.sum())
-        if w is not None and np.all(w == w[0]):
+        if reducer is None:
+            l2 = alpha if w is None else alpha * m / float(w.sum())
+            uniform = w is not None and np.all(w == w[0])
+        else:
+            l2 = alpha if w is None else alpha * m / global_weight_sum(reducer, w)
+            uniform = uniform_weights(reducer, w)
+        if uniform:
             w = None  # uniform weights: the unweighted fit, bit for bit
         progress = Progress(self, first_pass)
         k = self._mean_outputs(Y)
         output_mean = OutputMeanLoss(k, l2) if k > 1 else None  # scikit-learn's loss scale, measured
-        rule = SklearnStopping(self, progress, m, validation, output_mean)
+        verbose = bool(self.verbose) and (reducer is None or reducer.is_root)  # only rank 0 prints
+        rule = SklearnStopping(self, progress, m, validation, output_mean, verbose=verbose)
         options = dict(
             learning_rate=plan.learning_rate,
             optimizer=plan.optimizer,
@@ -219,7 +259,7 @@ class BaseDNN(BaseEstimator):
             validation_data=None if validation is None else (validation[0], validation[3]),
         )
         net_rng = net.rng
-        net.rng = SklearnOrder(net_rng, rs, m)  # each epoch's order: scikit-learn's shuffle from rs
+        net.rng = SklearnOrder(net_rng, rs, X.shape[0])  # each epoch's order: scikit-learn's shuffle from rs
         history = None
         try:
             history = net.fit(
@@ -230,6 +270,7 @@ class BaseDNN(BaseEstimator):
                 shuffle=bool(self.shuffle),
                 reset=not incremental,
                 engine=self.engine,
+                comm=reducer,
                 **options,
             )
             if history.stop_reason == "interrupted":
@@ -332,32 +373,47 @@ class BaseDNN(BaseEstimator):
             )
         w_val = None if sample_weight is None else sample_weight[val]
         w_train = None if sample_weight is None else sample_weight[train]
-        validation = (np.ascontiguousarray(X[val].T), y_labels[val], w_val, np.ascontiguousarray(Y[val].T))
-        return X[train], Y[train], w_train, validation
+        validation = (aa.to_columns(aa.take_rows(X, val)), y_labels[val], w_val, np.ascontiguousarray(Y[val].T))
+        return aa.take_rows(X, train), Y[train], w_train, validation
 
     def _stratify(self, Y):
         return None
 
-    def _validation_score(self, net, X_val, y_val, w_val) -> float:
-        """accuracy (classifier) or R² (regressor) of the current weights on the hold-out; NaN if not finite."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            AL, caches = propagation.forward(X_val, net.params, net.activations)
-        if not np.isfinite(AL).all():
+    def _validation_score(self, net, X_val, y_val, w_val, reducer=None) -> float:
+        """accuracy (classifier) or R² (regressor) of the current weights on the hold-out; NaN if not finite.
+
+        Over MPI (``reducer`` of more than one rank) the score of every rank's hold-out together."""
+        if xpp.is_foreign(X_val):  # on the device; A[L] and Z[L] (n_L, m_val) come back for the score
+            AL, caches = xpp.forward(X_val, net.params, net.activations)
+            AL, caches = aa.to_host(AL), {net.L: caches[net.L]._replace(Z=aa.to_host(caches[net.L].Z))}
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                AL, caches = propagation.forward(X_val, net.params, net.activations)
+        finite = bool(np.isfinite(AL).all())
+        y_pred = self._decode(AL.T, caches[net.L].Z.T) if finite else None
+        if getattr(reducer, "size", 1) > 1:
+            return global_score(reducer, self._score_function, y_val, y_pred, w_val)
+        if not finite:
             return float("nan")
-        y_pred = self._decode(AL.T, caches[net.L].Z.T)
         return float(self._score_function(y_val, y_pred, sample_weight=w_val))
 
-    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental):
+    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental, reducer=None):
         return sample_weight
 
     # -------------------------------------------------------------------------- prediction
-    def _forward(self, X):
-        """A[L].T and Z[L].T for rows X: shapes (n_samples, n_L)."""
+    def _forward(self, X, method="predict"):
+        """A[L].T and Z[L].T for rows X: shapes (n_samples, n_L); in X's namespace under array_api_dispatch."""
         check_is_fitted(self)
         self._sync_weights()
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        where = aa.dispatch_target(X)
+        aa.check_same_place(X, self, method)
+        dtype = aa.float_dtypes(where)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
         net = self.network_
+        if where is not None:  # on X's device, in one piece
+            AL, caches = xpp.forward(aa.astype(X, net.dtype).T, net.params, net.activations)
+            return AL.T, caches[net.L].Z.T
         X = np.asarray(X, dtype=net.dtype).T
         step = predict_chunk(net.layer_dims, X.shape[1], net.dtype)  # bounded memory for many rows
         AL, ZL = [], []
@@ -387,10 +443,15 @@ class BaseDNN(BaseEstimator):
         layer = max(L - 1, 1) if layer is None else layer
         if not (is_int(layer) and 1 <= layer <= L):
             raise ValueError(f"layer must be an integer in 1..{L} (1..L−1 hidden, {L} the output), got {layer!r}")
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        where = aa.dispatch_target(X)
+        aa.check_same_place(X, self, "hidden_activations")
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=aa.float_dtypes(where), reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
         net = self.network_
-        _, caches = propagation.forward(np.asarray(X, dtype=net.dtype).T, net.params, net.activations)
+        if where is not None:
+            _, caches = xpp.forward(aa.astype(X, net.dtype).T, net.params, net.activations)
+        else:
+            _, caches = propagation.forward(np.asarray(X, dtype=net.dtype).T, net.params, net.activations)
         return caches[layer].A.T
 
     # -------------------------------------------------------------------------- fitted attributes
@@ -470,7 +531,8 @@ class BaseDNN(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # accepted and densified for the core
+        tags.input_tags.sparse = True  # accepted and densified for the core (refused under array_api_dispatch)
+        tags.array_api_support = True  # array_api_dispatch: fit and predict in X's namespace and device
         return tags
 
     # -------------------------------------------------------------------------- persistence

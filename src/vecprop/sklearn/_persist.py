@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from vecprop.engines.xp_propagation import is_foreign
 from vecprop.io import STATE_PREFIX, ModelFileError, write_model_file
 from vecprop.network import Network
 from vecprop.schedules import MLPLearningRate
@@ -80,6 +81,8 @@ def _hashable(k):
 def save_estimator(est, path, *, include_training_state: bool = True) -> None:
     """Write a fitted estimator: the network's tensors (and training state) and the JSON metadata."""
     net = est.network_
+    if is_foreign(net.params["W1"]):  # fitted under array_api_dispatch: a host copy, the same file
+        net = net.copy().to(np)
     tensors = {k: np.asarray(v) for k, v in net.params.items()}
     info = None
     state = net.training_state() if include_training_state else None

@@ -58,7 +58,12 @@ class OutputMeanLoss(Callback):
         self._loss_sum = self._sq = 0.0
 
     def _sum_sq(self, trainer):
-        return sum(float(np.vdot(W, W)) for k, W in trainer.net.params.items() if k[0] == "W") if self.l2 else 0.0
+        if not self.l2:
+            return 0.0
+        weights = [W for k, W in trainer.net.params.items() if k[0] == "W"]
+        if getattr(trainer.engine, "array_api", False):  # the weights are on a device: summed there
+            return trainer.engine.sum_of_squares(weights)
+        return sum(float(np.vdot(W, W)) for W in weights)
 
     def on_train_begin(self, trainer):
         self._loss_sum, self._sq = 0.0, self._sum_sq(trainer)
@@ -90,9 +95,10 @@ class SklearnStopping(NoImprovement):
     n_samples : training examples per epoch
     validation : (X_val (n_x, m_v), labels or targets, weights, Y_val) or None
     output_mean : OutputMeanLoss (k > 1 squared-error outputs) or None (the cost is scikit-learn's loss)
+    verbose : print scikit-learn's lines; default ``est.verbose`` (over MPI: on rank 0 only)
     """
 
-    def __init__(self, est, progress, n_samples, validation, output_mean=None):
+    def __init__(self, est, progress, n_samples, validation, output_mean=None, verbose=None):
         early = validation is not None
         super().__init__(
             est.tol,
@@ -105,10 +111,11 @@ class SklearnStopping(NoImprovement):
         )
         self.est, self.progress, self.n_samples = est, progress, n_samples
         self.validation, self.output_mean = validation, output_mean
+        self.verbose = bool(est.verbose) if verbose is None else verbose
 
     def value(self, trainer, logs) -> float:
         """Record the epoch as scikit-learn does; the value NoImprovement maximizes (score, or −loss)."""
-        p, verbose = self.progress, self.est.verbose
+        p, verbose = self.progress, self.verbose
         loss = logs["loss"] if self.output_mean is None else self.output_mean.epoch_loss(self.n_samples)
         p.n_iter += 1
         p.t += self.n_samples
@@ -122,7 +129,7 @@ class SklearnStopping(NoImprovement):
         X_val, y_val, w_val, _ = self.validation
         if logs.get("val_loss") is not None and p.validation_loss_curve is not None:
             p.validation_loss_curve.append(logs["val_loss"])
-        score = self.est._validation_score(trainer.net, X_val, y_val, w_val)
+        score = self.est._validation_score(trainer.net, X_val, y_val, w_val, trainer.reducer)
         p.validation_scores.append(score)
         if verbose:
             print(f"Validation score: {score:f}")
@@ -146,7 +153,7 @@ class SklearnStopping(NoImprovement):
         state = trainer.state
         if not isinstance(state.schedule, MLPLearningRate) or state.schedule.stalled(state.sched_state):
             return False
-        if self.est.verbose:
+        if self.verbose:
             print(f"{self._message()} Setting learning rate to {state.sched_state['learning_rate']:f}")
         return True
 
@@ -155,7 +162,7 @@ class SklearnStopping(NoImprovement):
         self.progress.no_improvement = self.no_improvement
         if reason:
             self.progress.converged = True
-            if self.est.verbose:
+            if self.verbose:
                 print(f"{self._message()} Stopping.")
         return reason
 

@@ -10,7 +10,18 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
+from vecprop.engines import xp_propagation as xpp
+from vecprop.engines.xp_engine import ACTIVATIONS_XP
+from vecprop.sklearn import _array_api as aa
 from vecprop.sklearn._base import BaseDNN, validate_data
+from vecprop.sklearn._distributed import (
+    check_n_features,
+    check_same_classes,
+    global_class_counts,
+    global_labels,
+    local,
+    reducer_for,
+)
 from vecprop.sklearn._params import activation_name, is_real
 
 __all__ = ["DNNClassifier"]
@@ -85,32 +96,55 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     _score_function = staticmethod(accuracy_score)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, comm=None):
         """Train on rows X (n_samples, n_features) and labels y (n_samples,) or indicators (n_samples, n_labels).
 
-        Returns self. Raises ValueError for bad parameters or data, and
+        ``comm`` (an mpi4py communicator, or "mpi" for ``COMM_WORLD``): data-parallel training, every rank
+        passing its own rows; ``classes_`` is the union of every rank's labels, ``batch_size`` the global
+        batch, and every rank ends with the same estimator (docs/distributed.md).
+
+        Returns self. Raises ValueError for bad parameters or data (over MPI a RankError on every rank,
+        naming the rank; ``solver="lbfgs"`` is refused), and
         :class:`vecprop.training.DivergenceError` (a ValueError) if the loss becomes NaN/inf.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        reducer = reducer_for(self, comm)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, reducer=reducer)
 
     @available_if(BaseDNN._check_solver)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, comm=None):
         """One epoch over (X, y), continuing the optimizer state; ``classes`` is required on the first call.
 
         Not available with ``solver="lbfgs"`` (``hasattr(est, "partial_fit")`` is False, as in scikit-learn).
+        ``comm``: one epoch over every rank's rows (see :meth:`fit`); ``classes`` must be the same on
+        every rank.
         """
+        reducer = reducer_for(self, comm)
+        if reducer is not None:
+            check_same_classes(reducer, type(self).__name__, classes)
+        local(reducer, self._partial_fit_classes, y, classes)
+        if reducer is not None and type_of_target(y).startswith("multilabel"):
+            global_labels(reducer, type(self).__name__, np.asarray(y))  # as many label columns everywhere
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, reducer=reducer)
+
+    def _partial_fit_classes(self, y, classes) -> None:
+        """partial_fit's classes_: set from ``classes`` on the first call, compared with them later."""
         first = not hasattr(self, "classes_") or not hasattr(self, "network_")
         if first:
             if classes is None and not type_of_target(y).startswith("multilabel"):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
-            self.classes_ = self._label_binarizer.classes_
-        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(
-                f"`classes={classes!r}` is not the same as on the first call to partial_fit, {self.classes_!r}"
+            y_host = aa.to_host(y)
+            self._label_binarizer.fit(
+                y_host if type_of_target(y_host).startswith("multilabel") else aa.to_host(classes)
             )
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+            self.classes_ = self._label_binarizer.classes_
+        elif classes is not None and not np.array_equal(
+            unique_labels(aa.to_host(classes)), self._label_binarizer.classes_
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
+                f"{self._label_binarizer.classes_!r}"
+            )
 
     def _check_extra_params(self):
         cw = self.class_weight
@@ -125,33 +159,46 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
                 f"DNNClassifier: output_activation must be None, 'sigmoid' or 'softmax', got {self.output_activation!r}"
             )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, where=None, reducer=None):
+        X, y = local(reducer, self._checked, X, y, reset, where)
+        if reducer is not None:
+            check_n_features(reducer, type(self).__name__, X)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y if reducer is None else global_labels(reducer, type(self).__name__, y))
+        else:
+            warm = reducer is not None and not incremental and y.ndim == 1  # warm_start: every rank's labels
+            labels = global_labels(reducer, type(self).__name__, y) if warm else y
+            local(reducer, self._check_known_classes, labels, incremental)
+        # the host labels stay in the binarizer; classes_ is in X's namespace under array_api_dispatch
+        self.classes_ = aa.label_array(self._label_binarizer.classes_, where)
+        Y = self._label_binarizer.transform(y).astype(aa.host_dtype(X))
+        if self._two_unit_softmax():
+            Y = np.hstack([1 - Y, Y])
+        return X, Y, y
+
+    def _checked(self, X, y, reset, where=None):
+        """(X, y) validated: X (n_samples, n_features) float, y labels (n_samples,) or indicators."""
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=aa.float_dtypes(where), reset=reset
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as in the "
-                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+        return X, y
+
+    def _check_known_classes(self, y, incremental) -> None:
+        """warm_start needs y's classes to be classes_ (over MPI: every rank's labels); partial_fit needs
+        them among classes_."""
+        classes, known = unique_labels(y), self._label_binarizer.classes_
+        if self.warm_start and not incremental:
+            if set(classes) != set(known):
                 raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {known}, `y` has {classes}"
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
-        if self._two_unit_softmax():
-            Y = np.hstack([1 - Y, Y])
-        return X, Y, y
+        elif len(np.setdiff1d(classes, known, assume_unique=True)):
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {known}. 'y' has {classes}.")
 
     def _stratify(self, Y):
         """scikit-learn stratifies the early-stopping split on the binarized y, single output only."""
@@ -179,7 +226,7 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
             return "softmax", "categorical_cross_entropy"
         return "sigmoid", "binary_cross_entropy"
 
-    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental):
+    def _apply_class_weight(self, sample_weight, y_labels, dtype, incremental, reducer=None):
         cw = self.class_weight
         if cw is None:
             return sample_weight
@@ -194,8 +241,12 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
                 "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, y=y) "
                 "and pass class_weight as a dict"
             )
-        classes = self.classes_
-        if cw == "balanced":
+        classes = self._label_binarizer.classes_
+        if cw == "balanced" and reducer is not None:  # the classes counted over every rank's rows
+            counts = global_class_counts(reducer, y_labels, classes)
+            present, counts = classes[counts > 0], counts[counts > 0]
+            table = dict(zip(present.tolist(), (int(counts.sum()) / (len(present) * counts)).tolist()))
+        elif cw == "balanced":
             present, counts = np.unique(y_labels, return_inverse=False, return_counts=True)
             table = dict(zip(present.tolist(), (len(y_labels) / (len(present) * counts)).tolist()))
         else:
@@ -211,22 +262,48 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     def _decode(self, P, Z):
         """Labels from output rows P = A[L].T (n_samples, n_L)."""
+        if xpp.is_foreign(P):
+            return self._decode_xp(P)
         if self._two_unit_softmax():
             return self.classes_[P.argmax(axis=1)]
         return self._label_binarizer.inverse_transform(P.ravel() if P.shape[1] == 1 else P)
 
+    def _decode_xp(self, P):
+        """:meth:`_decode` in P's namespace (LabelBinarizer's rules): argmax for softmax, p > 0.5 for one
+        sigmoid unit, the 0/1 indicator for multilabel. Numeric labels stay on P's device; string labels
+        are NumPy (they exist only there), as scikit-learn's Array API classifiers return them."""
+        xp = xpp.namespace(P)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return xp.astype(P > 0.5, xp.int64)
+        idx = xp.argmax(P, axis=1) if P.shape[1] > 1 else xp.astype(P[:, 0] > 0.5, xp.int64)
+        classes = self._label_binarizer.classes_
+        if classes.dtype.kind not in "biuf":
+            return classes[aa.to_host(idx)]
+        return xp.take(aa.label_array(classes, xpp.target(P)), idx, axis=0)
+
     def predict(self, X):
         """Labels for rows X (n_samples, n_features): shape (n_samples,), or (n_samples, n_labels) multilabel."""
-        P, Z = self._forward(X)
+        P, Z = self._forward(X, "predict")
         return self._decode(P, Z)
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes) in the order of classes_ (binary: [P(0), P(1)])."""
-        P, Z = self._forward(X)
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        P, Z = self._forward(X, method)
+        g = self.network_.activations[-1]
+        if xpp.is_foreign(P):
+            xp = xpp.namespace(P)
+            if self.n_outputs_ == 1:  # σ(−z) = 1 − σ(z), without the rounding of 1 − p
+                return xp.concat([ACTIVATIONS_XP[g.name][0](xp, -Z, g), P], axis=1)
+            if g.name == "sigmoid":  # multilabel: strictly inside (0, 1), as below
+                info = xp.finfo(P.dtype)
+                return xp.clip(P, float(info.smallest_normal) * float(info.eps), 1 - float(info.eps) / 2)
+            return P
         if self.n_outputs_ == 1:
-            g = self.network_.activations[-1]
             return np.hstack([g.forward(-Z), P])  # σ(−z) = 1 − σ(z), without the rounding of 1 − p
-        if self.network_.activations[-1].name == "sigmoid":
+        if g.name == "sigmoid":
             # multilabel: σ(z) lies strictly inside (0, 1); keep the rounded value there too (a float σ rounds
             # to exactly 1 for z > 37), so every label's probability says "not certain" as the model does
             info = np.finfo(P.dtype)
@@ -235,13 +312,15 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`."""
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
+        if xpp.is_foreign(proba):
+            return xpp.namespace(proba).log(proba)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
     def _fitted_extra(self):
         lb = self._label_binarizer
-        return {"classes_": self.classes_, "y_type_": lb.y_type_}
+        return {"classes_": lb.classes_, "y_type_": lb.y_type_}
 
     def _restore_extra(self, fitted):
         lb = LabelBinarizer()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from vecprop.activations import get_activation
+from vecprop.sklearn import _array_api as aa
 from vecprop.sklearn._base import BaseDNN, validate_data
+from vecprop.sklearn._distributed import check_n_features, local, reducer_for
 from vecprop.sklearn._params import activation_name
 
 __all__ = ["DNNRegressor"]
@@ -62,18 +63,26 @@ class DNNRegressor(RegressorMixin, BaseDNN):
 
     _score_function = staticmethod(r2_score)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, comm=None):
         """Train on rows X (n_samples, n_features) and targets y (n_samples,) or (n_samples, n_outputs).
 
-        Returns self. Raises ValueError for bad parameters or data, and
+        ``comm`` (an mpi4py communicator, or "mpi" for ``COMM_WORLD``): data-parallel training, every rank
+        passing its own rows; ``batch_size`` is the global batch and every rank ends with the same
+        estimator (docs/distributed.md).
+
+        Returns self. Raises ValueError for bad parameters or data (over MPI a RankError on every rank,
+        naming the rank; ``solver="lbfgs"`` is refused), and
         :class:`vecprop.training.DivergenceError` (a ValueError) if the loss becomes NaN/inf.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        reducer = reducer_for(self, comm)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, reducer=reducer)
 
     @available_if(BaseDNN._check_solver)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing the optimizer state (not available with ``solver="lbfgs"``)."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None, comm=None):
+        """One epoch over (X, y), continuing the optimizer state (not available with ``solver="lbfgs"``);
+        ``comm``: one epoch over every rank's rows (see :meth:`fit`)."""
+        reducer = reducer_for(self, comm)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, reducer=reducer)
 
     def _check_extra_params(self):
         out = activation_name(self.output_activation)
@@ -90,7 +99,14 @@ class DNNRegressor(RegressorMixin, BaseDNN):
                     f"output_activation None, got {self.output_activation!r}"
                 )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, where=None, reducer=None):
+        X, Y = local(reducer, self._checked, X, y, reset, where)
+        if reducer is not None:
+            check_n_features(reducer, type(self).__name__, X)
+        return X, Y, Y
+
+    def _checked(self, X, y, reset, where=None):
+        """(X (n_samples, n_features), Y (n_samples, n_outputs)) validated, Y in X's dtype."""
         X, y = validate_data(
             self,
             X,
@@ -98,17 +114,18 @@ class DNNRegressor(RegressorMixin, BaseDNN):
             accept_sparse=["csr", "csc"],
             multi_output=True,
             y_numeric=True,
-            dtype=(np.float64, np.float32),
+            dtype=aa.float_dtypes(where),
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(X.dtype)
+        y = aa.to_host(y)  # the targets are prepared on the host, then moved to X's device by the network
+        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(aa.host_dtype(X))
         if self.loss == "poisson" and Y.size and Y.min() < 0:
             raise ValueError(
                 f"DNNRegressor: loss='poisson' needs targets y >= 0 (counts or rates); got a minimum of {Y.min():g}"
             )
-        return X, Y, Y
+        return X, Y
 
     def _output(self, Y):
         out = activation_name(self.output_activation)
@@ -121,11 +138,11 @@ class DNNRegressor(RegressorMixin, BaseDNN):
         return Y.shape[1] if self.loss == "squared_error" else 1
 
     def _decode(self, P, Z):
-        return P.ravel() if P.shape[1] == 1 else P
+        return P[:, 0] if P.shape[1] == 1 else P
 
     def predict(self, X):
         """Predictions for rows X (n_samples, n_features): (n_samples,) or (n_samples, n_outputs)."""
-        P, _ = self._forward(X)
+        P, _ = self._forward(X, "predict")
         return self._decode(P, None)
 
     def __sklearn_tags__(self):
