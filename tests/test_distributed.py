@@ -35,6 +35,11 @@ def mpirun(P, *args, timeout=TIMEOUT):
     )
 
 
+def train_distributed(P, data, *args, timeout=TIMEOUT):
+    """``mpiexec -n P vecprop train --data DATA --distributed ARGS``; returns the CompletedProcess."""
+    return mpirun(P, sys.executable, "-m", "vecprop", "train", "--data", data, "--distributed", *args, timeout=timeout)
+
+
 def run_case(P, case, tmp_path, *args):
     out = tmp_path / f"{case}_{P}.json"
     proc = mpirun(P, sys.executable, WORKER, case, out, *args)
@@ -145,15 +150,9 @@ def _vecprop(*args, timeout=60, cwd=None):
 def test_cli_distributed_writes_one_model_that_predicts_in_one_process(tmp_path, data_files):
     npy, _ = data_files
     model = tmp_path / "model.safetensors"
-    proc = mpirun(
+    proc = train_distributed(
         3,
-        sys.executable,
-        "-m",
-        "vecprop",
-        "train",
-        "--data",
         npy,
-        "--distributed",
         "--epochs",
         5,
         "--batch-size",
@@ -176,15 +175,9 @@ def test_cli_distributed_writes_one_model_that_predicts_in_one_process(tmp_path,
 
 def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files):
     _, csv_path = data_files
-    proc = mpirun(
+    proc = train_distributed(
         2,
-        sys.executable,
-        "-m",
-        "vecprop",
-        "train",
-        "--data",
         csv_path.replace(".csv", "_bad.csv"),
-        "--distributed",
         "--epochs",
         2,
         "--no-plots",
@@ -201,15 +194,9 @@ def test_cli_distributed_bad_row_names_the_rank_and_exits_2(tmp_path, data_files
 def _train_cli(P, npy, out, epochs, *extra, timeout=TIMEOUT):
     """``mpiexec -n P vecprop train --distributed`` on the .npy with shuffled mini-batches and adam."""
     flags = ["--batch-size", 12, "--optimizer", "adam", "--print-every", 0, "--no-plots", "--hidden", 4]
-    proc = mpirun(
+    proc = train_distributed(
         P,
-        sys.executable,
-        "-m",
-        "vecprop",
-        "train",
-        "--data",
         npy,
-        "--distributed",
         "--epochs",
         epochs,
         "--out",
@@ -302,15 +289,9 @@ def test_cli_distributed_resume_refuses_another_network(tmp_path, data_files):
     npy, _ = data_files
     ckpt = tmp_path / "ckpt.safetensors"
     _train_cli(2, npy, ckpt, 1)
-    proc = mpirun(
+    proc = train_distributed(
         2,
-        sys.executable,
-        "-m",
-        "vecprop",
-        "train",
-        "--data",
         npy,
-        "--distributed",
         "--epochs",
         2,
         "--hidden",
