@@ -547,8 +547,9 @@ def _network_for(args, ds):
     )
 
 
-def _fit_options(args, ds):
-    """Network.fit's keyword arguments for this run."""
+def _fit_options(args, ds, done=0):
+    """Network.fit's keyword arguments for this run, ``done`` epochs of it already trained (--resume): the
+    epochs left, and with --checkpoint-every a Checkpoint at --out (written by rank 0 alone over MPI)."""
     class_weight = args.class_weight
     if isinstance(class_weight, dict):  # by label -> by class index
         names = [str(n) for n in ds.target_names]
@@ -559,8 +560,15 @@ def _fit_options(args, ds):
             )
         class_weight = {names.index(str(k)): float(v) for k, v in class_weight.items()}
     monitor = args.monitor or ("val_loss" if args.validation_fraction > 0 else "loss")
+    callbacks = []
+    if args.checkpoint_every:
+        from .callbacks import Checkpoint
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(Checkpoint(args.out, every=args.checkpoint_every))
     return dict(
-        epochs=args.epochs,
+        epochs=args.epochs - done,
+        callbacks=callbacks,
         learning_rate=args.learning_rate,
         optimizer=args.optimizer,
         batch_size=None if args.batch_size == "full" else args.batch_size,
@@ -615,7 +623,6 @@ def _cmd_train(args):
     net.metadata["dataset"] = ds.name
     rows, labels = ds.X.T, _labels(ds)
     X, Y = model.network_input(rows), model.network_target(labels)
-    options = _fit_options(args, ds)
     net, done = _resumed(args, net) if args.resume else (net, 0)
     model.network = net
     print(
@@ -626,13 +633,7 @@ def _cmd_train(args):
     if done >= args.epochs:
         print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
         return 0
-    if args.checkpoint_every:
-        from .callbacks import Checkpoint
-
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        options["callbacks"] = [Checkpoint(args.out, every=args.checkpoint_every)]
-    options["epochs"] = args.epochs - done
-    history = net.fit(X, Y, **options)
+    history = net.fit(X, Y, **_fit_options(args, ds, done))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

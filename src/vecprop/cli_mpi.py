@@ -25,7 +25,7 @@ __all__ = ["train_distributed"]
 def train_distributed(args, is_file, network_for, fit_options, report, checkpoint_for) -> int:
     """Run ``vecprop train`` on every rank of ``MPI.COMM_WORLD``; returns the exit status.
 
-    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds)``, ``report(history, model, ds)``
+    ``is_file(data)``, ``network_for(args, ds)``, ``fit_options(args, ds, done)``, ``report(history, model, ds)``
     and ``checkpoint_for(args, net)`` are the CLI's own helpers ("is --data a file", the Network for a
     Dataset, Network.fit's options, the final report's lines, the checked network of --resume's
     checkpoint), passed in so this module does not import the CLI: the same options mean the same
@@ -95,15 +95,7 @@ def _train(args, reducer, is_file, network_for, fit_options, report, checkpoint_
         if reducer.is_root:
             print(f"{args.out} has already been trained for {done} epochs (--epochs {args.epochs}); nothing to do")
         return 0
-    options = fit_options(args, ds)
-    if args.checkpoint_every:  # rank 0 alone writes it (Checkpoint is root_only), atomically
-        from .callbacks import Checkpoint
-
-        if reducer.is_root:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        options["callbacks"] = [Checkpoint(args.out, every=args.checkpoint_every)]
-    options["epochs"] = args.epochs - done
-    history = net.fit(X, Y, **options, comm=reducer)
+    history = net.fit(X, Y, **fit_options(args, ds, done), comm=reducer)  # a Checkpoint writes on rank 0 alone
     if not reducer.is_root:
         return 0
     out = Path(args.out)
