@@ -28,7 +28,7 @@ class _Objective:
     def __init__(self, net, X, Y, sample_weight, l2, engine):
         self.trial = copy.deepcopy(net)
         self.theta = self.trial.theta  # the engine reads the parameters as views of this vector
-        self.n_W = sum(n * n_prev for n_prev, n in zip(net.layer_dims[:-1], net.layer_dims[1:]))
+        self.n_W = propagation.param_layout(net.layer_dims)["b1"][0]  # the biases start where weights end
         self.engine = get_engine(engine, self.trial)
         self.engine.bind(X, Y, sample_weight)
         self.buf = self.engine.zeros(self.theta.size + N_SCALARS)

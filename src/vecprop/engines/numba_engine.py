@@ -46,7 +46,7 @@ import numpy as np
 from ..activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from ..losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy
 from ..optimizers import GD, Adam, AdamW, Momentum, Nesterov, RMSprop, SklearnAdam, SklearnSGD
-from ..propagation import LayerCache, param_views
+from ..propagation import LayerCache, param_layout, param_views
 from . import numba_kernels as K
 from .base import CORRECT, COUNT, LOSS_SUM, N_SCALARS, WEIGHT_SUM, Engine, batch_size_of
 from .numpy_engine import blas_threads
@@ -400,11 +400,8 @@ class NumbaEngine(Engine):
             and self.keep_prob is None
             and self._head is not None
             and all(kind >= 0 for kind, _ in self._kinds[:-1])
-            and self._fused(theta, optimizer, opt_state, self._n_W()) is not None
+            and self._fused(theta, optimizer, opt_state, param_layout(self.model.layer_dims)["b1"][0]) is not None
         )
-
-    def _n_W(self) -> int:
-        return sum(n * p for p, n in zip(self.model.layer_dims[:-1], self.model.layer_dims[1:]))
 
     def steps(self, theta, grads, idx, starts, lr, *, n_W, l2, clip_norm, optimizer, opt_state, stats) -> int:
         """Many training steps in one compiled call (:func:`.numba_kernels.train_batches`).
